@@ -1,0 +1,74 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { Logger } from '../logging/Logger.js';
+import type { Scheduler } from '../reader/Scheduler.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/**
+ * Options of `startPerfWatch` and `perfwatch start`. Precedence for every setting:
+ * the option given here → its environment variable → the documented default.
+ */
+export interface PerfWatchOptions {
+  /** Path of the DuckDB history file; its folder is created. Env `PERFWATCH_DB_PATH`. @default './data/perfwatch.duckdb' */
+  dbPath?: string;
+  /** Milliseconds between two collections written to DuckDB. Env `OTEL_METRIC_EXPORT_INTERVAL`. @default 30000 */
+  collectionIntervalMillis?: number;
+  /** Milliseconds one collection (callbacks + write) may take before it is abandoned. Env `OTEL_METRIC_EXPORT_TIMEOUT`. @default 10000 */
+  collectionTimeoutMillis?: number;
+  /** `service.name` of the resource. Env `OTEL_SERVICE_NAME`. @default the SDK's `unknown_service:node` */
+  serviceName?: string;
+  /** Extra resource attributes, merged over `OTEL_RESOURCE_ATTRIBUTES`. @default {} */
+  resourceAttributes?: Attributes;
+  /** Serve the Prometheus scrape endpoint. Env `PERFWATCH_PROMETHEUS_ENABLED`. @default true */
+  prometheusEnabled?: boolean;
+  /** Interface of the scrape endpoint. Env `OTEL_EXPORTER_PROMETHEUS_HOST`. @default '127.0.0.1' */
+  prometheusHost?: string;
+  /** Port of the scrape endpoint; 0 picks a free one. Env `OTEL_EXPORTER_PROMETHEUS_PORT`. @default 9464 */
+  prometheusPort?: number;
+  /**
+   * OTLP/HTTP base URL of a Collector, e.g. `http://collector:4318`; `/v1/metrics` is appended unless
+   * the URL already ends with it. Env `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (used as is) or
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` (base). Headers come from `OTEL_EXPORTER_OTLP_HEADERS`.
+   * @default undefined (no OTLP export)
+   */
+  otlpEndpoint?: string;
+  /** Extra HTTP headers of the OTLP export, merged over `OTEL_EXPORTER_OTLP_HEADERS`. @default {} */
+  otlpHeaders?: Record<string, string>;
+  /** Milliseconds between two OTLP exports. @default collectionIntervalMillis */
+  otlpExportIntervalMillis?: number;
+  /** Collect system and process metrics (CPU, memory, network, load, disk, threads, fds). Env `PERFWATCH_HOST_METRICS`. @default true */
+  hostMetrics?: boolean;
+  /** Collect Node.js runtime metrics (event loop, GC, V8 heap). Env `PERFWATCH_RUNTIME_METRICS`. @default true */
+  runtimeMetrics?: boolean;
+  /** Most series one metric may have; further attribute sets go to the SDK's overflow series. Env `PERFWATCH_CARDINALITY_LIMIT`. @default 2000 */
+  cardinalityLimit?: number;
+  /** Collections kept in memory while DuckDB writes fail; the oldest is dropped beyond it. Env `PERFWATCH_WRITE_BUFFER_COLLECTIONS`. @default 20 */
+  writeBufferCollections?: number;
+  /** Level of perfwatch's own structured log (stderr). Env `PERFWATCH_LOG_LEVEL`. @default 'info' */
+  logLevel?: LogLevel;
+  /** Logger to use instead of the default pino logger on stderr. */
+  logger?: Logger;
+  /** Timer source for periodic collection; tests inject a manual one. @default real, unref'd timers */
+  scheduler?: Scheduler;
+}
+
+/** The validated, fully defaulted, frozen configuration. */
+export interface PerfWatchConfig {
+  readonly dbPath: string;
+  readonly collectionIntervalMillis: number;
+  readonly collectionTimeoutMillis: number;
+  readonly serviceName: string | undefined;
+  readonly resourceAttributes: Readonly<Attributes>;
+  readonly prometheusEnabled: boolean;
+  readonly prometheusHost: string;
+  readonly prometheusPort: number;
+  /** Full URL including `/v1/metrics`, or undefined when OTLP export is off. */
+  readonly otlpMetricsUrl: string | undefined;
+  readonly otlpHeaders: Readonly<Record<string, string>>;
+  readonly otlpExportIntervalMillis: number;
+  readonly hostMetrics: boolean;
+  readonly runtimeMetrics: boolean;
+  readonly cardinalityLimit: number;
+  readonly writeBufferCollections: number;
+  readonly logLevel: LogLevel;
+}

@@ -1,0 +1,65 @@
+/**
+ * Every error perfwatch raises on purpose carries a stable string `code`. Codes are never reused
+ * or renamed: users match on them in scripts, and the CLI maps them to exit codes.
+ */
+export class PerfWatchError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A setting failed validation. `setting` names the option (and its env var when it has one). */
+export class ConfigError extends PerfWatchError {
+  readonly setting: string;
+
+  constructor(setting: string, message: string, options?: { cause?: unknown }) {
+    super('PERFWATCH_CONFIG_INVALID', `${setting}: ${message}`, options);
+    this.setting = setting;
+  }
+}
+
+/** The DuckDB file is held by another process (DuckDB allows one writer process per file). */
+export class StoreLockedError extends PerfWatchError {
+  readonly path: string;
+  readonly holderPid: number | undefined;
+
+  constructor(path: string, holderPid: number | undefined, options?: { cause?: unknown }) {
+    const holder = holderPid === undefined ? 'another process' : `another process (PID ${holderPid})`;
+    super(
+      'PERFWATCH_STORE_LOCKED',
+      `database file ${path} is already in use by ${holder}; stop that process or point --db at another file`,
+      options,
+    );
+    this.path = path;
+    this.holderPid = holderPid;
+  }
+}
+
+/** The file was written by a newer perfwatch whose schema this version does not know. */
+export class SchemaVersionError extends PerfWatchError {
+  constructor(path: string, fileVersion: number, supportedVersion: number) {
+    super(
+      'PERFWATCH_SCHEMA_TOO_NEW',
+      `database file ${path} has schema version ${fileVersion}, but this perfwatch supports up to ` +
+        `version ${supportedVersion}; upgrade perfwatch to open it (the file was left unchanged)`,
+    );
+  }
+}
+
+/** Opening, reading or writing the DuckDB file failed for a reason other than the ones above. */
+export class StoreError extends PerfWatchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PERFWATCH_STORE_FAILED', message, options);
+  }
+}
+
+/** A component was used after `shutdown()`. */
+export class ShutdownError extends PerfWatchError {
+  constructor(component: string) {
+    super('PERFWATCH_SHUT_DOWN', `${component} has been shut down`);
+  }
+}

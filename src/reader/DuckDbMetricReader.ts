@@ -1,0 +1,205 @@
+import { type MeterProvider, metrics } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  MetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { ShutdownError } from '../errors.js';
+import type { Logger } from '../logging/Logger.js';
+import { silentLogger } from '../logging/Logger.js';
+import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
+import { MetricStore } from '../store/MetricStore.js';
+import { ReaderSelfMetrics } from './ReaderSelfMetrics.js';
+import { type ScheduledTask, type Scheduler, timerScheduler } from './Scheduler.js';
+
+export interface DuckDbMetricReaderOptions {
+  /** History file to open (and close on shutdown). Give either `path` or `store`. */
+  path?: string;
+  /** An already open store; the reader writes to it but leaves closing it to its owner. */
+  store?: MetricStore;
+  /**
+   * Milliseconds between collections; 0 disables periodic collection (call `forceFlush()`).
+   * @default OTEL_METRIC_EXPORT_INTERVAL, else 30000
+   */
+  collectionIntervalMillis?: number;
+  /** Milliseconds the instruments' callbacks may take per collection. @default 10000 */
+  collectionTimeoutMillis?: number;
+  /** Collections kept while writes fail; beyond it the oldest is dropped and counted. @default 20 */
+  writeBufferCollections?: number;
+  /** Most series per metric for this reader (the SDK adds an overflow series beyond). @default 2000 */
+  cardinalityLimit?: number;
+  /** Where self-metrics (`perfwatch.*`) are recorded. @default the global MeterProvider */
+  selfMetricsMeterProvider?: MeterProvider;
+  /** @default real, unref'd timers */
+  scheduler?: Scheduler;
+  /** @default silentLogger */
+  logger?: Logger;
+  /** Wall clock for rate-limiting repeated warnings. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * A MetricReader that persists every collection into the DuckDB history.
+ *
+ * Temporality is cumulative for every instrument: a cumulative point carries everything since
+ * its start time, so a collection dropped while the disk was full loses resolution but no counts,
+ * rates are derived exactly as Prometheus derives them (resets show as a new start_time), and the
+ * Prometheus reader on the same provider needs cumulative anyway.
+ *
+ * Collections never overlap: a flush requested while one runs is served by one follow-up
+ * collection, shared by every caller that asked in the meantime.
+ */
+export class DuckDbMetricReader extends MetricReader {
+  private readonly storeReady: Promise<MetricStore>;
+  private readonly ownsStore: boolean;
+  private readonly intervalMillis: number;
+  private readonly timeoutMillis: number;
+  private readonly bufferLimit: number;
+  private readonly scheduler: Scheduler;
+  private readonly logger: Logger;
+  private readonly selfMetrics: ReaderSelfMetrics;
+  private readonly collectErrorWarning: RateLimitedWarning;
+  private readonly writeErrorWarning: RateLimitedWarning;
+  /** Collections waiting to be written, oldest first. */
+  private readonly pending: ResourceMetrics[] = [];
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  private task: ScheduledTask | undefined;
+  private stopped = false;
+
+  constructor(options: DuckDbMetricReaderOptions) {
+    const cardinalityLimit = options.cardinalityLimit ?? 2000;
+    super({
+      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+      cardinalitySelector: () => cardinalityLimit,
+    });
+    if ((options.path === undefined) === (options.store === undefined)) {
+      throw new TypeError('DuckDbMetricReader needs exactly one of `path` or `store`');
+    }
+    this.logger = options.logger ?? silentLogger;
+    this.ownsStore = options.store === undefined;
+    this.storeReady =
+      options.store !== undefined
+        ? Promise.resolve(options.store)
+        : MetricStore.open(options.path as string, { logger: this.logger });
+    // Opening errors surface through ready(), forceFlush() and the log; never as unhandled.
+    this.storeReady.catch((error: unknown) => this.logger.error({ err: error }, 'cannot open the history file'));
+    this.intervalMillis = options.collectionIntervalMillis ?? envInterval() ?? 30_000;
+    this.timeoutMillis = options.collectionTimeoutMillis ?? 10_000;
+    this.bufferLimit = options.writeBufferCollections ?? 20;
+    this.scheduler = options.scheduler ?? timerScheduler;
+    const selfMetricsProvider = options.selfMetricsMeterProvider;
+    this.selfMetrics = new ReaderSelfMetrics(() => selfMetricsProvider ?? metrics.getMeterProvider());
+    const now = options.now ?? Date.now;
+    this.collectErrorWarning = new RateLimitedWarning(this.logger, 60_000, now);
+    this.writeErrorWarning = new RateLimitedWarning(this.logger, 60_000, now);
+  }
+
+  /** Resolves with the store once the history file is open; rejects with why it could not be. */
+  ready(): Promise<MetricStore> {
+    return this.storeReady;
+  }
+
+  /** Collections collected but not yet written (non-zero only while writes fail). */
+  get pendingCollections(): number {
+    return this.pending.length;
+  }
+
+  protected override onInitialized(): void {
+    if (this.intervalMillis > 0) {
+      this.task = this.scheduler.every(this.intervalMillis, () => {
+        this.collectOnce().catch(() => undefined); // already logged and counted
+      });
+    }
+  }
+
+  protected override async onForceFlush(): Promise<void> {
+    await this.collectOnce();
+  }
+
+  protected override async onShutdown(): Promise<void> {
+    this.task?.cancel();
+    try {
+      await this.collectOnce();
+    } finally {
+      this.stopped = true;
+      if (this.ownsStore) {
+        const store = await this.storeReady.catch(() => undefined);
+        await store?.close();
+      }
+    }
+  }
+
+  /** Coalesces concurrent requests: at most one collection runs and at most one waits. */
+  private collectOnce(): Promise<void> {
+    if (this.stopped) return Promise.reject(new ShutdownError('DuckDbMetricReader'));
+    if (this.queued !== undefined) return this.queued;
+    if (this.running === undefined) return this.startRun();
+    const queued = this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.startRun();
+      });
+    this.queued = queued;
+    return queued;
+  }
+
+  private startRun(): Promise<void> {
+    const run = this.collectAndWrite().finally(() => {
+      this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
+
+  private async collectAndWrite(): Promise<void> {
+    const store = await this.storeReady;
+    const started = performance.now();
+    const { resourceMetrics, errors } = await this.collect({ timeoutMillis: this.timeoutMillis });
+    if (errors.length > 0) {
+      this.collectErrorWarning.warn(
+        { errors: errors.map(String).slice(0, 5), count: errors.length },
+        'some metric callbacks failed during collection; the other metrics were collected',
+      );
+    }
+    this.pending.push(resourceMetrics);
+    const outcome = await this.writePending(store);
+    this.selfMetrics.collectionFinished((performance.now() - started) / 1000, outcome.error ? 'buffered' : 'written');
+    store.sizeBytes().then(
+      (bytes) => this.selfMetrics.storeSize(bytes),
+      () => undefined,
+    );
+    if (outcome.error) throw outcome.error;
+  }
+
+  /** Writes buffered collections oldest first; stops at the first failure and keeps the rest. */
+  private async writePending(store: MetricStore): Promise<{ error?: unknown }> {
+    while (this.pending.length > 0) {
+      try {
+        const summary = await store.writeCollection(this.pending[0]!);
+        this.pending.shift();
+        this.selfMetrics.pointsWritten(summary.points);
+      } catch (error) {
+        this.selfMetrics.writeFailed();
+        const dropped = Math.max(0, this.pending.length - this.bufferLimit);
+        if (dropped > 0) {
+          this.pending.splice(0, dropped);
+          this.selfMetrics.collectionsDropped(dropped);
+        }
+        this.writeErrorWarning.warn(
+          { err: error, buffered: this.pending.length, dropped },
+          'writing to the history failed; the collection is buffered and retried on the next interval',
+        );
+        return { error };
+      }
+    }
+    return {};
+  }
+}
+
+function envInterval(): number | undefined {
+  const text = process.env.OTEL_METRIC_EXPORT_INTERVAL?.trim();
+  if (!text || !/^\d+$/.test(text)) return undefined;
+  return Number(text);
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import type { Attributes } from '@opentelemetry/api';
+
+export type SeriesKind = 'gauge' | 'sum' | 'histogram' | 'exponential_histogram' | 'summary';
+export type Temporality = 'cumulative' | 'delta';
+
+/** What identifies a metric stream apart from its point attributes. */
+export interface MetricIdentity {
+  readonly metricName: string;
+  readonly kind: SeriesKind;
+  readonly unit: string;
+  readonly description: string;
+  readonly temporality: Temporality | null;
+  readonly monotonic: boolean | null;
+  readonly resource: ResourceIdentity;
+  readonly scopeName: string;
+  readonly scopeVersion: string | null;
+}
+
+export interface ResourceIdentity {
+  readonly attrs: Readonly<Record<string, string>>;
+  /** Canonical (sorted) text of `attrs`; part of every series hash. */
+  readonly canonical: string;
+  readonly serviceName: string | null;
+  readonly serviceInstanceId: string | null;
+  readonly serviceVersion: string | null;
+  readonly hostName: string | null;
+}
+
+export interface SeriesEntry {
+  readonly ref: number;
+  readonly id: bigint;
+  readonly identity: MetricIdentity;
+  readonly attrs: Readonly<Record<string, string>>;
+  /** Last time persisted in `series.last_seen`, in µs; refreshed coarsely to keep writes cheap. */
+  lastSeenPersistedMicros: bigint;
+}
+
+/** Attribute values as stored in MAP(VARCHAR, VARCHAR): strings as is, everything else as JSON. */
+export function stringifyAttributes(attributes: Attributes): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(attributes).sort()) {
+    const value = attributes[key];
+    if (value === undefined || value === null) continue;
+    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return out;
+}
+
+function canonicalText(attrs: Readonly<Record<string, string>>): string {
+  // stringifyAttributes already sorted the keys; JSON keeps key/value boundaries unambiguous.
+  return JSON.stringify(attrs);
+}
+
+export function resourceIdentity(attributes: Attributes): ResourceIdentity {
+  const attrs = stringifyAttributes(attributes);
+  return {
+    attrs,
+    canonical: canonicalText(attrs),
+    serviceName: attrs['service.name'] ?? null,
+    serviceInstanceId: attrs['service.instance.id'] ?? null,
+    serviceVersion: attrs['service.version'] ?? null,
+    hostName: attrs['host.name'] ?? null,
+  };
+}
+
+function metricKey(identity: MetricIdentity): string {
+  return JSON.stringify([
+    identity.resource.canonical,
+    identity.scopeName,
+    identity.scopeVersion ?? '',
+    identity.metricName,
+    identity.kind,
+    identity.unit,
+  ]);
+}
+
+/**
+ * The stable 64-bit series id: the first 8 bytes of SHA-256 over the canonical identity. The same
+ * stream gets the same id in every file and every process (reader or OTLP receiver).
+ */
+export function seriesIdOf(metricKeyText: string, attrsText: string): bigint {
+  return createHash('sha256').update(metricKeyText).update('\n').update(attrsText).digest().readBigUInt64BE(0);
+}
+
+/**
+ * In-memory index of the series table. Lookups on the write path cost two Map gets per point:
+ * the metric key is built once per metric, the attribute key once per distinct attributes object.
+ * New series stay pending until the transaction that inserts them commits.
+ */
+export class SeriesCatalog {
+  private readonly byMetric = new Map<string, Map<string, SeriesEntry>>();
+  private readonly byId = new Map<bigint, SeriesEntry>();
+  private readonly attrsTextCache = new WeakMap<Attributes, { attrs: Record<string, string>; text: string }>();
+  private pending: SeriesEntry[] = [];
+  private nextRef: number;
+
+  constructor(existing: readonly SeriesEntry[] = []) {
+    let maxRef = 0;
+    for (const entry of existing) {
+      this.byId.set(entry.id, entry);
+      if (entry.ref > maxRef) maxRef = entry.ref;
+    }
+    this.nextRef = maxRef + 1;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** The series map of one metric; look points up in it with `resolve`. */
+  seriesOf(identity: MetricIdentity): MetricSeries {
+    const key = metricKey(identity);
+    let series = this.byMetric.get(key);
+    if (series === undefined) {
+      series = new Map();
+      this.byMetric.set(key, series);
+    }
+    return { key, identity, series };
+  }
+
+  resolve(metric: MetricSeries, attributes: Attributes, seenMicros: bigint): SeriesEntry {
+    let cached = this.attrsTextCache.get(attributes);
+    if (cached === undefined) {
+      const attrs = stringifyAttributes(attributes);
+      cached = { attrs, text: canonicalText(attrs) };
+      this.attrsTextCache.set(attributes, cached);
+    }
+    const known = metric.series.get(cached.text);
+    if (known !== undefined) return known;
+
+    const id = seriesIdOf(metric.key, cached.text);
+    let entry = this.byId.get(id);
+    if (entry === undefined) {
+      entry = { ref: this.nextRef++, id, identity: metric.identity, attrs: cached.attrs, lastSeenPersistedMicros: seenMicros };
+      this.byId.set(id, entry);
+      this.pending.push(entry);
+    }
+    metric.series.set(cached.text, entry);
+    return entry;
+  }
+
+  /** Series created since the last commit or rollback, to be inserted in this transaction. */
+  pendingSeries(): readonly SeriesEntry[] {
+    return this.pending;
+  }
+
+  commit(): void {
+    this.pending = [];
+  }
+
+  /** Forgets series whose insert did not commit, so the next attempt inserts them again. */
+  rollback(): void {
+    if (this.pending.length === 0) return;
+    const dropped = new Set(this.pending);
+    for (const entry of this.pending) this.byId.delete(entry.id);
+    for (const series of this.byMetric.values()) {
+      for (const [text, entry] of series) if (dropped.has(entry)) series.delete(text);
+    }
+    this.nextRef = Math.min(...this.pending.map((entry) => entry.ref));
+    this.pending = [];
+  }
+}
+
+export interface MetricSeries {
+  readonly key: string;
+  readonly identity: MetricIdentity;
+  readonly series: Map<string, SeriesEntry>;
+}

@@ -1,0 +1,143 @@
+/**
+ * The history schema and its migrations. `MIGRATIONS[i]` upgrades a file from version i to i + 1;
+ * a file whose version is higher than `SCHEMA_VERSION` was written by a newer perfwatch and is
+ * refused rather than guessed at.
+ *
+ * Point tables reference series through `series_ref`, a dense per-file integer, not through the
+ * 64-bit `series_id` hash: consecutive small integers bit-pack to a few bits per row, random 64-bit
+ * hashes do not compress at all (8 bytes per point). `series_id` stays the stable identity that
+ * other files, exports and later analysis records use.
+ */
+export const SCHEMA_VERSION = 1;
+
+const V1 = `
+CREATE TABLE perfwatch_schema (
+  version INTEGER NOT NULL,
+  applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp::TIMESTAMP,
+  perfwatch_version VARCHAR NOT NULL
+);
+
+CREATE TABLE series (
+  series_ref UINTEGER PRIMARY KEY,
+  series_id UBIGINT NOT NULL UNIQUE,
+  metric_name VARCHAR NOT NULL,
+  kind VARCHAR NOT NULL,            -- gauge | sum | histogram | exponential_histogram | summary
+  unit VARCHAR NOT NULL,
+  description VARCHAR NOT NULL,
+  temporality VARCHAR,              -- cumulative | delta; NULL for gauges
+  monotonic BOOLEAN,                -- sums only
+  service_name VARCHAR,
+  service_instance_id VARCHAR,
+  service_version VARCHAR,
+  host_name VARCHAR,
+  resource_attrs MAP(VARCHAR, VARCHAR) NOT NULL,
+  scope_name VARCHAR NOT NULL,
+  scope_version VARCHAR,
+  attrs MAP(VARCHAR, VARCHAR) NOT NULL,
+  first_seen TIMESTAMP NOT NULL,
+  last_seen TIMESTAMP NOT NULL
+);
+
+CREATE TABLE points_number (
+  series_ref UINTEGER NOT NULL,
+  start_time TIMESTAMP,
+  time TIMESTAMP NOT NULL,
+  value DOUBLE NOT NULL
+);
+
+CREATE TABLE points_histogram (
+  series_ref UINTEGER NOT NULL,
+  start_time TIMESTAMP,
+  time TIMESTAMP NOT NULL,
+  count UBIGINT NOT NULL,
+  sum DOUBLE,
+  min DOUBLE,
+  max DOUBLE,
+  bounds DOUBLE[] NOT NULL,
+  counts UBIGINT[] NOT NULL
+);
+
+CREATE TABLE points_exp_histogram (
+  series_ref UINTEGER NOT NULL,
+  start_time TIMESTAMP,
+  time TIMESTAMP NOT NULL,
+  count UBIGINT NOT NULL,
+  sum DOUBLE,
+  min DOUBLE,
+  max DOUBLE,
+  scale INTEGER NOT NULL,
+  zero_count UBIGINT NOT NULL,
+  zero_threshold DOUBLE,
+  positive_offset INTEGER NOT NULL,
+  positive_counts UBIGINT[] NOT NULL,
+  negative_offset INTEGER NOT NULL,
+  negative_counts UBIGINT[] NOT NULL
+);
+
+CREATE TABLE points_summary (
+  series_ref UINTEGER NOT NULL,
+  start_time TIMESTAMP,
+  time TIMESTAMP NOT NULL,
+  count UBIGINT NOT NULL,
+  sum DOUBLE NOT NULL,
+  quantiles DOUBLE[] NOT NULL,
+  quantile_values DOUBLE[] NOT NULL
+);
+
+-- Views shaped like the OpenTelemetry Collector's ClickHouse exporter tables, so SQL written for
+-- those works here. AggregationTemporality uses OTLP's enum: 1 = delta, 2 = cumulative.
+CREATE VIEW otel_metrics_gauge AS
+SELECT s.resource_attrs AS ResourceAttributes, s.service_name AS ServiceName,
+       s.scope_name AS ScopeName, s.scope_version AS ScopeVersion,
+       s.metric_name AS MetricName, s.description AS MetricDescription, s.unit AS MetricUnit,
+       s.attrs AS Attributes, p.start_time AS StartTimeUnix, p.time AS TimeUnix, p.value AS Value,
+       s.series_id AS SeriesId
+FROM points_number p JOIN series s USING (series_ref)
+WHERE s.kind = 'gauge';
+
+CREATE VIEW otel_metrics_sum AS
+SELECT s.resource_attrs AS ResourceAttributes, s.service_name AS ServiceName,
+       s.scope_name AS ScopeName, s.scope_version AS ScopeVersion,
+       s.metric_name AS MetricName, s.description AS MetricDescription, s.unit AS MetricUnit,
+       s.attrs AS Attributes, p.start_time AS StartTimeUnix, p.time AS TimeUnix, p.value AS Value,
+       CASE s.temporality WHEN 'delta' THEN 1 WHEN 'cumulative' THEN 2 ELSE 0 END AS AggregationTemporality,
+       s.monotonic AS IsMonotonic, s.series_id AS SeriesId
+FROM points_number p JOIN series s USING (series_ref)
+WHERE s.kind = 'sum';
+
+CREATE VIEW otel_metrics_histogram AS
+SELECT s.resource_attrs AS ResourceAttributes, s.service_name AS ServiceName,
+       s.scope_name AS ScopeName, s.scope_version AS ScopeVersion,
+       s.metric_name AS MetricName, s.description AS MetricDescription, s.unit AS MetricUnit,
+       s.attrs AS Attributes, p.start_time AS StartTimeUnix, p.time AS TimeUnix,
+       p.count AS Count, p.sum AS Sum, p.counts AS BucketCounts, p.bounds AS ExplicitBounds,
+       p.min AS Min, p.max AS Max,
+       CASE s.temporality WHEN 'delta' THEN 1 WHEN 'cumulative' THEN 2 ELSE 0 END AS AggregationTemporality,
+       s.series_id AS SeriesId
+FROM points_histogram p JOIN series s USING (series_ref);
+
+CREATE VIEW otel_metrics_exp_histogram AS
+SELECT s.resource_attrs AS ResourceAttributes, s.service_name AS ServiceName,
+       s.scope_name AS ScopeName, s.scope_version AS ScopeVersion,
+       s.metric_name AS MetricName, s.description AS MetricDescription, s.unit AS MetricUnit,
+       s.attrs AS Attributes, p.start_time AS StartTimeUnix, p.time AS TimeUnix,
+       p.count AS Count, p.sum AS Sum, p.scale AS Scale, p.zero_count AS ZeroCount,
+       p.positive_offset AS PositiveOffset, p.positive_counts AS PositiveBucketCounts,
+       p.negative_offset AS NegativeOffset, p.negative_counts AS NegativeBucketCounts,
+       p.min AS Min, p.max AS Max,
+       CASE s.temporality WHEN 'delta' THEN 1 WHEN 'cumulative' THEN 2 ELSE 0 END AS AggregationTemporality,
+       s.series_id AS SeriesId
+FROM points_exp_histogram p JOIN series s USING (series_ref);
+
+CREATE VIEW otel_metrics_summary AS
+SELECT s.resource_attrs AS ResourceAttributes, s.service_name AS ServiceName,
+       s.scope_name AS ScopeName, s.scope_version AS ScopeVersion,
+       s.metric_name AS MetricName, s.description AS MetricDescription, s.unit AS MetricUnit,
+       s.attrs AS Attributes, p.start_time AS StartTimeUnix, p.time AS TimeUnix,
+       p.count AS Count, p.sum AS Sum, p.quantiles AS "ValueAtQuantiles.Quantile",
+       p.quantile_values AS "ValueAtQuantiles.Value", s.series_id AS SeriesId
+FROM points_summary p JOIN series s USING (series_ref);
+`;
+
+/** Each entry upgrades the schema by one version; index 0 creates version 1 in an empty file. */
+export const MIGRATIONS: readonly string[] = [V1];
