@@ -184,6 +184,8 @@ export class MetricStore {
   }
 
   private async write(resourceMetrics: ResourceMetrics): Promise<WriteSummary> {
+    // Detectors (host.id, …) may still be resolving; the series identity needs the final set.
+    await resourceMetrics.resource.waitForAsyncAttributes?.();
     const rows = collectionRows(resourceMetrics, this.catalog);
     const newSeries = this.catalog.pendingSeries();
     const newSeriesCount = newSeries.length;

@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import type { PerfWatchOptions } from '../config/PerfWatchOptions.js';
+import { ConfigError } from '../errors.js';
+import { startPerfWatch } from '../startPerfWatch.js';
+
+interface StartFlags {
+  db?: string;
+  interval?: string;
+  prometheusHost?: string;
+  prometheusPort?: string;
+  prometheus: boolean;
+  otlpEndpoint?: string;
+  serviceName?: string;
+  logLevel?: string;
+}
+
+/** `perfwatch start`: monitor this machine and process until SIGINT/SIGTERM. */
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('monitor this host and process, writing the history to DuckDB and serving /metrics')
+    .option('--db <path>', 'DuckDB history file (env PERFWATCH_DB_PATH, default ./data/perfwatch.duckdb)')
+    .option('--interval <seconds>', 'seconds between collections (env OTEL_METRIC_EXPORT_INTERVAL in ms, default 30)')
+    .option('--prometheus-host <host>', 'scrape endpoint interface (env OTEL_EXPORTER_PROMETHEUS_HOST, default 127.0.0.1)')
+    .option('--prometheus-port <port>', 'scrape endpoint port, 0 = any free port (env OTEL_EXPORTER_PROMETHEUS_PORT, default 9464)')
+    .option('--no-prometheus', 'do not serve the scrape endpoint')
+    .option('--otlp-endpoint <url>', 'OTLP/HTTP Collector base URL (env OTEL_EXPORTER_OTLP_ENDPOINT)')
+    .option('--service-name <name>', 'service.name of the resource (env OTEL_SERVICE_NAME, default perfwatch)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env PERFWATCH_LOG_LEVEL, default info)')
+    .action(async (flags: StartFlags) => {
+      const perfwatch = await startPerfWatch(optionsFromFlags(flags));
+      process.stderr.write(
+        `perfwatch ${perfwatch.config.dbPath}: collecting every ${perfwatch.config.collectionIntervalMillis / 1000} s` +
+          (perfwatch.prometheusUrl ? `, scrape ${perfwatch.prometheusUrl}` : '') +
+          (perfwatch.config.otlpMetricsUrl ? `, OTLP to ${perfwatch.config.otlpMetricsUrl}` : '') +
+          '; Ctrl-C to stop\n',
+      );
+      await waitForSignal();
+      process.stderr.write('perfwatch: writing the last collection and closing the history file…\n');
+      // A second signal while shutting down gives up on the flush.
+      const forceExit = () => process.exit(130);
+      process.once('SIGINT', forceExit);
+      process.once('SIGTERM', forceExit);
+      await perfwatch.shutdown();
+    });
+}
+
+function optionsFromFlags(flags: StartFlags): PerfWatchOptions {
+  const options: PerfWatchOptions = {
+    serviceName: flags.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'perfwatch',
+  };
+  if (flags.db !== undefined) options.dbPath = flags.db;
+  if (flags.interval !== undefined) {
+    const seconds = Number(flags.interval);
+    if (!/^\d+(\.\d+)?$/.test(flags.interval.trim()) || !(seconds > 0)) {
+      throw new ConfigError('--interval', `must be a positive number of seconds, got ${JSON.stringify(flags.interval)}`);
+    }
+    options.collectionIntervalMillis = Math.round(seconds * 1000);
+  }
+  if (flags.prometheusHost !== undefined) options.prometheusHost = flags.prometheusHost;
+  if (flags.prometheusPort !== undefined) options.prometheusPort = integerFlag('--prometheus-port', flags.prometheusPort);
+  if (!flags.prometheus) options.prometheusEnabled = false;
+  if (flags.otlpEndpoint !== undefined) options.otlpEndpoint = flags.otlpEndpoint;
+  if (flags.logLevel !== undefined) options.logLevel = flags.logLevel as PerfWatchOptions['logLevel'];
+  return options;
+}
+
+function integerFlag(flag: string, text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new ConfigError(flag, `must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,17 @@
+export type { LogLevel, PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
+export { resolveConfig } from './config/resolveConfig.js';
+export {
+  ConfigError,
+  PerfWatchError,
+  SchemaVersionError,
+  ShutdownError,
+  StoreError,
+  StoreLockedError,
+} from './errors.js';
+export type { Logger } from './logging/Logger.js';
+export { DuckDbMetricReader, type DuckDbMetricReaderOptions } from './reader/DuckDbMetricReader.js';
+export type { ScheduledTask, Scheduler } from './reader/Scheduler.js';
+export { type PerfWatch, startPerfWatch } from './startPerfWatch.js';
+export { MetricStore, type MetricStoreOptions, type Row, type WriteSummary } from './store/MetricStore.js';
+export type { CollectorMetric, CollectorSample, CustomCollector } from './telemetry/CollectorRegistry.js';
+export { PERFWATCH_VERSION } from './version.js';

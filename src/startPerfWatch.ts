@@ -1,0 +1,148 @@
+import type { Meter } from '@opentelemetry/api';
+import { HostMetrics } from '@opentelemetry/host-metrics';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
+import { resolveConfig } from './config/resolveConfig.js';
+import { createLogger } from './logging/createLogger.js';
+import type { Logger } from './logging/Logger.js';
+import { DuckDbMetricReader } from './reader/DuckDbMetricReader.js';
+import { MetricStore } from './store/MetricStore.js';
+import { CollectorRegistry, type CustomCollector } from './telemetry/CollectorRegistry.js';
+import { createOtlpReader } from './telemetry/createOtlpReader.js';
+import { createResource } from './telemetry/createResource.js';
+import { PrometheusEndpoint } from './telemetry/PrometheusEndpoint.js';
+import { registerSystemMetrics } from './telemetry/registerSystemMetrics.js';
+import { defaultViews } from './telemetry/views.js';
+import { PERFWATCH_VERSION } from './version.js';
+
+/** A running perfwatch: the MeterProvider, its readers and the history file. */
+export interface PerfWatch {
+  /** A meter for the application's own instruments. */
+  readonly meter: Meter;
+  readonly meterProvider: MeterProvider;
+  readonly store: MetricStore;
+  readonly config: PerfWatchConfig;
+  /** URL of the scrape endpoint, or undefined when it is disabled. */
+  readonly prometheusUrl: string | undefined;
+  /** Adds a pull-style custom collector; returns a function that removes it. */
+  registerCollector(name: string, collector: CustomCollector): () => void;
+  /** Collects now and writes to DuckDB (and pushes OTLP when configured). */
+  forceFlush(): Promise<void>;
+  /** Writes the last collection, stops every component and closes the file. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+const SHUTDOWN_TIMEOUT_MILLIS = 10_000;
+
+/**
+ * One-call setup for a service without its own OTel SDK: resource, host, system and runtime
+ * metrics, the DuckDB reader, the Prometheus endpoint and (when configured) OTLP export.
+ * Rejects with a ConfigError naming the setting when the configuration or environment is invalid.
+ */
+export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<PerfWatch> {
+  const config = resolveConfig(options);
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const store = await MetricStore.open(config.dbPath, { logger });
+
+  const cleanup: (() => Promise<void> | void)[] = [() => store.close()];
+  try {
+    let provider: MeterProvider | undefined;
+    const duckDbReader = new DuckDbMetricReader({
+      store,
+      collectionIntervalMillis: config.collectionIntervalMillis,
+      collectionTimeoutMillis: config.collectionTimeoutMillis,
+      writeBufferCollections: config.writeBufferCollections,
+      cardinalityLimit: config.cardinalityLimit,
+      logger,
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      // The provider does not exist yet; self-metrics resolve it lazily on first record.
+      selfMetricsMeterProvider: { getMeter: (...args) => (provider as MeterProvider).getMeter(...args) },
+    });
+    const readers: MetricReader[] = [duckDbReader];
+    const prometheus = config.prometheusEnabled ? new PrometheusEndpoint({ cardinalityLimit: config.cardinalityLimit }) : undefined;
+    if (prometheus) readers.push(prometheus.exporter);
+    if (config.otlpMetricsUrl !== undefined) {
+      readers.push(
+        createOtlpReader({
+          url: config.otlpMetricsUrl,
+          headers: config.otlpHeaders,
+          exportIntervalMillis: config.otlpExportIntervalMillis,
+          cardinalityLimit: config.cardinalityLimit,
+          logger,
+        }),
+      );
+    }
+    provider = new MeterProvider({
+      resource: createResource(config.serviceName, config.resourceAttributes),
+      readers,
+      views: defaultViews(config.cardinalityLimit),
+    });
+    const meterProvider = provider;
+    cleanup.unshift(() => meterProvider.shutdown({ timeoutMillis: SHUTDOWN_TIMEOUT_MILLIS }));
+
+    if (config.hostMetrics) {
+      // The network group is replaced by registerSystemMetrics: host-metrics reads it through a
+      // synchronous shell command that blocks the event loop on every collection.
+      new HostMetrics({
+        meterProvider,
+        name: 'perfwatch-host-metrics',
+        metricGroups: ['system.cpu', 'system.memory', 'process.cpu', 'process.memory'],
+      }).start();
+      const unregister = registerSystemMetrics(meterProvider.getMeter('perfwatch-system-metrics', PERFWATCH_VERSION), {
+        dataPath: store.path,
+      });
+      cleanup.unshift(unregister);
+    }
+    if (config.runtimeMetrics) {
+      const runtime = new RuntimeNodeInstrumentation({ enabled: false, monitoringPrecision: 10 });
+      runtime.setMeterProvider(meterProvider);
+      runtime.enable();
+      cleanup.unshift(() => runtime.disable());
+    }
+    const collectors = new CollectorRegistry(meterProvider.getMeter('perfwatch-collectors', PERFWATCH_VERSION), logger);
+    cleanup.unshift(() => collectors.clear());
+
+    let prometheusUrl: string | undefined;
+    if (prometheus) {
+      prometheusUrl = (await prometheus.listen(config.prometheusHost, config.prometheusPort)).url;
+      cleanup.unshift(() => prometheus.close());
+    }
+    logger.info(
+      { db: store.path, intervalMillis: config.collectionIntervalMillis, prometheus: prometheusUrl, otlp: config.otlpMetricsUrl },
+      'perfwatch started',
+    );
+
+    let shutdownPromise: Promise<void> | undefined;
+    return {
+      meter: meterProvider.getMeter('app'),
+      meterProvider,
+      store,
+      config,
+      prometheusUrl,
+      registerCollector: (name, collector) => collectors.register(name, collector),
+      forceFlush: () => meterProvider.forceFlush(),
+      shutdown: () => {
+        shutdownPromise ??= runCleanup(cleanup, logger);
+        return shutdownPromise;
+      },
+    };
+  } catch (error) {
+    await runCleanup(cleanup, logger);
+    throw error;
+  }
+}
+
+/** Runs every cleanup step even when one fails; the first failure is raised at the end. */
+async function runCleanup(steps: readonly (() => Promise<void> | void)[], logger: Logger): Promise<void> {
+  let firstError: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      logger.error({ err: error }, 'error while shutting down');
+      firstError ??= error;
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+}

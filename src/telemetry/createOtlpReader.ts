@@ -1,0 +1,64 @@
+import { ExportResultCode } from '@opentelemetry/core';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import {
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type { Logger } from '../logging/Logger.js';
+import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
+
+/**
+ * A periodic OTLP/HTTP reader whose failures (Collector down, 5xx, timeouts) become one
+ * rate-limited warning instead of an error per interval. Export runs on its own timer and over
+ * HTTP asynchronously, so a dead endpoint never delays the DuckDB reader or the scrape endpoint.
+ */
+export function createOtlpReader(options: {
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  exportIntervalMillis: number;
+  cardinalityLimit: number;
+  logger: Logger;
+}): PeriodicExportingMetricReader {
+  const exporter = new OTLPMetricExporter({
+    url: options.url,
+    ...(Object.keys(options.headers).length > 0 ? { headers: { ...options.headers } } : {}),
+  });
+  return new PeriodicExportingMetricReader({
+    exporter: new WarnOnFailureExporter(exporter, new RateLimitedWarning(options.logger, 60_000), options.url),
+    exportIntervalMillis: options.exportIntervalMillis,
+    exportTimeoutMillis: Math.min(options.exportIntervalMillis, 10_000),
+    cardinalityLimits: { default: options.cardinalityLimit },
+  });
+}
+
+class WarnOnFailureExporter implements PushMetricExporter {
+  constructor(
+    private readonly inner: OTLPMetricExporter,
+    private readonly warning: RateLimitedWarning,
+    private readonly url: string,
+  ) {}
+
+  export(metrics: ResourceMetrics, resultCallback: Parameters<PushMetricExporter['export']>[1]): void {
+    this.inner.export(metrics, (result) => {
+      if (result.code !== ExportResultCode.SUCCESS) {
+        this.warning.warn({ url: this.url, err: result.error }, 'OTLP metric export failed; will retry on the next interval');
+      }
+      resultCallback(result);
+    });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  selectAggregationTemporality: PushMetricExporter['selectAggregationTemporality'] = (instrumentType) =>
+    this.inner.selectAggregationTemporality(instrumentType);
+
+  selectAggregation: PushMetricExporter['selectAggregation'] = (instrumentType) =>
+    this.inner.selectAggregation(instrumentType);
+}
