@@ -27,7 +27,10 @@ export interface PerfWatch {
   readonly prometheusUrl: string | undefined;
   /** Adds a pull-style custom collector; returns a function that removes it. */
   registerCollector(name: string, collector: CustomCollector): () => void;
-  /** Collects now and writes to DuckDB (and pushes OTLP when configured). */
+  /**
+   * Collects now and writes to DuckDB, and pushes OTLP when configured. Rejects only when the
+   * DuckDB write fails (the collection is then buffered for retry).
+   */
   forceFlush(): Promise<void>;
   /** Writes the last collection, stops every component and closes the file. Idempotent. */
   shutdown(): Promise<void>;
@@ -62,17 +65,17 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     const readers: MetricReader[] = [duckDbReader];
     const prometheus = config.prometheusEnabled ? new PrometheusEndpoint({ cardinalityLimit: config.cardinalityLimit }) : undefined;
     if (prometheus) readers.push(prometheus.exporter);
-    if (config.otlpMetricsUrl !== undefined) {
-      readers.push(
-        createOtlpReader({
-          url: config.otlpMetricsUrl,
-          headers: config.otlpHeaders,
-          exportIntervalMillis: config.otlpExportIntervalMillis,
-          cardinalityLimit: config.cardinalityLimit,
-          logger,
-        }),
-      );
-    }
+    const otlpReader =
+      config.otlpMetricsUrl === undefined
+        ? undefined
+        : createOtlpReader({
+            url: config.otlpMetricsUrl,
+            headers: config.otlpHeaders,
+            exportIntervalMillis: config.otlpExportIntervalMillis,
+            cardinalityLimit: config.cardinalityLimit,
+            logger,
+          });
+    if (otlpReader) readers.push(otlpReader);
     provider = new MeterProvider({
       resource: createResource(config.serviceName, config.resourceAttributes),
       readers,
@@ -121,7 +124,11 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       config,
       prometheusUrl,
       registerCollector: (name, collector) => collectors.register(name, collector),
-      forceFlush: () => meterProvider.forceFlush(),
+      // OTLP failures are already logged (rate-limited) by its exporter; they must not fail a
+      // flush whose DuckDB write succeeded.
+      forceFlush: async () => {
+        await Promise.all([duckDbReader.forceFlush(), otlpReader?.forceFlush().catch(() => undefined)]);
+      },
       shutdown: () => {
         shutdownPromise ??= runCleanup(cleanup, logger);
         return shutdownPromise;

@@ -166,10 +166,8 @@ export class DuckDbMetricReader extends MetricReader {
     this.pending.push(resourceMetrics);
     const outcome = await this.writePending(store);
     this.selfMetrics.collectionFinished((performance.now() - started) / 1000, outcome.error ? 'buffered' : 'written');
-    store.sizeBytes().then(
-      (bytes) => this.selfMetrics.storeSize(bytes),
-      () => undefined,
-    );
+    // Awaited (one stat call) so the next collection reports the size this one left behind.
+    this.selfMetrics.storeSize(await store.sizeBytes());
     if (outcome.error) throw outcome.error;
   }
 

@@ -20,14 +20,18 @@ export function createOtlpReader(options: {
   cardinalityLimit: number;
   logger: Logger;
 }): PeriodicExportingMetricReader {
+  // One bound for the whole export, retries included; the exporter's own default (10 s) would
+  // otherwise keep a shutdown waiting on a dead Collector.
+  const timeoutMillis = Math.min(options.exportIntervalMillis, 10_000);
   const exporter = new OTLPMetricExporter({
     url: options.url,
+    timeoutMillis,
     ...(Object.keys(options.headers).length > 0 ? { headers: { ...options.headers } } : {}),
   });
   return new PeriodicExportingMetricReader({
     exporter: new WarnOnFailureExporter(exporter, new RateLimitedWarning(options.logger, 60_000), options.url),
     exportIntervalMillis: options.exportIntervalMillis,
-    exportTimeoutMillis: Math.min(options.exportIntervalMillis, 10_000),
+    exportTimeoutMillis: timeoutMillis,
     cardinalityLimits: { default: options.cardinalityLimit },
   });
 }
