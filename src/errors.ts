@@ -28,10 +28,15 @@ export class StoreLockedError extends PerfWatchError {
   readonly holderPid: number | undefined;
 
   constructor(path: string, holderPid: number | undefined, options?: { cause?: unknown }) {
-    const holder = holderPid === undefined ? 'another process' : `another process (PID ${holderPid})`;
+    const holder =
+      holderPid === undefined
+        ? 'another process; stop it or point --db at another file'
+        : holderPid === process.pid
+          ? `this process (PID ${holderPid}); share the open MetricStore instead of opening it twice`
+          : `another process (PID ${holderPid}); stop that process or point --db at another file`;
     super(
       'PERFWATCH_STORE_LOCKED',
-      `database file ${path} is already in use by ${holder}; stop that process or point --db at another file`,
+      `database file ${path} is already in use by ${holder}`,
       options,
     );
     this.path = path;

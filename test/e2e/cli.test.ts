@@ -1,0 +1,99 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MetricStore } from '../../src/store/MetricStore.js';
+import { runCli, spawnCli, stderrContaining } from '../helpers/runCli.js';
+import { tempDir } from '../helpers/tempDir.js';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+beforeEach(async () => {
+  dir = await tempDir();
+});
+afterEach(async () => {
+  await dir.cleanup();
+});
+
+describe('perfwatch CLI', () => {
+  it('prints its version and help', async () => {
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = await runCli(['start', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--prometheus-port <port>');
+    expect(help.stdout).toContain('--otlp-endpoint <url>');
+  });
+
+  it.each([
+    [['start', '--interval', 'soon'], {}, 'perfwatch: --interval: must be a positive number of seconds, got "soon"'],
+    [['start', '--prometheus-port', '99999'], {}, 'perfwatch: prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT): must be between 0 and 65535, got 99999'],
+    [['start'], { OTEL_METRIC_EXPORT_INTERVAL: '-1' }, 'perfwatch: collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be >= 1, got -1'],
+    [['start', '--otlp-endpoint', 'collector'], {}, 'perfwatch: otlpEndpoint: must be an http(s) URL such as http://localhost:4318, got "collector"'],
+  ])('%j %j exits 2 with one clear line', async (args, env, line) => {
+    const result = await runCli([...args, '--db', dir.file('h.duckdb')], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(line);
+  });
+
+  it('exits 2 naming the setting when the Prometheus port is in use', async () => {
+    const occupier = createServer();
+    occupier.listen(0, '127.0.0.1');
+    await once(occupier, 'listening');
+    const port = (occupier.address() as AddressInfo).port;
+    try {
+      const result = await runCli(['start', '--db', dir.file('h.duckdb'), '--prometheus-port', String(port)]);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        `perfwatch: prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT): port ${port} on 127.0.0.1 is already in use`,
+      );
+    } finally {
+      occupier.close();
+    }
+  });
+
+  it('start serves /metrics, and SIGINT writes the last collection and closes the file', async () => {
+    const db = dir.file('h.duckdb');
+    const child = spawnCli(['start', '--db', db, '--interval', '3600', '--prometheus-port', '0']);
+    const banner = await stderrContaining(child, 'Ctrl-C to stop');
+    const url = /scrape (http:\/\/\S+\/metrics)/.exec(banner)?.[1];
+    expect(url).toBeDefined();
+
+    const scraped = await (await fetch(url!)).text();
+    expect(scraped).toMatch(/^process_memory_usage\{/m);
+    expect(scraped).toMatch(/target_info\{service_name="perfwatch"/);
+
+    child.kill('SIGINT');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+
+    // The interval (1 h) never fired: whatever is stored came from the shutdown flush.
+    const store = await MetricStore.open(db);
+    try {
+      const [row] = await store.query(
+        `SELECT count(DISTINCT time) AS collections, count(*) FILTER (WHERE s.metric_name = 'system.cpu.utilization') AS cpu
+         FROM points_number p JOIN series s USING (series_ref)`,
+      );
+      expect(row).toMatchObject({ collections: 1n });
+      expect(row?.cpu).toBeGreaterThan(0n);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a second start on the same file exits 2 and names the PID holding it', async () => {
+    const db = dir.file('h.duckdb');
+    const first = spawnCli(['start', '--db', db, '--interval', '3600', '--no-prometheus']);
+    await stderrContaining(first, 'Ctrl-C to stop');
+    try {
+      const second = await runCli(['start', '--db', db, '--no-prometheus']);
+      expect(second.code).toBe(2);
+      expect(second.stderr.trim()).toBe(
+        `perfwatch: database file ${db} is already in use by another process (PID ${first.pid}); stop that process or point --db at another file`,
+      );
+    } finally {
+      first.kill('SIGTERM');
+      await once(first, 'exit');
+    }
+  });
+});
