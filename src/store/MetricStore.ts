@@ -4,11 +4,11 @@ import { dirname, resolve } from 'node:path';
 import {
   BOOLEAN,
   DOUBLE,
-  type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
   DuckDBMapValue,
+  type DuckDBTimestampValue,
   type DuckDBType,
   DuckDBTypeId,
   type DuckDBValueConverter,
@@ -40,8 +40,10 @@ export interface MetricStoreOptions {
   logger?: Logger;
   /**
    * How stale `series.last_seen` may get, in ms. Refreshing it on every collection would rewrite
-   * the series table each time; once a minute keeps it useful for "which series are live".
-   * @default 60000
+   * the series table each time (an UPDATE of every live series costs more than appending their
+   * points); every 5 minutes keeps it useful for "which series are live". The exact time of a
+   * series' last point is `max(time)` in its point table.
+   * @default 300000
    */
   lastSeenGranularityMillis?: number;
 }
@@ -112,7 +114,7 @@ export class MetricStore {
         reader,
         catalog,
         logger,
-        BigInt(options.lastSeenGranularityMillis ?? 60_000) * 1000n,
+        BigInt(options.lastSeenGranularityMillis ?? 300_000) * 1000n,
       );
     } catch (error) {
       instance?.closeSync();
@@ -192,19 +194,14 @@ export class MetricStore {
     const staleLastSeen = this.staleLastSeen(rows);
     if (rows.pointCount === 0 && newSeriesCount === 0) return { points: 0, newSeries: 0 };
 
-    const appenders: DuckDBAppender[] = [];
-    const appenderFor = async (table: string) => {
-      const appender = await this.writer.createAppender(table);
-      appenders.push(appender);
-      return appender;
-    };
     try {
       await this.writer.run('BEGIN TRANSACTION');
-      if (newSeriesCount > 0) appendSeries(await appenderFor('series'), newSeries);
-      if (rows.numbers.refs.length > 0) appendNumbers(await appenderFor('points_number'), rows);
-      if (rows.histograms.refs.length > 0) appendHistograms(await appenderFor('points_histogram'), rows);
-      if (rows.expHistograms.refs.length > 0) appendExpHistograms(await appenderFor('points_exp_histogram'), rows);
-      for (const appender of appenders) appender.flushSync();
+      // One table at a time, yielding in between: each native flush holds the event loop, and
+      // separate short stretches keep a collection from stalling the application.
+      if (newSeriesCount > 0) await this.append('series', seriesColumns(newSeries));
+      if (rows.numbers.refs.length > 0) await this.append('points_number', numberColumns(rows));
+      if (rows.histograms.refs.length > 0) await this.append('points_histogram', histogramColumns(rows));
+      if (rows.expHistograms.refs.length > 0) await this.append('points_exp_histogram', expHistogramColumns(rows));
       if (staleLastSeen.refs.length > 0) {
         await this.writer.run(
           'UPDATE series SET last_seen = greatest(last_seen, $1) WHERE series_ref IN (SELECT unnest($2))',
@@ -217,18 +214,42 @@ export class MetricStore {
       await this.writer.run('ROLLBACK').catch(() => undefined);
       this.catalog.rollback();
       throw new StoreError(`writing a collection to ${this.path} failed: ${messageOf(error)}`, { cause: error });
-    } finally {
-      for (const appender of appenders) {
-        try {
-          appender.closeSync();
-        } catch {
-          // Closing flushes nothing new here (already flushed or rolled back); a failure is moot.
-        }
-      }
     }
     this.catalog.commit();
     for (const entry of staleLastSeen.entries) entry.lastSeenPersistedMicros = staleLastSeen.time;
     return { points: rows.pointCount, newSeries: newSeriesCount };
+  }
+
+  /**
+   * Appends rows through DataChunks: filling typed-array backed vectors in JS and handing over
+   * 2048 rows per native call is ~4× faster than the Appender's per-value calls. Yields to the
+   * event loop between chunks and after the flush.
+   */
+  private async append(table: string, columns: TableColumns): Promise<void> {
+    const appender = await this.writer.createAppender(table);
+    try {
+      const chunk = DuckDBDataChunk.create(columns.types, Math.min(CHUNK_ROWS, columns.rowCount));
+      for (let offset = 0; offset < columns.rowCount; offset += CHUNK_ROWS) {
+        if (offset > 0) {
+          await yieldToEventLoop();
+          chunk.reset();
+        }
+        const size = Math.min(CHUNK_ROWS, columns.rowCount - offset);
+        chunk.rowCount = size;
+        for (let column = 0; column < columns.values.length; column++) {
+          const vector = chunk.getColumnVector(column);
+          const valueAt = columns.values[column]!;
+          for (let i = 0; i < size; i++) vector.setItem(i, valueAt(offset + i));
+          vector.flush();
+        }
+        appender.appendDataChunk(chunk);
+      }
+      await yieldToEventLoop();
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    await yieldToEventLoop();
   }
 
   /** Series whose persisted last_seen lags this collection by more than the granularity. */
@@ -349,42 +370,51 @@ function toMap(record: Readonly<Record<string, string>>) {
   return mapValue(Object.entries(record).map(([key, value]) => ({ key, value })));
 }
 
-function nullableTimestamp(micros: bigint | null) {
-  return micros === null ? null : timestampValue(micros);
-}
-
 /**
- * Appends `rowCount` rows through DataChunks: filling typed-array backed vectors in JS and
- * handing over 2048 rows per native call is ~4× faster than the Appender's per-value calls.
+ * Converts µs to DuckDB timestamp values, reusing the last one: the rows of a collection share
+ * their end time (and mostly their start time), so this saves an allocation per row.
  */
-function appendChunks(
-  appender: DuckDBAppender,
-  types: DuckDBType[],
-  rowCount: number,
-  columns: ((row: number) => DuckDBValue)[],
-): void {
-  const chunk = DuckDBDataChunk.create(types, Math.min(CHUNK_ROWS, rowCount));
-  for (let offset = 0; offset < rowCount; offset += CHUNK_ROWS) {
-    const size = Math.min(CHUNK_ROWS, rowCount - offset);
-    if (offset > 0) chunk.reset();
-    chunk.rowCount = size;
-    for (let column = 0; column < columns.length; column++) {
-      const vector = chunk.getColumnVector(column);
-      const valueAt = columns[column]!;
-      for (let i = 0; i < size; i++) vector.setItem(i, valueAt(offset + i));
-      vector.flush();
+function timestampConverter(): (micros: bigint | null) => DuckDBTimestampValue | null {
+  let lastMicros: bigint | undefined;
+  let lastValue: DuckDBTimestampValue | undefined;
+  return (micros) => {
+    if (micros === null) return null;
+    if (micros !== lastMicros || lastValue === undefined) {
+      lastMicros = micros;
+      lastValue = timestampValue(micros);
     }
-    appender.appendDataChunk(chunk);
-  }
+    return lastValue;
+  };
 }
 
-function appendSeries(appender: DuckDBAppender, entries: readonly SeriesEntry[]): void {
+/** A table's rows as column types plus one value getter per column. */
+interface TableColumns {
+  readonly types: DuckDBType[];
+  readonly rowCount: number;
+  readonly values: ((row: number) => DuckDBValue)[];
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Histogram bounds are one array per instrument, shared by its points: convert each once. */
+const boundsLists = new WeakMap<readonly number[], DuckDBValue>();
+function boundsList(bounds: readonly number[]): DuckDBValue {
+  let list = boundsLists.get(bounds);
+  if (list === undefined) {
+    list = listValue(bounds);
+    boundsLists.set(bounds, list);
+  }
+  return list;
+}
+
+function seriesColumns(entries: readonly SeriesEntry[]): TableColumns {
   const seen = entries.map((entry) => timestampValue(entry.lastSeenPersistedMicros));
-  appendChunks(
-    appender,
-    [UINTEGER, UBIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BOOLEAN, VARCHAR, VARCHAR, VARCHAR, VARCHAR, STRING_MAP, VARCHAR, VARCHAR, STRING_MAP, TIMESTAMP, TIMESTAMP],
-    entries.length,
-    [
+  return {
+    types: [UINTEGER, UBIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BOOLEAN, VARCHAR, VARCHAR, VARCHAR, VARCHAR, STRING_MAP, VARCHAR, VARCHAR, STRING_MAP, TIMESTAMP, TIMESTAMP],
+    rowCount: entries.length,
+    values: [
       (i) => entries[i]!.ref,
       (i) => entries[i]!.id,
       (i) => entries[i]!.identity.metricName,
@@ -404,53 +434,56 @@ function appendSeries(appender: DuckDBAppender, entries: readonly SeriesEntry[])
       (i) => seen[i]!,
       (i) => seen[i]!,
     ],
-  );
+  };
 }
 
-function appendNumbers(appender: DuckDBAppender, rows: CollectionRows): void {
+function numberColumns(rows: CollectionRows): TableColumns {
   const n = rows.numbers;
-  appendChunks(appender, [UINTEGER, TIMESTAMP, TIMESTAMP, DOUBLE], n.refs.length, [
-    (i) => n.refs[i]!,
-    (i) => nullableTimestamp(n.startTimes[i]!),
-    (i) => timestampValue(n.times[i]!),
-    (i) => n.values[i]!,
-  ]);
+  const startTime = timestampConverter();
+  const time = timestampConverter();
+  return {
+    types: [UINTEGER, TIMESTAMP, TIMESTAMP, DOUBLE],
+    rowCount: n.refs.length,
+    values: [(i) => n.refs[i]!, (i) => startTime(n.startTimes[i]!), (i) => time(n.times[i]!), (i) => n.values[i]!],
+  };
 }
 
 function countsList(counts: readonly number[]) {
   return listValue(counts.map((count) => BigInt(count)));
 }
 
-function appendHistograms(appender: DuckDBAppender, rows: CollectionRows): void {
+function histogramColumns(rows: CollectionRows): TableColumns {
   const h = rows.histograms;
-  appendChunks(
-    appender,
-    [UINTEGER, TIMESTAMP, TIMESTAMP, UBIGINT, DOUBLE, DOUBLE, DOUBLE, BOUNDS_LIST, COUNTS_LIST],
-    h.refs.length,
-    [
+  const startTime = timestampConverter();
+  const time = timestampConverter();
+  return {
+    types: [UINTEGER, TIMESTAMP, TIMESTAMP, UBIGINT, DOUBLE, DOUBLE, DOUBLE, BOUNDS_LIST, COUNTS_LIST],
+    rowCount: h.refs.length,
+    values: [
       (i) => h.refs[i]!,
-      (i) => nullableTimestamp(h.startTimes[i]!),
-      (i) => timestampValue(h.times[i]!),
+      (i) => startTime(h.startTimes[i]!),
+      (i) => time(h.times[i]!),
       (i) => BigInt(h.counts[i]!),
       (i) => h.sums[i]!,
       (i) => h.mins[i]!,
       (i) => h.maxes[i]!,
-      (i) => listValue(h.bounds[i]!),
+      (i) => boundsList(h.bounds[i]!),
       (i) => countsList(h.bucketCounts[i]!),
     ],
-  );
+  };
 }
 
-function appendExpHistograms(appender: DuckDBAppender, rows: CollectionRows): void {
+function expHistogramColumns(rows: CollectionRows): TableColumns {
   const e = rows.expHistograms;
-  appendChunks(
-    appender,
-    [UINTEGER, TIMESTAMP, TIMESTAMP, UBIGINT, DOUBLE, DOUBLE, DOUBLE, INTEGER, UBIGINT, DOUBLE, INTEGER, COUNTS_LIST, INTEGER, COUNTS_LIST],
-    e.refs.length,
-    [
+  const startTime = timestampConverter();
+  const time = timestampConverter();
+  return {
+    types: [UINTEGER, TIMESTAMP, TIMESTAMP, UBIGINT, DOUBLE, DOUBLE, DOUBLE, INTEGER, UBIGINT, DOUBLE, INTEGER, COUNTS_LIST, INTEGER, COUNTS_LIST],
+    rowCount: e.refs.length,
+    values: [
       (i) => e.refs[i]!,
-      (i) => nullableTimestamp(e.startTimes[i]!),
-      (i) => timestampValue(e.times[i]!),
+      (i) => startTime(e.startTimes[i]!),
+      (i) => time(e.times[i]!),
       (i) => BigInt(e.counts[i]!),
       (i) => e.sums[i]!,
       (i) => e.mins[i]!,
@@ -463,7 +496,7 @@ function appendExpHistograms(appender: DuckDBAppender, rows: CollectionRows): vo
       (i) => e.negativeOffsets[i]!,
       (i) => countsList(e.negativeCounts[i]!),
     ],
-  );
+  };
 }
 
 function messageOf(error: unknown): string {

@@ -47,6 +47,32 @@ export function stringifyAttributes(attributes: Attributes): Record<string, stri
   return out;
 }
 
+/** Control characters the fast lookup key uses as separators. */
+const SEPARATOR_CHARS = /[\u0000-\u0002]/;
+
+/**
+ * An in-memory lookup key for an attribute set, cheaper than the canonical JSON: observable
+ * callbacks hand over new attribute objects on every collection, so this runs once per point.
+ * It is exact: names and values are joined with \u0000/\u0001, and an attribute set that
+ * contains any of \u0000–\u0002 itself falls back to `\u0002` + canonical JSON, a form no fast
+ * key can take.
+ */
+function attributesLookupKey(attributes: Attributes): string {
+  const keys = Object.keys(attributes);
+  if (keys.length > 1) keys.sort();
+  let key = '';
+  for (const name of keys) {
+    const value = attributes[name];
+    if (value === undefined || value === null) continue;
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    if (SEPARATOR_CHARS.test(name) || SEPARATOR_CHARS.test(text)) {
+      return `\u0002${canonicalText(stringifyAttributes(attributes))}`;
+    }
+    key += `${name}\u0000${text}\u0001`;
+  }
+  return key;
+}
+
 function canonicalText(attrs: Readonly<Record<string, string>>): string {
   // stringifyAttributes already sorted the keys; JSON keeps key/value boundaries unambiguous.
   return JSON.stringify(attrs);
@@ -84,14 +110,13 @@ export function seriesIdOf(metricKeyText: string, attrsText: string): bigint {
 }
 
 /**
- * In-memory index of the series table. Lookups on the write path cost two Map gets per point:
- * the metric key is built once per metric, the attribute key once per distinct attributes object.
+ * In-memory index of the series table. Lookups on the write path cost one short key and two Map
+ * gets per point: the metric key is built once per metric.
  * New series stay pending until the transaction that inserts them commits.
  */
 export class SeriesCatalog {
   private readonly byMetric = new Map<string, Map<string, SeriesEntry>>();
   private readonly byId = new Map<bigint, SeriesEntry>();
-  private readonly attrsTextCache = new WeakMap<Attributes, { attrs: Record<string, string>; text: string }>();
   private pending: SeriesEntry[] = [];
   private nextRef: number;
 
@@ -120,23 +145,22 @@ export class SeriesCatalog {
   }
 
   resolve(metric: MetricSeries, attributes: Attributes, seenMicros: bigint): SeriesEntry {
-    let cached = this.attrsTextCache.get(attributes);
-    if (cached === undefined) {
-      const attrs = stringifyAttributes(attributes);
-      cached = { attrs, text: canonicalText(attrs) };
-      this.attrsTextCache.set(attributes, cached);
-    }
-    const known = metric.series.get(cached.text);
+    // No per-object cache: observable callbacks build new attribute objects every collection,
+    // and a WeakMap entry per point cost more in GC than building the key.
+    const lookupKey = attributesLookupKey(attributes);
+    const known = metric.series.get(lookupKey);
     if (known !== undefined) return known;
 
-    const id = seriesIdOf(metric.key, cached.text);
+    // First sight of this attribute set in this process: compute the stable identity.
+    const attrs = stringifyAttributes(attributes);
+    const id = seriesIdOf(metric.key, canonicalText(attrs));
     let entry = this.byId.get(id);
     if (entry === undefined) {
-      entry = { ref: this.nextRef++, id, identity: metric.identity, attrs: cached.attrs, lastSeenPersistedMicros: seenMicros };
+      entry = { ref: this.nextRef++, id, identity: metric.identity, attrs, lastSeenPersistedMicros: seenMicros };
       this.byId.set(id, entry);
       this.pending.push(entry);
     }
-    metric.series.set(cached.text, entry);
+    metric.series.set(lookupKey, entry);
     return entry;
   }
 

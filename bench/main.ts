@@ -1,0 +1,18 @@
+/**
+ * perfwatch benchmarks: prints figures, asserts nothing. `npm run bench` (builds first, since the
+ * RSS figure runs the compiled CLI as users do).
+ */
+import { benchCollection } from './collection.bench.js';
+import { benchRss } from './rss.bench.js';
+import { benchStoreWrites } from './storeWrite.bench.js';
+
+const only = process.argv[2];
+const sections: [string, () => Promise<void>][] = [
+  ['collection', benchCollection],
+  ['store', benchStoreWrites],
+  ['rss', benchRss],
+];
+for (const [name, run] of sections) {
+  if (only !== undefined && only !== name) continue;
+  await run();
+}
