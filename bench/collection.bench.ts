@@ -52,13 +52,24 @@ export async function benchCollection(): Promise<void> {
       record(round);
       blocks.push(await longestBlockDuring(() => perfwatch.forceFlush()));
     }
-    report(`collection + persist (${points} series: host + system + runtime + 1,000 custom; ${COLLECTIONS} collections)`, [
-      ['process CPU per collection (all threads), median (ms)', median(cpuMillis).toFixed(2), 'target ≤ 5 ms'],
-      ['process CPU per collection (all threads), max (ms)', Math.max(...cpuMillis).toFixed(2), ''],
-      ['main-thread busy time per collection, median (ms)', median(mainThreadMillis).toFixed(2), 'what the application loses'],
-      ['longest event-loop block, median (ms)', median(blocks).toFixed(2), 'target ≤ 2 ms'],
-      ['longest event-loop block, max (ms)', Math.max(...blocks).toFixed(2), ''],
-    ]);
+    report(
+      `collection + persist (${points} series: host + system + runtime + 1,000 custom; ${COLLECTIONS} collections)`,
+      [
+        [
+          'process CPU per collection (all threads), median (ms)',
+          median(cpuMillis).toFixed(2),
+          'target ≤ 5 ms',
+        ],
+        ['process CPU per collection (all threads), max (ms)', Math.max(...cpuMillis).toFixed(2), ''],
+        [
+          'main-thread busy time per collection, median (ms)',
+          median(mainThreadMillis).toFixed(2),
+          'what the application loses',
+        ],
+        ['longest event-loop block, median (ms)', median(blocks).toFixed(2), 'target ≤ 2 ms'],
+        ['longest event-loop block, max (ms)', Math.max(...blocks).toFixed(2), ''],
+      ],
+    );
   } finally {
     await perfwatch.shutdown();
     await rm(dir, { recursive: true, force: true });

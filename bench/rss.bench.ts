@@ -14,10 +14,14 @@ const RUN_SECONDS = 30;
 export async function benchRss(): Promise<void> {
   if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
   const dir = await mkdtemp(join(tmpdir(), 'perfwatch-bench-'));
-  const child = spawn(process.execPath, [CLI, 'start', '--db', join(dir, 'rss.duckdb'), '--interval', '1', '--prometheus-port', '0'], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-    env: { ...process.env, PERFWATCH_LOG_LEVEL: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'start', '--db', join(dir, 'rss.duckdb'), '--interval', '1', '--prometheus-port', '0'],
+    {
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: { ...process.env, PERFWATCH_LOG_LEVEL: 'warn' },
+    },
+  );
   const samples: number[] = [];
   try {
     for (let second = 1; second <= RUN_SECONDS; second++) {
@@ -32,7 +36,11 @@ export async function benchRss(): Promise<void> {
   }
   const steady = samples.slice(Math.floor(samples.length / 2));
   report(`perfwatch start, ${RUN_SECONDS} s at 1 collection/s`, [
-    ['steady-state RSS, mean of 2nd half (MB)', (steady.reduce((a, b) => a + b, 0) / steady.length).toFixed(1), 'target ≤ 120 MB'],
+    [
+      'steady-state RSS, mean of 2nd half (MB)',
+      (steady.reduce((a, b) => a + b, 0) / steady.length).toFixed(1),
+      'target ≤ 120 MB',
+    ],
     ['RSS at the end (MB)', samples.at(-1)!.toFixed(1), ''],
   ]);
 }

@@ -7,5 +7,6 @@ export function median(values: readonly number[]): number {
 export function report(title: string, rows: [string, string, string][]): void {
   console.log(`\n## ${title}`);
   const width = Math.max(...rows.map((row) => row[0].length));
-  for (const [name, value, target] of rows) console.log(`${name.padEnd(width)}  ${value.padStart(14)}   ${target}`);
+  for (const [name, value, target] of rows)
+    console.log(`${name.padEnd(width)}  ${value.padStart(14)}   ${target}`);
 }

@@ -24,21 +24,33 @@ export async function benchStoreWrites(): Promise<void> {
   try {
     // Inputs are built before timing: the figure is the store's, not the generator's.
     const small = await MetricStore.open(join(dir, 'small.duckdb'));
-    const smallSeconds = await timeWrites(small, Array.from({ length: 1000 }, (_, c) => numberCollection(1000, c)));
+    const smallSeconds = await timeWrites(
+      small,
+      Array.from({ length: 1000 }, (_, c) => numberCollection(1000, c)),
+    );
     await small.query('CHECKPOINT');
     const bytesAt1M = await small.sizeBytes();
     const pointsAt1M = await pointCount(small);
-    await timeWrites(small, Array.from({ length: 1000 }, (_, c) => numberCollection(1000, 1000 + c)));
+    await timeWrites(
+      small,
+      Array.from({ length: 1000 }, (_, c) => numberCollection(1000, 1000 + c)),
+    );
     await small.query('CHECKPOINT');
     const marginal = ((await small.sizeBytes()) - bytesAt1M) / ((await pointCount(small)) - pointsAt1M);
     await small.close();
 
     const large = await MetricStore.open(join(dir, 'large.duckdb'));
-    const largeSeconds = await timeWrites(large, Array.from({ length: 100 }, (_, c) => numberCollection(10_000, c)));
+    const largeSeconds = await timeWrites(
+      large,
+      Array.from({ length: 100 }, (_, c) => numberCollection(10_000, c)),
+    );
     await large.close();
 
     const histograms = await MetricStore.open(join(dir, 'histograms.duckdb'));
-    const histogramSeconds = await timeWrites(histograms, Array.from({ length: 100 }, (_, c) => histogramCollection(1000, c)));
+    const histogramSeconds = await timeWrites(
+      histograms,
+      Array.from({ length: 100 }, (_, c) => histogramCollection(1000, c)),
+    );
     const largeHistogramSeconds = await timeWrites(
       histograms,
       Array.from({ length: 10 }, (_, c) => histogramCollection(10_000, 100 + c)),
@@ -51,8 +63,16 @@ export async function benchStoreWrites(): Promise<void> {
       ['numeric points/s, 10,000-point collections', rate(1_000_000, largeSeconds), 'target ≥ 1,000,000'],
       ['ms per 1,000-point collection', ((smallSeconds / 1000) * 1000).toFixed(2), ''],
       ['histogram points/s, 1,000-point collections', rate(100_000, histogramSeconds), 'target ≥ 100,000'],
-      ['histogram points/s, 10,000-point collections', rate(100_000, largeHistogramSeconds), 'target ≥ 100,000'],
-      ['bytes on disk per numeric point, file at 1M points', (bytesAt1M / pointsAt1M).toFixed(2), 'target ≤ 4 (includes fixed per-table blocks)'],
+      [
+        'histogram points/s, 10,000-point collections',
+        rate(100_000, largeHistogramSeconds),
+        'target ≥ 100,000',
+      ],
+      [
+        'bytes on disk per numeric point, file at 1M points',
+        (bytesAt1M / pointsAt1M).toFixed(2),
+        'target ≤ 4 (includes fixed per-table blocks)',
+      ],
       ['bytes on disk per numeric point, 1M → 2M (marginal)', marginal.toFixed(2), 'target ≤ 4'],
     ]);
   } finally {

@@ -1,7 +1,16 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 
-const resource = resourceFromAttributes({ 'service.name': 'bench', 'host.name': 'bench-host', 'service.version': '1.0.0' });
+const resource = resourceFromAttributes({
+  'service.name': 'bench',
+  'host.name': 'bench-host',
+  'service.version': '1.0.0',
+});
 const START: [number, number] = [1_790_000_000, 0];
 const descriptor = (name: string, unit: string) => ({ name, unit, description: '', valueType: 1 });
 
@@ -17,7 +26,9 @@ export function numberCollection(series: number, collection: number, intervalSec
       startTime: START,
       endTime,
       attributes: { shard: String(i) },
-      value: Math.round((100 + 20 * Math.sin((collection + i) / 7) + ((i * 31 + collection * 17) % 13)) * 100) / 100,
+      value:
+        Math.round((100 + 20 * Math.sin((collection + i) / 7) + ((i * 31 + collection * 17) % 13)) * 100) /
+        100,
     })),
   };
   const counters: MetricData = {

@@ -34,11 +34,7 @@ export class StoreLockedError extends PerfWatchError {
         : holderPid === process.pid
           ? `this process (PID ${holderPid}); share the open MetricStore instead of opening it twice`
           : `another process (PID ${holderPid}); stop that process or point --db at another file`;
-    super(
-      'PERFWATCH_STORE_LOCKED',
-      `database file ${path} is already in use by ${holder}`,
-      options,
-    );
+    super('PERFWATCH_STORE_LOCKED', `database file ${path} is already in use by ${holder}`, options);
     this.path = path;
     this.holderPid = holderPid;
   }

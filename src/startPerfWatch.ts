@@ -63,7 +63,9 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       selfMetricsMeterProvider: { getMeter: (...args) => (provider as MeterProvider).getMeter(...args) },
     });
     const readers: MetricReader[] = [duckDbReader];
-    const prometheus = config.prometheusEnabled ? new PrometheusEndpoint({ cardinalityLimit: config.cardinalityLimit }) : undefined;
+    const prometheus = config.prometheusEnabled
+      ? new PrometheusEndpoint({ cardinalityLimit: config.cardinalityLimit })
+      : undefined;
     if (prometheus) readers.push(prometheus.exporter);
     const otlpReader =
       config.otlpMetricsUrl === undefined
@@ -92,9 +94,12 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
         name: 'perfwatch-host-metrics',
         metricGroups: ['system.cpu', 'system.memory', 'process.cpu', 'process.memory'],
       }).start();
-      const unregister = registerSystemMetrics(meterProvider.getMeter('perfwatch-system-metrics', PERFWATCH_VERSION), {
-        dataPath: store.path,
-      });
+      const unregister = registerSystemMetrics(
+        meterProvider.getMeter('perfwatch-system-metrics', PERFWATCH_VERSION),
+        {
+          dataPath: store.path,
+        },
+      );
       cleanup.unshift(unregister);
     }
     if (config.runtimeMetrics) {
@@ -103,7 +108,10 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       runtime.enable();
       cleanup.unshift(() => runtime.disable());
     }
-    const collectors = new CollectorRegistry(meterProvider.getMeter('perfwatch-collectors', PERFWATCH_VERSION), logger);
+    const collectors = new CollectorRegistry(
+      meterProvider.getMeter('perfwatch-collectors', PERFWATCH_VERSION),
+      logger,
+    );
     cleanup.unshift(() => collectors.clear());
 
     let prometheusUrl: string | undefined;
@@ -112,7 +120,12 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       cleanup.unshift(() => prometheus.close());
     }
     logger.info(
-      { db: store.path, intervalMillis: config.collectionIntervalMillis, prometheus: prometheusUrl, otlp: config.otlpMetricsUrl },
+      {
+        db: store.path,
+        intervalMillis: config.collectionIntervalMillis,
+        prometheus: prometheusUrl,
+        otlp: config.otlpMetricsUrl,
+      },
       'perfwatch started',
     );
 

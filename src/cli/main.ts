@@ -29,7 +29,9 @@ main(process.argv).then(
       process.stderr.write(`perfwatch: ${error.message}\n`);
       process.exit(EXIT_USAGE);
     }
-    process.stderr.write(`perfwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `perfwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

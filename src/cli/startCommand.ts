@@ -20,13 +20,28 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('monitor this host and process, writing the history to DuckDB and serving /metrics')
     .option('--db <path>', 'DuckDB history file (env PERFWATCH_DB_PATH, default ./data/perfwatch.duckdb)')
-    .option('--interval <seconds>', 'seconds between collections (env OTEL_METRIC_EXPORT_INTERVAL in ms, default 30)')
-    .option('--prometheus-host <host>', 'scrape endpoint interface (env OTEL_EXPORTER_PROMETHEUS_HOST, default 127.0.0.1)')
-    .option('--prometheus-port <port>', 'scrape endpoint port, 0 = any free port (env OTEL_EXPORTER_PROMETHEUS_PORT, default 9464)')
+    .option(
+      '--interval <seconds>',
+      'seconds between collections (env OTEL_METRIC_EXPORT_INTERVAL in ms, default 30)',
+    )
+    .option(
+      '--prometheus-host <host>',
+      'scrape endpoint interface (env OTEL_EXPORTER_PROMETHEUS_HOST, default 127.0.0.1)',
+    )
+    .option(
+      '--prometheus-port <port>',
+      'scrape endpoint port, 0 = any free port (env OTEL_EXPORTER_PROMETHEUS_PORT, default 9464)',
+    )
     .option('--no-prometheus', 'do not serve the scrape endpoint')
     .option('--otlp-endpoint <url>', 'OTLP/HTTP Collector base URL (env OTEL_EXPORTER_OTLP_ENDPOINT)')
-    .option('--service-name <name>', 'service.name of the resource (env OTEL_SERVICE_NAME, default perfwatch)')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env PERFWATCH_LOG_LEVEL, default info)')
+    .option(
+      '--service-name <name>',
+      'service.name of the resource (env OTEL_SERVICE_NAME, default perfwatch)',
+    )
+    .option(
+      '--log-level <level>',
+      'fatal|error|warn|info|debug|trace|silent (env PERFWATCH_LOG_LEVEL, default info)',
+    )
     .action(async (flags: StartFlags) => {
       const perfwatch = await startPerfWatch(optionsFromFlags(flags));
       process.stderr.write(
@@ -53,12 +68,16 @@ function optionsFromFlags(flags: StartFlags): PerfWatchOptions {
   if (flags.interval !== undefined) {
     const seconds = Number(flags.interval);
     if (!/^\d+(\.\d+)?$/.test(flags.interval.trim()) || !(seconds > 0)) {
-      throw new ConfigError('--interval', `must be a positive number of seconds, got ${JSON.stringify(flags.interval)}`);
+      throw new ConfigError(
+        '--interval',
+        `must be a positive number of seconds, got ${JSON.stringify(flags.interval)}`,
+      );
     }
     options.collectionIntervalMillis = Math.round(seconds * 1000);
   }
   if (flags.prometheusHost !== undefined) options.prometheusHost = flags.prometheusHost;
-  if (flags.prometheusPort !== undefined) options.prometheusPort = integerFlag('--prometheus-port', flags.prometheusPort);
+  if (flags.prometheusPort !== undefined)
+    options.prometheusPort = integerFlag('--prometheus-port', flags.prometheusPort);
   if (!flags.prometheus) options.prometheusEnabled = false;
   if (flags.otlpEndpoint !== undefined) options.otlpEndpoint = flags.otlpEndpoint;
   if (flags.logLevel !== undefined) options.logLevel = flags.logLevel as PerfWatchOptions['logLevel'];
@@ -66,7 +85,8 @@ function optionsFromFlags(flags: StartFlags): PerfWatchOptions {
 }
 
 function integerFlag(flag: string, text: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new ConfigError(flag, `must be a whole number, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text.trim()))
+    throw new ConfigError(flag, `must be a whole number, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 

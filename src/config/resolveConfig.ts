@@ -43,10 +43,16 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       options.prometheusHost,
       '127.0.0.1',
     ),
-    prometheusPort: read.integer('prometheusPort', 'OTEL_EXPORTER_PROMETHEUS_PORT', options.prometheusPort, 9464, {
-      min: 0,
-      max: 65_535,
-    }),
+    prometheusPort: read.integer(
+      'prometheusPort',
+      'OTEL_EXPORTER_PROMETHEUS_PORT',
+      options.prometheusPort,
+      9464,
+      {
+        min: 0,
+        max: 65_535,
+      },
+    ),
     otlpMetricsUrl: resolveOtlpUrl(options.otlpEndpoint, env),
     otlpHeaders: Object.freeze({ ...options.otlpHeaders }),
     otlpExportIntervalMillis: read.integer(
@@ -58,9 +64,15 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
     ),
     hostMetrics: read.boolean('hostMetrics', 'PERFWATCH_HOST_METRICS', options.hostMetrics, true),
     runtimeMetrics: read.boolean('runtimeMetrics', 'PERFWATCH_RUNTIME_METRICS', options.runtimeMetrics, true),
-    cardinalityLimit: read.integer('cardinalityLimit', 'PERFWATCH_CARDINALITY_LIMIT', options.cardinalityLimit, 2000, {
-      min: 1,
-    }),
+    cardinalityLimit: read.integer(
+      'cardinalityLimit',
+      'PERFWATCH_CARDINALITY_LIMIT',
+      options.cardinalityLimit,
+      2000,
+      {
+        min: 1,
+      },
+    ),
     writeBufferCollections: read.integer(
       'writeBufferCollections',
       'PERFWATCH_WRITE_BUFFER_COLLECTIONS',
@@ -81,7 +93,10 @@ class SettingReader {
   constructor(private readonly env: Env) {}
 
   /** The raw value and where it came from; empty env vars count as unset, as the OTel spec says. */
-  private pick<T>(option: T | undefined, envVar: string | undefined): { value: T | string; from: 'option' | 'env' } | undefined {
+  private pick<T>(
+    option: T | undefined,
+    envVar: string | undefined,
+  ): { value: T | string; from: 'option' | 'env' } | undefined {
     if (option !== undefined) return { value: option, from: 'option' };
     const fromEnv = envVar === undefined ? undefined : this.env[envVar]?.trim();
     if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: 'env' };
@@ -116,7 +131,10 @@ class SettingReader {
     const text = String(picked.value).toLowerCase();
     if (text === 'true' || text === '1') return true;
     if (text === 'false' || text === '0') return false;
-    throw new ConfigError(settingName(option, envVar), `must be true or false, got ${JSON.stringify(picked.value)}`);
+    throw new ConfigError(
+      settingName(option, envVar),
+      `must be true or false, got ${JSON.stringify(picked.value)}`,
+    );
   }
 
   nonEmptyString(option: string, envVar: string, given: string | undefined, fallback: string): string {
@@ -137,7 +155,13 @@ class SettingReader {
     return picked.value;
   }
 
-  oneOf<T extends string>(option: string, envVar: string, given: T | undefined, fallback: T, allowed: readonly T[]): T {
+  oneOf<T extends string>(
+    option: string,
+    envVar: string,
+    given: T | undefined,
+    fallback: T,
+    allowed: readonly T[],
+  ): T {
     const picked = this.pick(given, envVar);
     if (picked === undefined) return fallback;
     const value = String(picked.value).toLowerCase() as T;
@@ -158,7 +182,8 @@ function parseStrictInteger(text: string): number | undefined {
 function resolveOtlpUrl(option: string | undefined, env: Env): string | undefined {
   if (option !== undefined) return otlpUrl('otlpEndpoint', option, true);
   const signalSpecific = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();
-  if (signalSpecific) return otlpUrl('otlpEndpoint (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)', signalSpecific, false);
+  if (signalSpecific)
+    return otlpUrl('otlpEndpoint (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)', signalSpecific, false);
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (base) return otlpUrl('otlpEndpoint (OTEL_EXPORTER_OTLP_ENDPOINT)', base, true);
   return undefined;
@@ -169,7 +194,10 @@ function otlpUrl(setting: string, text: string, appendSignalPath: boolean): stri
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(setting, `must be an http(s) URL such as http://localhost:4318, got ${JSON.stringify(text)}`);
+    throw new ConfigError(
+      setting,
+      `must be an http(s) URL such as http://localhost:4318, got ${JSON.stringify(text)}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(setting, `must use http or https, got ${url.protocol}`);

@@ -1,9 +1,5 @@
 import { type MeterProvider, metrics } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ShutdownError } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
@@ -83,7 +79,9 @@ export class DuckDbMetricReader extends MetricReader {
         ? Promise.resolve(options.store)
         : MetricStore.open(options.path as string, { logger: this.logger });
     // Opening errors surface through ready(), forceFlush() and the log; never as unhandled.
-    this.storeReady.catch((error: unknown) => this.logger.error({ err: error }, 'cannot open the history file'));
+    this.storeReady.catch((error: unknown) =>
+      this.logger.error({ err: error }, 'cannot open the history file'),
+    );
     this.intervalMillis = options.collectionIntervalMillis ?? envInterval() ?? 30_000;
     this.timeoutMillis = options.collectionTimeoutMillis ?? 10_000;
     this.bufferLimit = options.writeBufferCollections ?? 20;
@@ -165,7 +163,10 @@ export class DuckDbMetricReader extends MetricReader {
     }
     this.pending.push(resourceMetrics);
     const outcome = await this.writePending(store);
-    this.selfMetrics.collectionFinished((performance.now() - started) / 1000, outcome.error ? 'buffered' : 'written');
+    this.selfMetrics.collectionFinished(
+      (performance.now() - started) / 1000,
+      outcome.error ? 'buffered' : 'written',
+    );
     // Awaited (one stat call) so the next collection reports the size this one left behind.
     this.selfMetrics.storeSize(await store.sizeBytes());
     if (outcome.error) throw outcome.error;

@@ -26,7 +26,9 @@ export class ReaderSelfMetrics {
         collectionDuration: meter.createHistogram('perfwatch.collection.duration', {
           unit: 's',
           description: 'Time to collect all instruments and write the collection to DuckDB.',
-          advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
+          advice: {
+            explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+          },
         }),
         pointsWritten: meter.createCounter('perfwatch.store.points_written', {
           unit: '{point}',
@@ -34,7 +36,8 @@ export class ReaderSelfMetrics {
         }),
         writeErrors: meter.createCounter('perfwatch.store.write_errors', {
           unit: '{error}',
-          description: 'Failed attempts to write a collection to DuckDB (the collection is kept and retried).',
+          description:
+            'Failed attempts to write a collection to DuckDB (the collection is kept and retried).',
         }),
         droppedCollections: meter.createCounter('perfwatch.store.dropped_collections', {
           unit: '{collection}',

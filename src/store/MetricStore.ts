@@ -11,8 +11,8 @@ import {
   type DuckDBTimestampValue,
   type DuckDBType,
   DuckDBTypeId,
-  type DuckDBValueConverter,
   type DuckDBValue,
+  type DuckDBValueConverter,
   INTEGER,
   type JS,
   JSDuckDBValueConverter,
@@ -32,8 +32,8 @@ import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
+import { SeriesCatalog, type SeriesEntry, type SeriesKind, type Temporality } from './SeriesCatalog.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
-import { type SeriesEntry, SeriesCatalog, type SeriesKind, type Temporality } from './SeriesCatalog.js';
 
 export interface MetricStoreOptions {
   /** @default silentLogger */
@@ -152,7 +152,12 @@ export class MetricStore {
   /** Bytes on disk: the database file plus its write-ahead log. */
   async sizeBytes(): Promise<number> {
     const sizes = await Promise.all(
-      [this.path, `${this.path}.wal`].map((file) => stat(file).then((s) => s.size, () => 0)),
+      [this.path, `${this.path}.wal`].map((file) =>
+        stat(file).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
     );
     return sizes[0]! + sizes[1]!;
   }
@@ -165,7 +170,10 @@ export class MetricStore {
     try {
       await this.writer.run('CHECKPOINT');
     } catch (error) {
-      this.logger.warn({ err: error, path: this.path }, 'checkpoint on close failed; the WAL is replayed on next open');
+      this.logger.warn(
+        { err: error, path: this.path },
+        'checkpoint on close failed; the WAL is replayed on next open',
+      );
     } finally {
       this.reader.closeSync();
       this.writer.closeSync();
@@ -201,7 +209,8 @@ export class MetricStore {
       if (newSeriesCount > 0) await this.append('series', seriesColumns(newSeries));
       if (rows.numbers.refs.length > 0) await this.append('points_number', numberColumns(rows));
       if (rows.histograms.refs.length > 0) await this.append('points_histogram', histogramColumns(rows));
-      if (rows.expHistograms.refs.length > 0) await this.append('points_exp_histogram', expHistogramColumns(rows));
+      if (rows.expHistograms.refs.length > 0)
+        await this.append('points_exp_histogram', expHistogramColumns(rows));
       if (staleLastSeen.refs.length > 0) {
         await this.writer.run(
           'UPDATE series SET last_seen = greatest(last_seen, $1) WHERE series_ref IN (SELECT unnest($2))',
@@ -213,7 +222,9 @@ export class MetricStore {
     } catch (error) {
       await this.writer.run('ROLLBACK').catch(() => undefined);
       this.catalog.rollback();
-      throw new StoreError(`writing a collection to ${this.path} failed: ${messageOf(error)}`, { cause: error });
+      throw new StoreError(`writing a collection to ${this.path} failed: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
     this.catalog.commit();
     for (const entry of staleLastSeen.entries) entry.lastSeenPersistedMicros = staleLastSeen.time;
@@ -269,9 +280,13 @@ async function ensureWritableFolder(absolutePath: string): Promise<void> {
     await mkdir(folder, { recursive: true });
     await access(folder, fsConstants.W_OK);
   } catch (error) {
-    throw new ConfigError('dbPath (PERFWATCH_DB_PATH)', `folder ${folder} cannot be created or written: ${messageOf(error)}`, {
-      cause: error,
-    });
+    throw new ConfigError(
+      'dbPath (PERFWATCH_DB_PATH)',
+      `folder ${folder} cannot be created or written: ${messageOf(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -286,15 +301,21 @@ function translateOpenError(path: string, error: unknown): Error {
 
 async function migrate(connection: DuckDBConnection, path: string, logger: Logger): Promise<void> {
   const tables = (
-    await connection.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()")
+    await connection.runAndReadAll(
+      'SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()',
+    )
   ).getRowObjectsJS();
   const names = new Set(tables.map((row) => String(row.table_name)));
   let version = 0;
   if (names.has('perfwatch_schema')) {
-    const row = (await connection.runAndReadAll('SELECT max(version) AS v FROM perfwatch_schema')).getRowObjectsJS()[0];
+    const row = (
+      await connection.runAndReadAll('SELECT max(version) AS v FROM perfwatch_schema')
+    ).getRowObjectsJS()[0];
     version = Number(row?.v ?? 0);
   } else if (names.size > 0) {
-    throw new StoreError(`${path} is a DuckDB file but not a perfwatch history (it has no perfwatch_schema table)`);
+    throw new StoreError(
+      `${path} is a DuckDB file but not a perfwatch history (it has no perfwatch_schema table)`,
+    );
   }
   if (version > SCHEMA_VERSION) throw new SchemaVersionError(path, version, SCHEMA_VERSION);
   for (let next = version; next < SCHEMA_VERSION; next++) {
@@ -308,7 +329,9 @@ async function migrate(connection: DuckDBConnection, path: string, logger: Logge
       await connection.run('COMMIT');
     } catch (error) {
       await connection.run('ROLLBACK').catch(() => undefined);
-      throw new StoreError(`migrating ${path} to schema version ${next + 1} failed: ${messageOf(error)}`, { cause: error });
+      throw new StoreError(`migrating ${path} to schema version ${next + 1} failed: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
     logger.info({ path, version: next + 1 }, 'history schema upgraded');
   }
@@ -360,7 +383,8 @@ function entriesToRecord(entries: unknown): Record<string, string> {
 const toJs: DuckDBValueConverter<unknown> = (value, type, converter) => {
   if (value instanceof DuckDBMapValue && type.typeId === DuckDBTypeId.MAP) {
     const out: Record<string, unknown> = {};
-    for (const entry of value.entries) out[String(entry.key)] = converter(entry.value, type.valueType, converter);
+    for (const entry of value.entries)
+      out[String(entry.key)] = converter(entry.value, type.valueType, converter);
     return out;
   }
   return JSDuckDBValueConverter(value, type, converter as unknown as DuckDBValueConverter<JS>);
@@ -412,7 +436,26 @@ function boundsList(bounds: readonly number[]): DuckDBValue {
 function seriesColumns(entries: readonly SeriesEntry[]): TableColumns {
   const seen = entries.map((entry) => timestampValue(entry.lastSeenPersistedMicros));
   return {
-    types: [UINTEGER, UBIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BOOLEAN, VARCHAR, VARCHAR, VARCHAR, VARCHAR, STRING_MAP, VARCHAR, VARCHAR, STRING_MAP, TIMESTAMP, TIMESTAMP],
+    types: [
+      UINTEGER,
+      UBIGINT,
+      VARCHAR,
+      VARCHAR,
+      VARCHAR,
+      VARCHAR,
+      VARCHAR,
+      BOOLEAN,
+      VARCHAR,
+      VARCHAR,
+      VARCHAR,
+      VARCHAR,
+      STRING_MAP,
+      VARCHAR,
+      VARCHAR,
+      STRING_MAP,
+      TIMESTAMP,
+      TIMESTAMP,
+    ],
     rowCount: entries.length,
     values: [
       (i) => entries[i]!.ref,
@@ -444,7 +487,12 @@ function numberColumns(rows: CollectionRows): TableColumns {
   return {
     types: [UINTEGER, TIMESTAMP, TIMESTAMP, DOUBLE],
     rowCount: n.refs.length,
-    values: [(i) => n.refs[i]!, (i) => startTime(n.startTimes[i]!), (i) => time(n.times[i]!), (i) => n.values[i]!],
+    values: [
+      (i) => n.refs[i]!,
+      (i) => startTime(n.startTimes[i]!),
+      (i) => time(n.times[i]!),
+      (i) => n.values[i]!,
+    ],
   };
 }
 
@@ -478,7 +526,22 @@ function expHistogramColumns(rows: CollectionRows): TableColumns {
   const startTime = timestampConverter();
   const time = timestampConverter();
   return {
-    types: [UINTEGER, TIMESTAMP, TIMESTAMP, UBIGINT, DOUBLE, DOUBLE, DOUBLE, INTEGER, UBIGINT, DOUBLE, INTEGER, COUNTS_LIST, INTEGER, COUNTS_LIST],
+    types: [
+      UINTEGER,
+      TIMESTAMP,
+      TIMESTAMP,
+      UBIGINT,
+      DOUBLE,
+      DOUBLE,
+      DOUBLE,
+      INTEGER,
+      UBIGINT,
+      DOUBLE,
+      INTEGER,
+      COUNTS_LIST,
+      INTEGER,
+      COUNTS_LIST,
+    ],
     rowCount: e.refs.length,
     values: [
       (i) => e.refs[i]!,

@@ -47,8 +47,11 @@ export function stringifyAttributes(attributes: Attributes): Record<string, stri
   return out;
 }
 
-/** Control characters the fast lookup key uses as separators. */
-const SEPARATOR_CHARS = /[\u0000-\u0002]/;
+/** True when `text` holds one of the control characters (U+0000–U+0002) the fast key uses. */
+function hasSeparatorChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) <= 2) return true;
+  return false;
+}
 
 /**
  * An in-memory lookup key for an attribute set, cheaper than the canonical JSON: observable
@@ -65,7 +68,7 @@ function attributesLookupKey(attributes: Attributes): string {
     const value = attributes[name];
     if (value === undefined || value === null) continue;
     const text = typeof value === 'string' ? value : JSON.stringify(value);
-    if (SEPARATOR_CHARS.test(name) || SEPARATOR_CHARS.test(text)) {
+    if (hasSeparatorChar(name) || hasSeparatorChar(text)) {
       return `\u0002${canonicalText(stringifyAttributes(attributes))}`;
     }
     key += `${name}\u0000${text}\u0001`;
@@ -106,7 +109,12 @@ function metricKey(identity: MetricIdentity): string {
  * stream gets the same id in every file and every process (reader or OTLP receiver).
  */
 export function seriesIdOf(metricKeyText: string, attrsText: string): bigint {
-  return createHash('sha256').update(metricKeyText).update('\n').update(attrsText).digest().readBigUInt64BE(0);
+  return createHash('sha256')
+    .update(metricKeyText)
+    .update('\n')
+    .update(attrsText)
+    .digest()
+    .readBigUInt64BE(0);
 }
 
 /**
@@ -156,7 +164,13 @@ export class SeriesCatalog {
     const id = seriesIdOf(metric.key, canonicalText(attrs));
     let entry = this.byId.get(id);
     if (entry === undefined) {
-      entry = { ref: this.nextRef++, id, identity: metric.identity, attrs, lastSeenPersistedMicros: seenMicros };
+      entry = {
+        ref: this.nextRef++,
+        id,
+        identity: metric.identity,
+        attrs,
+        lastSeenPersistedMicros: seenMicros,
+      };
       this.byId.set(id, entry);
       this.pending.push(entry);
     }

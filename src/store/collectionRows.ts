@@ -109,7 +109,15 @@ export function collectionRows(resourceMetrics: ResourceMetrics, catalog: Series
   }
   const rows: CollectionRows = {
     numbers: { ...emptyColumns(), values: [] },
-    histograms: { ...emptyColumns(), counts: [], sums: [], mins: [], maxes: [], bounds: [], bucketCounts: [] },
+    histograms: {
+      ...emptyColumns(),
+      counts: [],
+      sums: [],
+      mins: [],
+      maxes: [],
+      bounds: [],
+      bucketCounts: [],
+    },
     expHistograms: {
       ...emptyColumns(),
       counts: [],
@@ -150,7 +158,10 @@ export function collectionRows(resourceMetrics: ResourceMetrics, catalog: Series
         scopeVersion: scopeMetrics.scope.version ?? null,
       });
 
-      const addPoint = (columns: PointColumns, point: { startTime: HrTime; endTime: HrTime; attributes: Attributes }) => {
+      const addPoint = (
+        columns: PointColumns,
+        point: { startTime: HrTime; endTime: HrTime; attributes: Attributes },
+      ) => {
         const time = endTimes.of(point.endTime);
         const entry = catalog.resolve(metricSeries, point.attributes, time);
         columns.refs.push(entry.ref);

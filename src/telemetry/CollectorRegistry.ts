@@ -1,4 +1,10 @@
-import type { Attributes, BatchObservableCallback, Counter, Meter, ObservableGauge } from '@opentelemetry/api';
+import type {
+  Attributes,
+  BatchObservableCallback,
+  Counter,
+  Meter,
+  ObservableGauge,
+} from '@opentelemetry/api';
 import { PerfWatchError } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
@@ -53,7 +59,10 @@ export class CollectorRegistry {
       throw new PerfWatchError('PERFWATCH_COLLECTOR_INVALID', 'collector name must be a non-empty string');
     }
     if (this.collectors.has(name)) {
-      throw new PerfWatchError('PERFWATCH_COLLECTOR_DUPLICATE', `a collector named "${name}" is already registered`);
+      throw new PerfWatchError(
+        'PERFWATCH_COLLECTOR_DUPLICATE',
+        `a collector named "${name}" is already registered`,
+      );
     }
     const metricNames = Object.keys(collector?.metrics ?? {});
     if (metricNames.length === 0 || typeof collector.collect !== 'function') {
@@ -87,9 +96,15 @@ export class CollectorRegistry {
     const callback: BatchObservableCallback = async (result) => {
       let samples: CollectorSample[];
       try {
-        samples = await withTimeout(Promise.resolve().then(() => collector.collect()), this.timeoutMillis);
+        samples = await withTimeout(
+          Promise.resolve().then(() => collector.collect()),
+          this.timeoutMillis,
+        );
       } catch (error) {
-        fail(error instanceof TimeoutError ? `timed out after ${this.timeoutMillis} ms` : String(error), error);
+        fail(
+          error instanceof TimeoutError ? `timed out after ${this.timeoutMillis} ms` : String(error),
+          error,
+        );
         return;
       }
       if (!Array.isArray(samples)) {

@@ -42,12 +42,22 @@ export class PrometheusEndpoint {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE') {
-          reject(new ConfigError('prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT)', `port ${port} on ${host} is already in use`, { cause: error }));
+          reject(
+            new ConfigError(
+              'prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT)',
+              `port ${port} on ${host} is already in use`,
+              { cause: error },
+            ),
+          );
         } else {
           reject(
-            new ConfigError('prometheusHost (OTEL_EXPORTER_PROMETHEUS_HOST)', `cannot listen on ${host}:${port}: ${error.message}`, {
-              cause: error,
-            }),
+            new ConfigError(
+              'prometheusHost (OTEL_EXPORTER_PROMETHEUS_HOST)',
+              `cannot listen on ${host}:${port}: ${error.message}`,
+              {
+                cause: error,
+              },
+            ),
           );
         }
       });

@@ -29,7 +29,11 @@ export function createOtlpReader(options: {
     ...(Object.keys(options.headers).length > 0 ? { headers: { ...options.headers } } : {}),
   });
   return new PeriodicExportingMetricReader({
-    exporter: new WarnOnFailureExporter(exporter, new RateLimitedWarning(options.logger, 60_000), options.url),
+    exporter: new WarnOnFailureExporter(
+      exporter,
+      new RateLimitedWarning(options.logger, 60_000),
+      options.url,
+    ),
     exportIntervalMillis: options.exportIntervalMillis,
     exportTimeoutMillis: timeoutMillis,
     cardinalityLimits: { default: options.cardinalityLimit },
@@ -46,7 +50,10 @@ class WarnOnFailureExporter implements PushMetricExporter {
   export(metrics: ResourceMetrics, resultCallback: Parameters<PushMetricExporter['export']>[1]): void {
     this.inner.export(metrics, (result) => {
       if (result.code !== ExportResultCode.SUCCESS) {
-        this.warning.warn({ url: this.url, err: result.error }, 'OTLP metric export failed; will retry on the next interval');
+        this.warning.warn(
+          { url: this.url, err: result.error },
+          'OTLP metric export failed; will retry on the next interval',
+        );
       }
       resultCallback(result);
     });

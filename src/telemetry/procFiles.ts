@@ -19,7 +19,11 @@ export function parseNetDev(text: string): InterfaceCounters[] {
   for (const line of text.split('\n').slice(2)) {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
-    const fields = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (fields.length < 16 || fields.some((n) => !Number.isFinite(n))) continue;
     out.push({
       name: line.slice(0, colon).trim(),
@@ -47,8 +51,10 @@ export function parseMountPoints(mountinfoText: string): string[] {
   return mountinfoText
     .split('\n')
     .map((line) => line.split(' ')[4])
-    .filter((field): field is string => field !== undefined && field.startsWith('/'))
-    .map((field) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))));
+    .filter((field): field is string => field?.startsWith('/') === true)
+    .map((field) =>
+      field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))),
+    );
 }
 
 /** The mount point that holds `path`: the longest mount point that is a prefix of it. */

@@ -1,7 +1,12 @@
 import { statfs } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { BatchObservableResult, Meter, ObservableGauge, ObservableUpDownCounter } from '@opentelemetry/api';
+import type {
+  BatchObservableResult,
+  Meter,
+  ObservableGauge,
+  ObservableUpDownCounter,
+} from '@opentelemetry/api';
 import {
   countOpenFileDescriptors,
   mountPointOf,
@@ -38,14 +43,26 @@ export function registerSystemMetrics(meter: Meter, options: { dataPath: string 
     description: 'Packets dropped per network interface.',
   });
   const load: Record<'1m' | '5m' | '15m', ObservableGauge> = {
-    '1m': meter.createObservableGauge('system.cpu.load_average.1m', { unit: '{thread}', description: 'Load average over 1 minute.' }),
-    '5m': meter.createObservableGauge('system.cpu.load_average.5m', { unit: '{thread}', description: 'Load average over 5 minutes.' }),
-    '15m': meter.createObservableGauge('system.cpu.load_average.15m', { unit: '{thread}', description: 'Load average over 15 minutes.' }),
+    '1m': meter.createObservableGauge('system.cpu.load_average.1m', {
+      unit: '{thread}',
+      description: 'Load average over 1 minute.',
+    }),
+    '5m': meter.createObservableGauge('system.cpu.load_average.5m', {
+      unit: '{thread}',
+      description: 'Load average over 5 minutes.',
+    }),
+    '15m': meter.createObservableGauge('system.cpu.load_average.15m', {
+      unit: '{thread}',
+      description: 'Load average over 15 minutes.',
+    }),
   };
-  const filesystemUsage: ObservableUpDownCounter = meter.createObservableUpDownCounter('system.filesystem.usage', {
-    unit: 'By',
-    description: 'Space on the filesystem that holds the perfwatch history, by state.',
-  });
+  const filesystemUsage: ObservableUpDownCounter = meter.createObservableUpDownCounter(
+    'system.filesystem.usage',
+    {
+      unit: 'By',
+      description: 'Space on the filesystem that holds the perfwatch history, by state.',
+    },
+  );
   const filesystemUtilization = meter.createObservableGauge('system.filesystem.utilization', {
     unit: '1',
     description: 'Fraction of the history filesystem in use (used / (used + available)).',
@@ -93,11 +110,17 @@ export function registerSystemMetrics(meter: Meter, options: { dataPath: string 
       const used = (fs.blocks - fs.bfree) * fs.bsize;
       const free = fs.bavail * fs.bsize;
       const reserved = (fs.bfree - fs.bavail) * fs.bsize;
-      const at = (state: string) => ({ 'system.filesystem.mountpoint': mount, 'system.filesystem.state': state });
+      const at = (state: string) => ({
+        'system.filesystem.mountpoint': mount,
+        'system.filesystem.state': state,
+      });
       result.observe(filesystemUsage, used, at('used'));
       result.observe(filesystemUsage, free, at('free'));
       result.observe(filesystemUsage, reserved, at('reserved'));
-      if (used + free > 0) result.observe(filesystemUtilization, used / (used + free), { 'system.filesystem.mountpoint': mount });
+      if (used + free > 0)
+        result.observe(filesystemUtilization, used / (used + free), {
+          'system.filesystem.mountpoint': mount,
+        });
     }
     const threadCount = status === undefined ? undefined : parseThreadCount(status);
     if (threadCount !== undefined) result.observe(threads, threadCount);

@@ -12,7 +12,10 @@ export const HTTP_DURATION_BUCKETS: readonly number[] = [
 export function defaultViews(cardinalityLimit: number): ViewOptions[] {
   return ['http.server.request.duration', 'http.client.request.duration'].map((instrumentName) => ({
     instrumentName,
-    aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: [...HTTP_DURATION_BUCKETS] } },
+    aggregation: {
+      type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+      options: { boundaries: [...HTTP_DURATION_BUCKETS] },
+    },
     aggregationCardinalityLimit: cardinalityLimit,
   }));
 }

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MetricStore } from '../../src/store/MetricStore.js';
 import { runCli, spawnCli, stderrContaining } from '../helpers/runCli.js';
@@ -26,10 +26,26 @@ describe('perfwatch CLI', () => {
   });
 
   it.each([
-    [['start', '--interval', 'soon'], {}, 'perfwatch: --interval: must be a positive number of seconds, got "soon"'],
-    [['start', '--prometheus-port', '99999'], {}, 'perfwatch: prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT): must be between 0 and 65535, got 99999'],
-    [['start'], { OTEL_METRIC_EXPORT_INTERVAL: '-1' }, 'perfwatch: collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be >= 1, got -1'],
-    [['start', '--otlp-endpoint', 'collector'], {}, 'perfwatch: otlpEndpoint: must be an http(s) URL such as http://localhost:4318, got "collector"'],
+    [
+      ['start', '--interval', 'soon'],
+      {},
+      'perfwatch: --interval: must be a positive number of seconds, got "soon"',
+    ],
+    [
+      ['start', '--prometheus-port', '99999'],
+      {},
+      'perfwatch: prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT): must be between 0 and 65535, got 99999',
+    ],
+    [
+      ['start'],
+      { OTEL_METRIC_EXPORT_INTERVAL: '-1' },
+      'perfwatch: collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be >= 1, got -1',
+    ],
+    [
+      ['start', '--otlp-endpoint', 'collector'],
+      {},
+      'perfwatch: otlpEndpoint: must be an http(s) URL such as http://localhost:4318, got "collector"',
+    ],
   ])('%j %j exits 2 with one clear line', async (args, env, line) => {
     const result = await runCli([...args, '--db', dir.file('h.duckdb')], env);
     expect(result.code).toBe(2);

@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 /** Starts the CLI from source (through tsx), with a clean perfwatch/OTel environment. */
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): ChildProcess & { stderrText: () => string } {
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): ChildProcess & { stderrText: () => string } {
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_') && !key.startsWith('PERFWATCH_')),
   );
@@ -32,7 +35,10 @@ export async function runCli(args: readonly string[], env: Record<string, string
 }
 
 /** Resolves with stderr once it contains `text` (event-driven, no polling). */
-export function stderrContaining(child: ChildProcess & { stderrText: () => string }, text: string): Promise<string> {
+export function stderrContaining(
+  child: ChildProcess & { stderrText: () => string },
+  text: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const check = () => {
       if (child.stderrText().includes(text)) {
@@ -41,7 +47,8 @@ export function stderrContaining(child: ChildProcess & { stderrText: () => strin
         resolve(child.stderrText());
       }
     };
-    const onExit = () => reject(new Error(`CLI exited before printing ${JSON.stringify(text)}:\n${child.stderrText()}`));
+    const onExit = () =>
+      reject(new Error(`CLI exited before printing ${JSON.stringify(text)}:\n${child.stderrText()}`));
     child.stderr!.on('data', check);
     child.once('exit', onExit);
     check();

@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** A fresh folder per test; `cleanup` removes it. */
-export async function tempDir(): Promise<{ path: string; file: (name: string) => string; cleanup: () => Promise<void> }> {
+export async function tempDir(): Promise<{
+  path: string;
+  file: (name: string) => string;
+  cleanup: () => Promise<void>;
+}> {
   const path = await mkdtemp(join(tmpdir(), 'perfwatch-test-'));
   return {
     path,

@@ -39,7 +39,9 @@ describe('MetricStore across restarts', () => {
       );
       expect(rows.map((row) => row.value)).toEqual([1, 2]);
       expect(new Set(rows.map((row) => row.id)).size).toBe(1);
-      expect(await store.query(`SELECT count(*) AS n FROM series WHERE metric_name = 'queue.length'`)).toEqual([{ n: 1n }]);
+      expect(
+        await store.query(`SELECT count(*) AS n FROM series WHERE metric_name = 'queue.length'`),
+      ).toEqual([{ n: 1n }]);
       expect(await store.query('SELECT count(*) AS n FROM perfwatch_schema')).toEqual([{ n: 1n }]);
     } finally {
       await store.close();
@@ -81,7 +83,9 @@ describe('MetricStore across restarts', () => {
     await writeFile(blocker, 'x');
     const error = await MetricStore.open(`${blocker}/h.duckdb`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toMatch(/^dbPath \(PERFWATCH_DB_PATH\): folder .*not-a-folder cannot be created or written/);
+    expect((error as Error).message).toMatch(
+      /^dbPath \(PERFWATCH_DB_PATH\): folder .*not-a-folder cannot be created or written/,
+    );
   });
 
   it('rejects a garbage file with a StoreError, not a crash', async () => {
@@ -128,7 +132,9 @@ describe('MetricStore file lock', () => {
     const path = dir.file('twice.duckdb');
     const first = await MetricStore.open(path);
     try {
-      await expect(MetricStore.open(path)).rejects.toThrow(`already in use by this process (PID ${process.pid})`);
+      await expect(MetricStore.open(path)).rejects.toThrow(
+        `already in use by this process (PID ${process.pid})`,
+      );
     } finally {
       await first.close();
     }

@@ -25,7 +25,9 @@ describe('drop-in: one more reader in an existing OTel setup', () => {
     const { url } = await prometheus.listen('127.0.0.1', 0);
     cleanups.push(() => prometheus.close());
 
-    const requests = provider.getMeter('payments').createCounter('payments.requests', { description: 'requests served' });
+    const requests = provider
+      .getMeter('payments')
+      .createCounter('payments.requests', { description: 'requests served' });
     requests.add(7, { method: 'POST' });
     await duckDb.forceFlush();
 
@@ -48,9 +50,13 @@ describe('drop-in: one more reader in an existing OTel setup', () => {
     provider.getMeter('m').createGauge('queue.length').record(4);
     const collected = await exporter.collect();
     await duckDb.forceFlush();
-    const gaugeNames = collected.resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name));
+    const gaugeNames = collected.resourceMetrics.scopeMetrics.flatMap((s) =>
+      s.metrics.map((m) => m.descriptor.name),
+    );
     expect(gaugeNames).toContain('queue.length');
-    const stored = await (await duckDb.ready()).query(`SELECT Value AS value FROM otel_metrics_gauge WHERE MetricName = 'queue.length'`);
+    const stored = await (await duckDb.ready()).query(
+      `SELECT Value AS value FROM otel_metrics_gauge WHERE MetricName = 'queue.length'`,
+    );
     expect(stored).toEqual([{ value: 4 }]);
   });
 });

@@ -49,8 +49,15 @@ describe('startPerfWatch: host, system and runtime metrics', () => {
 
     const cpuUtilization = await latest(perfwatch, 'system.cpu.utilization');
     expect(cpuUtilization.length).toBeGreaterThan(0);
-    for (const value of cpuUtilization) expect(value).toBeGreaterThanOrEqual(0), expect(value).toBeLessThanOrEqual(1);
-    const [memoryUsed] = await latest(perfwatch, 'system.memory.usage', "s.attrs['system.memory.state'] = 'used'");
+    for (const value of cpuUtilization) {
+      expect(value).toBeGreaterThanOrEqual(0);
+      expect(value).toBeLessThanOrEqual(1);
+    }
+    const [memoryUsed] = await latest(
+      perfwatch,
+      'system.memory.usage',
+      "s.attrs['system.memory.state'] = 'used'",
+    );
     expect(memoryUsed).toBeGreaterThan(0);
     const [rss] = await latest(perfwatch, 'process.memory.usage');
     expect(rss).toBeGreaterThan(10 * 1024 * 1024);
@@ -67,13 +74,21 @@ describe('startPerfWatch: host, system and runtime metrics', () => {
     const [diskUtilization] = await latest(perfwatch, 'system.filesystem.utilization');
     expect(diskUtilization).toBeGreaterThan(0);
     expect(diskUtilization).toBeLessThanOrEqual(1);
-    const [diskFree] = await latest(perfwatch, 'system.filesystem.usage', "s.attrs['system.filesystem.state'] = 'free'");
+    const [diskFree] = await latest(
+      perfwatch,
+      'system.filesystem.usage',
+      "s.attrs['system.filesystem.state'] = 'free'",
+    );
     expect(diskFree).toBeGreaterThan(0);
     const [threads] = await latest(perfwatch, 'process.thread.count');
     expect(threads).toBeGreaterThanOrEqual(1);
     const [fds] = await latest(perfwatch, 'process.open_file_descriptor.count');
     expect(fds).toBeGreaterThanOrEqual(3);
-    const loopbackBytes = await latest(perfwatch, 'system.network.io', "s.attrs['network.interface.name'] = 'lo'");
+    const loopbackBytes = await latest(
+      perfwatch,
+      'system.network.io',
+      "s.attrs['network.interface.name'] = 'lo'",
+    );
     expect(loopbackBytes).toHaveLength(2);
 
     const [resource] = await perfwatch.store.query('SELECT DISTINCT service_name, host_name FROM series');
@@ -91,8 +106,10 @@ describe('startPerfWatch: host, system and runtime metrics', () => {
     const [size] = await latest(perfwatch, 'perfwatch.store.size');
     expect(size).toBeGreaterThan(0);
     const durations = await perfwatch.store.query(
-      `SELECT count FROM otel_metrics_histogram WHERE MetricName = 'perfwatch.collection.duration' ORDER BY TimeUnix DESC LIMIT 1`
-        .replace('SELECT count', 'SELECT Count AS count'),
+      `SELECT count FROM otel_metrics_histogram WHERE MetricName = 'perfwatch.collection.duration' ORDER BY TimeUnix DESC LIMIT 1`.replace(
+        'SELECT count',
+        'SELECT Count AS count',
+      ),
     );
     expect(durations[0]?.count).toBeGreaterThanOrEqual(1n);
   });
@@ -119,10 +136,12 @@ describe('startPerfWatch: custom collectors', () => {
       metrics: { 'app.sloppy': {} },
       collect: () => [{ metric: 'app.undeclared', value: 1 }],
     });
-    expect(() => perfwatch.registerCollector('queues', { metrics: { x: {} }, collect: () => [] })).toThrow(/already registered/);
-    expect(() => perfwatch.registerCollector('other', { metrics: { 'app.queue.depth': {} }, collect: () => [] })).toThrow(
-      /already reported by collector "queues"/,
+    expect(() => perfwatch.registerCollector('queues', { metrics: { x: {} }, collect: () => [] })).toThrow(
+      /already registered/,
     );
+    expect(() =>
+      perfwatch.registerCollector('other', { metrics: { 'app.queue.depth': {} }, collect: () => [] }),
+    ).toThrow(/already reported by collector "queues"/);
 
     await perfwatch.forceFlush();
     const depths = await perfwatch.store.query(
@@ -143,7 +162,9 @@ describe('startPerfWatch: custom collectors', () => {
     ]);
     const warnings = logger.entries.filter((entry) => entry.level === 'warn').map((entry) => entry.message);
     expect(warnings).toContain('custom collector "broken" failed: Error: database unreachable');
-    expect(warnings).toContain('custom collector "sloppy" failed: sample names undeclared metric "app.undeclared"');
+    expect(warnings).toContain(
+      'custom collector "sloppy" failed: sample names undeclared metric "app.undeclared"',
+    );
   });
 });
 
@@ -154,7 +175,11 @@ describe('startPerfWatch: OTLP/HTTP export', () => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        requests.push({ url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+        requests.push({
+          url: request.url ?? '',
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
         response.writeHead(status, { 'content-type': 'application/json' }).end('{}');
       });
     });
@@ -180,7 +205,10 @@ describe('startPerfWatch: OTLP/HTTP export', () => {
     expect(request.url).toBe('/v1/metrics');
     expect(request.headers['x-tenant']).toBe('acme');
     const resourceMetrics = JSON.parse(request.body).resourceMetrics[0];
-    expect(resourceMetrics.resource.attributes).toContainEqual({ key: 'service.name', value: { stringValue: 'orders-api' } });
+    expect(resourceMetrics.resource.attributes).toContainEqual({
+      key: 'service.name',
+      value: { stringValue: 'orders-api' },
+    });
     const metrics = resourceMetrics.scopeMetrics.flatMap((scope: { metrics: unknown[] }) => scope.metrics);
     const created = metrics.find((metric: { name: string }) => metric.name === 'orders.created');
     const point = created.sum.dataPoints[0];
@@ -192,7 +220,12 @@ describe('startPerfWatch: OTLP/HTTP export', () => {
     // 400 is not retried by the exporter, so each export fails at once.
     const otlp = await receiver(400);
     const logger = captureLogger();
-    const perfwatch = await start({ hostMetrics: false, runtimeMetrics: false, otlpEndpoint: otlp.base, logger });
+    const perfwatch = await start({
+      hostMetrics: false,
+      runtimeMetrics: false,
+      otlpEndpoint: otlp.base,
+      logger,
+    });
     const counter = perfwatch.meter.createCounter('ticks');
     for (let i = 0; i < 3; i++) {
       counter.add(1);
@@ -200,7 +233,9 @@ describe('startPerfWatch: OTLP/HTTP export', () => {
     }
     expect(await latest(perfwatch, 'ticks')).toEqual([3]);
     expect(otlp.requests.length).toBeGreaterThanOrEqual(3);
-    const otlpWarnings = logger.entries.filter((entry) => entry.message.startsWith('OTLP metric export failed'));
+    const otlpWarnings = logger.entries.filter((entry) =>
+      entry.message.startsWith('OTLP metric export failed'),
+    );
     expect(otlpWarnings).toHaveLength(1);
   });
 
@@ -225,7 +260,13 @@ describe('startPerfWatch: shutdown', () => {
   it('writes the last collection and closes the file', async () => {
     const dir = await tempDir();
     cleanups.push(dir.cleanup);
-    const options = { dbPath: dir.file('h.duckdb'), prometheusEnabled: false, hostMetrics: false, runtimeMetrics: false, logger: captureLogger() };
+    const options = {
+      dbPath: dir.file('h.duckdb'),
+      prometheusEnabled: false,
+      hostMetrics: false,
+      runtimeMetrics: false,
+      logger: captureLogger(),
+    };
     const first = await startPerfWatch(options);
     first.meter.createCounter('final').add(42);
     await first.shutdown();
@@ -233,7 +274,9 @@ describe('startPerfWatch: shutdown', () => {
 
     const second = await startPerfWatch(options);
     cleanups.push(() => second.shutdown());
-    const rows = await second.store.query(`SELECT Value AS value FROM otel_metrics_sum WHERE MetricName = 'final'`);
+    const rows = await second.store.query(
+      `SELECT Value AS value FROM otel_metrics_sum WHERE MetricName = 'final'`,
+    );
     expect(rows).toEqual([{ value: 42 }]);
   });
 });

@@ -27,8 +27,16 @@ describe('resolveConfig', () => {
   });
 
   it('prefers the option over the environment over the default', () => {
-    const env = { OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_EXPORTER_PROMETHEUS_PORT: '9999', PERFWATCH_DB_PATH: '/var/lib/pw.duckdb' };
-    expect(resolveConfig({}, env)).toMatchObject({ collectionIntervalMillis: 5000, prometheusPort: 9999, dbPath: '/var/lib/pw.duckdb' });
+    const env = {
+      OTEL_METRIC_EXPORT_INTERVAL: '5000',
+      OTEL_EXPORTER_PROMETHEUS_PORT: '9999',
+      PERFWATCH_DB_PATH: '/var/lib/pw.duckdb',
+    };
+    expect(resolveConfig({}, env)).toMatchObject({
+      collectionIntervalMillis: 5000,
+      prometheusPort: 9999,
+      dbPath: '/var/lib/pw.duckdb',
+    });
     expect(resolveConfig({ collectionIntervalMillis: 1000, prometheusPort: 0 }, env)).toMatchObject({
       collectionIntervalMillis: 1000,
       prometheusPort: 0, // 0 is a port (pick a free one), not "unset"
@@ -44,34 +52,93 @@ describe('resolveConfig', () => {
   });
 
   it('builds the OTLP metrics URL from the base endpoint, or takes the signal endpoint as is', () => {
-    expect(resolveConfig({ otlpEndpoint: 'http://collector:4318' }, {}).otlpMetricsUrl).toBe('http://collector:4318/v1/metrics');
-    expect(resolveConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example/prefix/' }).otlpMetricsUrl).toBe(
-      'https://otel.example/prefix/v1/metrics',
+    expect(resolveConfig({ otlpEndpoint: 'http://collector:4318' }, {}).otlpMetricsUrl).toBe(
+      'http://collector:4318/v1/metrics',
     );
     expect(
-      resolveConfig({}, { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://c:4318/custom', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x' })
-        .otlpMetricsUrl,
+      resolveConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example/prefix/' }).otlpMetricsUrl,
+    ).toBe('https://otel.example/prefix/v1/metrics');
+    expect(
+      resolveConfig(
+        {},
+        {
+          OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://c:4318/custom',
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x',
+        },
+      ).otlpMetricsUrl,
     ).toBe('http://c:4318/custom');
   });
 
   it.each([
-    [{ collectionIntervalMillis: -5 }, {}, 'collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be >= 1, got -5'],
-    [{}, { OTEL_METRIC_EXPORT_INTERVAL: '30s' }, 'collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be an integer, got "30s"'],
-    [{ collectionTimeoutMillis: 0 }, {}, 'collectionTimeoutMillis (OTEL_METRIC_EXPORT_TIMEOUT): must be >= 1, got 0'],
-    [{ prometheusPort: 70000 }, {}, 'prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT): must be between 0 and 65535, got 70000'],
-    [{}, { OTEL_EXPORTER_PROMETHEUS_PORT: 'http' }, 'prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT): must be an integer, got "http"'],
-    [{ prometheusHost: ' ' }, {}, 'prometheusHost (OTEL_EXPORTER_PROMETHEUS_HOST): must be a non-empty string'],
-    [{}, { PERFWATCH_PROMETHEUS_ENABLED: 'yes' }, 'prometheusEnabled (PERFWATCH_PROMETHEUS_ENABLED): must be true or false, got "yes"'],
+    [
+      { collectionIntervalMillis: -5 },
+      {},
+      'collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be >= 1, got -5',
+    ],
+    [
+      {},
+      { OTEL_METRIC_EXPORT_INTERVAL: '30s' },
+      'collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be an integer, got "30s"',
+    ],
+    [
+      { collectionTimeoutMillis: 0 },
+      {},
+      'collectionTimeoutMillis (OTEL_METRIC_EXPORT_TIMEOUT): must be >= 1, got 0',
+    ],
+    [
+      { prometheusPort: 70000 },
+      {},
+      'prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT): must be between 0 and 65535, got 70000',
+    ],
+    [
+      {},
+      { OTEL_EXPORTER_PROMETHEUS_PORT: 'http' },
+      'prometheusPort (OTEL_EXPORTER_PROMETHEUS_PORT): must be an integer, got "http"',
+    ],
+    [
+      { prometheusHost: ' ' },
+      {},
+      'prometheusHost (OTEL_EXPORTER_PROMETHEUS_HOST): must be a non-empty string',
+    ],
+    [
+      {},
+      { PERFWATCH_PROMETHEUS_ENABLED: 'yes' },
+      'prometheusEnabled (PERFWATCH_PROMETHEUS_ENABLED): must be true or false, got "yes"',
+    ],
     [{ dbPath: '' }, {}, 'dbPath (PERFWATCH_DB_PATH): must be a non-empty string'],
     [{ otlpEndpoint: 'collector:4318' }, {}, 'otlpEndpoint: must use http or https, got collector:'],
-    [{ otlpEndpoint: 'not a url' }, {}, 'otlpEndpoint: must be an http(s) URL such as http://localhost:4318, got "not a url"'],
-    [{}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://c' }, 'otlpEndpoint (OTEL_EXPORTER_OTLP_ENDPOINT): must use http or https, got ftp:'],
+    [
+      { otlpEndpoint: 'not a url' },
+      {},
+      'otlpEndpoint: must be an http(s) URL such as http://localhost:4318, got "not a url"',
+    ],
+    [
+      {},
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://c' },
+      'otlpEndpoint (OTEL_EXPORTER_OTLP_ENDPOINT): must use http or https, got ftp:',
+    ],
     [{ otlpExportIntervalMillis: 0.5 }, {}, 'otlpExportIntervalMillis: must be an integer, got 0.5'],
     [{ cardinalityLimit: 0 }, {}, 'cardinalityLimit (PERFWATCH_CARDINALITY_LIMIT): must be >= 1, got 0'],
-    [{}, { PERFWATCH_WRITE_BUFFER_COLLECTIONS: '-1' }, 'writeBufferCollections (PERFWATCH_WRITE_BUFFER_COLLECTIONS): must be >= 0, got -1'],
-    [{}, { PERFWATCH_HOST_METRICS: 'off' }, 'hostMetrics (PERFWATCH_HOST_METRICS): must be true or false, got "off"'],
-    [{}, { PERFWATCH_RUNTIME_METRICS: 'nope' }, 'runtimeMetrics (PERFWATCH_RUNTIME_METRICS): must be true or false, got "nope"'],
-    [{}, { PERFWATCH_LOG_LEVEL: 'loud' }, 'logLevel (PERFWATCH_LOG_LEVEL): must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [
+      {},
+      { PERFWATCH_WRITE_BUFFER_COLLECTIONS: '-1' },
+      'writeBufferCollections (PERFWATCH_WRITE_BUFFER_COLLECTIONS): must be >= 0, got -1',
+    ],
+    [
+      {},
+      { PERFWATCH_HOST_METRICS: 'off' },
+      'hostMetrics (PERFWATCH_HOST_METRICS): must be true or false, got "off"',
+    ],
+    [
+      {},
+      { PERFWATCH_RUNTIME_METRICS: 'nope' },
+      'runtimeMetrics (PERFWATCH_RUNTIME_METRICS): must be true or false, got "nope"',
+    ],
+    [
+      {},
+      { PERFWATCH_LOG_LEVEL: 'loud' },
+      'logLevel (PERFWATCH_LOG_LEVEL): must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ],
   ])('rejects %j / env %j with its own message', (options, env, message) => {
     let error: unknown;
     try {
