@@ -1,6 +1,6 @@
 import { type MeterProvider, metrics } from '@opentelemetry/api';
 import { AggregationTemporality, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { ShutdownError } from '../errors.js';
+import { ConfigError, ShutdownError } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
 import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
@@ -64,15 +64,35 @@ export class DuckDbMetricReader extends MetricReader {
   private stopped = false;
 
   constructor(options: DuckDbMetricReaderOptions) {
-    const cardinalityLimit = options.cardinalityLimit ?? 2000;
+    const cardinalityLimit = checkedInteger('cardinalityLimit', options.cardinalityLimit ?? 2000, 1);
     super({
       aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
       cardinalitySelector: () => cardinalityLimit,
     });
+    // Validate everything before opening the file: a constructor that throws after the open
+    // would leave the file locked with no one to close it.
     if ((options.path === undefined) === (options.store === undefined)) {
       throw new TypeError('DuckDbMetricReader needs exactly one of `path` or `store`');
     }
+    this.intervalMillis = checkedInteger(
+      'collectionIntervalMillis',
+      options.collectionIntervalMillis ?? envInterval() ?? 30_000,
+      0,
+    );
+    this.timeoutMillis = checkedInteger(
+      'collectionTimeoutMillis',
+      options.collectionTimeoutMillis ?? 10_000,
+      1,
+    );
+    this.bufferLimit = checkedInteger('writeBufferCollections', options.writeBufferCollections ?? 20, 0);
+    this.scheduler = options.scheduler ?? timerScheduler;
     this.logger = options.logger ?? silentLogger;
+    const selfMetricsProvider = options.selfMetricsMeterProvider;
+    this.selfMetrics = new ReaderSelfMetrics(() => selfMetricsProvider ?? metrics.getMeterProvider());
+    const now = options.now ?? Date.now;
+    this.collectErrorWarning = new RateLimitedWarning(this.logger, 60_000, now);
+    this.writeErrorWarning = new RateLimitedWarning(this.logger, 60_000, now);
+
     this.ownsStore = options.store === undefined;
     this.storeReady =
       options.store !== undefined
@@ -82,15 +102,6 @@ export class DuckDbMetricReader extends MetricReader {
     this.storeReady.catch((error: unknown) =>
       this.logger.error({ err: error }, 'cannot open the history file'),
     );
-    this.intervalMillis = options.collectionIntervalMillis ?? envInterval() ?? 30_000;
-    this.timeoutMillis = options.collectionTimeoutMillis ?? 10_000;
-    this.bufferLimit = options.writeBufferCollections ?? 20;
-    this.scheduler = options.scheduler ?? timerScheduler;
-    const selfMetricsProvider = options.selfMetricsMeterProvider;
-    this.selfMetrics = new ReaderSelfMetrics(() => selfMetricsProvider ?? metrics.getMeterProvider());
-    const now = options.now ?? Date.now;
-    this.collectErrorWarning = new RateLimitedWarning(this.logger, 60_000, now);
-    this.writeErrorWarning = new RateLimitedWarning(this.logger, 60_000, now);
   }
 
   /** Resolves with the store once the history file is open; rejects with why it could not be. */
@@ -197,8 +208,22 @@ export class DuckDbMetricReader extends MetricReader {
   }
 }
 
+/** OTEL_METRIC_EXPORT_INTERVAL, validated: a typo there is an error, not a silent default. */
 function envInterval(): number | undefined {
   const text = process.env.OTEL_METRIC_EXPORT_INTERVAL?.trim();
-  if (!text || !/^\d+$/.test(text)) return undefined;
+  if (!text) return undefined;
+  if (!/^\d+$/.test(text)) {
+    throw new ConfigError(
+      'collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL)',
+      `must be a whole number of milliseconds, got ${JSON.stringify(text)}`,
+    );
+  }
   return Number(text);
+}
+
+function checkedInteger(option: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigError(option, `must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
 }
