@@ -27,13 +27,15 @@ export class StoreLockedError extends PerfWatchError {
   readonly path: string;
   readonly holderPid: number | undefined;
 
-  constructor(path: string, holderPid: number | undefined, options?: { cause?: unknown }) {
+  /** `hint` replaces the default advice (stop the holder or use another file). */
+  constructor(path: string, holderPid: number | undefined, options?: { cause?: unknown; hint?: string }) {
+    const advice = options?.hint ?? 'stop that process or point --db at another file';
     const holder =
       holderPid === undefined
-        ? 'another process; stop it or point --db at another file'
+        ? `another process; ${advice}`
         : holderPid === process.pid
           ? `this process (PID ${holderPid}); share the open MetricStore instead of opening it twice`
-          : `another process (PID ${holderPid}); stop that process or point --db at another file`;
+          : `another process (PID ${holderPid}); ${advice}`;
     super('PERFWATCH_STORE_LOCKED', `database file ${path} is already in use by ${holder}`, options);
     this.path = path;
     this.holderPid = holderPid;
@@ -62,5 +64,29 @@ export class StoreError extends PerfWatchError {
 export class ShutdownError extends PerfWatchError {
   constructor(component: string) {
     super('PERFWATCH_SHUT_DOWN', `${component} has been shut down`);
+  }
+}
+
+/** `perfwatch sql` refused a statement: not a single read-only SELECT. */
+export class SqlRefusedError extends PerfWatchError {
+  constructor(reason: string) {
+    super('PERFWATCH_SQL_REFUSED', `sql: ${reason}`);
+  }
+}
+
+/** A sandboxed query ran past its timeout and was interrupted. */
+export class SqlTimeoutError extends PerfWatchError {
+  constructor(timeoutMillis: number) {
+    super(
+      'PERFWATCH_SQL_TIMEOUT',
+      `sql: the query ran longer than ${timeoutMillis} ms and was interrupted; narrow it (WHERE TimeUnix > …) or raise --timeout`,
+    );
+  }
+}
+
+/** A sandboxed query failed in DuckDB (syntax error, unknown column, permission error, …). */
+export class SqlError extends PerfWatchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PERFWATCH_SQL_FAILED', `sql: ${message}`, options);
   }
 }

@@ -5,6 +5,9 @@ export {
   PerfWatchError,
   SchemaVersionError,
   ShutdownError,
+  SqlError,
+  SqlRefusedError,
+  SqlTimeoutError,
   StoreError,
   StoreLockedError,
 } from './errors.js';
@@ -12,6 +15,8 @@ export type { Logger } from './logging/Logger.js';
 export { DuckDbMetricReader, type DuckDbMetricReaderOptions } from './reader/DuckDbMetricReader.js';
 export type { ScheduledTask, Scheduler } from './reader/Scheduler.js';
 export { type PerfWatch, startPerfWatch } from './startPerfWatch.js';
-export { MetricStore, type MetricStoreOptions, type Row, type WriteSummary } from './store/MetricStore.js';
+export { MetricStore, type MetricStoreOptions, type WriteSummary } from './store/MetricStore.js';
+export { type SqlOptions, type SqlResult, SqlSandbox } from './store/SqlSandbox.js';
+export type { Row } from './store/toJs.js';
 export type { CollectorMetric, CollectorSample, CustomCollector } from './telemetry/CollectorRegistry.js';
 export { PERFWATCH_VERSION } from './version.js';

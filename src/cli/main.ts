@@ -2,10 +2,12 @@
 import { Command, CommanderError } from 'commander';
 import { PerfWatchError } from '../errors.js';
 import { PERFWATCH_VERSION } from '../version.js';
+import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
 
-/** Exit codes: 0 ok, 1 unexpected failure, 2 invalid usage or configuration. */
+/** Exit codes: 0 ok, 1 failure (unexpected error, query timeout), 2 invalid usage, configuration or input. */
 const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
 
 async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()
@@ -15,6 +17,7 @@ async function main(argv: readonly string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError();
   registerStartCommand(program);
+  registerSqlCommand(program);
   await program.parseAsync(argv);
 }
 
@@ -27,7 +30,7 @@ main(process.argv).then(
     }
     if (error instanceof PerfWatchError) {
       process.stderr.write(`perfwatch: ${error.message}\n`);
-      process.exit(EXIT_USAGE);
+      process.exit(error.code === 'PERFWATCH_SQL_TIMEOUT' ? EXIT_FAILURE : EXIT_USAGE);
     }
     process.stderr.write(
       `perfwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -7,15 +7,10 @@ import {
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
-  DuckDBMapValue,
   type DuckDBTimestampValue,
   type DuckDBType,
-  DuckDBTypeId,
   type DuckDBValue,
-  type DuckDBValueConverter,
   INTEGER,
-  type JS,
-  JSDuckDBValueConverter,
   LIST,
   listValue,
   MAP,
@@ -34,6 +29,8 @@ import { PERFWATCH_VERSION } from '../version.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { SeriesCatalog, type SeriesEntry, type SeriesKind, type Temporality } from './SeriesCatalog.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { type Row, toJs } from './toJs.js';
+import { translateOpenError } from './translateOpenError.js';
 
 export interface MetricStoreOptions {
   /** @default silentLogger */
@@ -54,9 +51,6 @@ export interface WriteSummary {
   /** Series first seen in this write. */
   readonly newSeries: number;
 }
-
-/** One result row with DuckDB values converted to JS (BIGINT → bigint, TIMESTAMP → Date, MAP → object). */
-export type Row = Record<string, unknown>;
 
 /** DuckDB lets one process hold a file; within one process a second instance would corrupt it. */
 const openPaths = new Set<string>();
@@ -290,15 +284,6 @@ async function ensureWritableFolder(absolutePath: string): Promise<void> {
   }
 }
 
-function translateOpenError(path: string, error: unknown): Error {
-  const message = messageOf(error);
-  if (/Conflicting lock|Could not set lock/i.test(message)) {
-    const pid = /PID (\d+)/.exec(message)?.[1];
-    return new StoreLockedError(path, pid === undefined ? undefined : Number(pid), { cause: error });
-  }
-  return new StoreError(`cannot open ${path}: ${message}`, { cause: error });
-}
-
 async function migrate(connection: DuckDBConnection, path: string, logger: Logger): Promise<void> {
   const tables = (
     await connection.runAndReadAll(
@@ -378,17 +363,6 @@ function entriesToRecord(entries: unknown): Record<string, string> {
   for (const entry of (entries ?? []) as { key: string; value: string }[]) out[entry.key] = entry.value;
   return out;
 }
-
-/** DuckDB's JS conversion, except that MAP(VARCHAR, …) becomes a plain object, as attributes are. */
-const toJs: DuckDBValueConverter<unknown> = (value, type, converter) => {
-  if (value instanceof DuckDBMapValue && type.typeId === DuckDBTypeId.MAP) {
-    const out: Record<string, unknown> = {};
-    for (const entry of value.entries)
-      out[String(entry.key)] = converter(entry.value, type.valueType, converter);
-    return out;
-  }
-  return JSDuckDBValueConverter(value, type, converter as unknown as DuckDBValueConverter<JS>);
-};
 
 function toMap(record: Readonly<Record<string, string>>) {
   return mapValue(Object.entries(record).map(([key, value]) => ({ key, value })));

@@ -1,0 +1,82 @@
+import { type Command, Option } from 'commander';
+import { DEFAULT_DB_PATH } from '../config/resolveConfig.js';
+import { ConfigError, StoreLockedError } from '../errors.js';
+import { SqlSandbox } from '../store/SqlSandbox.js';
+import { formatCsv, formatTable, jsonValue, OUTPUT_FORMATS, type OutputFormat } from './formatRows.js';
+
+interface SqlFlags {
+  db?: string;
+  format: OutputFormat;
+  json?: boolean;
+  timeout: string;
+  maxRows: string;
+}
+
+/** `perfwatch sql "SELECT …"`: read-only, sandboxed ad-hoc SQL over the history file. */
+export function registerSqlCommand(program: Command): void {
+  program
+    .command('sql')
+    .description('run one read-only SELECT over the history (no file, network or extension access)')
+    .argument('<statement>', 'a single SELECT statement')
+    .option('--db <path>', `history file (env PERFWATCH_DB_PATH, default ${DEFAULT_DB_PATH})`)
+    .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+    .option('--json', 'same as --format json')
+    .option('--timeout <seconds>', 'interrupt the query after this many seconds', '10')
+    .option('--max-rows <n>', 'return at most this many rows (the output says when it cut)', '10000')
+    .action(async (statement: string, flags: SqlFlags) => {
+      const timeoutMillis = positiveNumber('--timeout', flags.timeout) * 1000;
+      const rowLimit = positiveInteger('--max-rows', flags.maxRows);
+      const path = flags.db ?? process.env.PERFWATCH_DB_PATH ?? DEFAULT_DB_PATH;
+      const sandbox = await SqlSandbox.open(path).catch((error: unknown) => {
+        if (error instanceof StoreLockedError) {
+          throw new StoreLockedError(error.path, error.holderPid, {
+            cause: error,
+            hint:
+              'a running `perfwatch start` holds the file: stop it to query the file directly ' +
+              '(querying through the running service comes with the HTTP API)',
+          });
+        }
+        throw error;
+      });
+      try {
+        const result = await sandbox.run(statement, { timeoutMillis, rowLimit });
+        const columns = result.columns.map((column) => column.name);
+        const format = flags.json ? 'json' : flags.format;
+        if (format === 'json') {
+          process.stdout.write(
+            `${JSON.stringify({ columns: result.columns, rows: result.rows.map((row) => jsonValue(row)), truncated: result.truncated, rowLimit: result.rowLimit }, null, 2)}\n`,
+          );
+        } else {
+          process.stdout.write(
+            `${format === 'csv' ? formatCsv(columns, result.rows) : formatTable(columns, result.rows)}\n`,
+          );
+        }
+        if (result.truncated) {
+          process.stderr.write(
+            `perfwatch: showing the first ${result.rowLimit} rows; the query returned more. Narrow it with WHERE/LIMIT or raise --max-rows.\n`,
+          );
+        } else if (format === 'table') {
+          process.stderr.write(
+            `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'}, ${result.elapsedMillis.toFixed(0)} ms)\n`,
+          );
+        }
+      } finally {
+        sandbox.close();
+      }
+    });
+}
+
+function positiveNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(value > 0)) {
+    throw new ConfigError(flag, `must be a positive number, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function positiveInteger(flag: string, text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
+    throw new ConfigError(flag, `must be a whole number >= 1, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
