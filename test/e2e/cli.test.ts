@@ -119,22 +119,46 @@ describe('perfwatch CLI', () => {
     await stderrContaining(running, 'Ctrl-C to stop');
     const locked = await runCli(['sql', '--db', db, 'SELECT 1']);
     expect(locked.code).toBe(2);
-    expect(locked.stderr).toContain(`database file ${db} is already in use by another process (PID ${running.pid})`);
+    expect(locked.stderr).toContain(
+      `database file ${db} is already in use by another process (PID ${running.pid})`,
+    );
     expect(locked.stderr).toContain('a running `perfwatch start` holds the file');
     running.kill('SIGINT');
     await once(running, 'exit');
 
-    const answer = await runCli(['sql', '--db', db, '--json', "SELECT count(*) AS n FROM series WHERE metric_name = 'process.memory.usage'"]);
+    const answer = await runCli([
+      'sql',
+      '--db',
+      db,
+      '--json',
+      "SELECT count(*) AS n FROM series WHERE metric_name = 'process.memory.usage'",
+    ]);
     expect(answer.code).toBe(0);
-    expect(JSON.parse(answer.stdout)).toEqual({ columns: [{ name: 'n', type: 'BIGINT' }], rows: [{ n: 1 }], truncated: false, rowLimit: 10000 });
+    expect(JSON.parse(answer.stdout)).toEqual({
+      columns: [{ name: 'n', type: 'BIGINT' }],
+      rows: [{ n: 1 }],
+      truncated: false,
+      rowLimit: 10000,
+    });
 
-    const capped = await runCli(['sql', '--db', db, '--format', 'csv', '--max-rows', '2', 'SELECT * FROM range(5) t(i)']);
+    const capped = await runCli([
+      'sql',
+      '--db',
+      db,
+      '--format',
+      'csv',
+      '--max-rows',
+      '2',
+      'SELECT * FROM range(5) t(i)',
+    ]);
     expect(capped.code).toBe(0);
     expect(capped.stdout).toBe('i\n0\n1\n');
     expect(capped.stderr).toContain('showing the first 2 rows');
 
     const refused = await runCli(['sql', '--db', db, 'DELETE FROM points_number']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim()).toBe('perfwatch: sql: DELETE is not allowed; only read-only SELECT queries run here');
+    expect(refused.stderr.trim()).toBe(
+      'perfwatch: sql: DELETE is not allowed; only read-only SELECT queries run here',
+    );
   });
 });

@@ -149,6 +149,8 @@ describe('DuckDbMetricReader', () => {
     expect(() => new DuckDbMetricReader({ store, writeBufferCollections: 1.5 })).toThrow(
       'writeBufferCollections: must be an integer >= 0, got 1.5',
     );
-    expect(() => new DuckDbMetricReader({ store, cardinalityLimit: 0 })).toThrow('cardinalityLimit: must be an integer >= 1, got 0');
+    expect(() => new DuckDbMetricReader({ store, cardinalityLimit: 0 })).toThrow(
+      'cardinalityLimit: must be an integer >= 1, got 0',
+    );
   });
 });

@@ -47,7 +47,10 @@ describe('SqlSandbox', () => {
   });
 
   it('accepts WITH queries, FROM-first syntax and a trailing semicolon', async () => {
-    expect((await sandbox.run('WITH v AS (SELECT Value FROM otel_metrics_gauge) SELECT max(Value) AS m FROM v;')).rows).toEqual([{ m: 8 }]);
+    expect(
+      (await sandbox.run('WITH v AS (SELECT Value FROM otel_metrics_gauge) SELECT max(Value) AS m FROM v;'))
+        .rows,
+    ).toEqual([{ m: 8 }]);
     expect((await sandbox.run('FROM otel_metrics_gauge SELECT min(Value) AS m')).rows).toEqual([{ m: 3 }]);
   });
 
@@ -59,9 +62,9 @@ describe('SqlSandbox', () => {
   });
 
   it('interrupts a query that runs past the timeout', async () => {
-    await expect(sandbox.run('SELECT count(*) FROM range(100000000000)', { timeoutMillis: 50 })).rejects.toBeInstanceOf(
-      SqlTimeoutError,
-    );
+    await expect(
+      sandbox.run('SELECT count(*) FROM range(100000000000)', { timeoutMillis: 50 }),
+    ).rejects.toBeInstanceOf(SqlTimeoutError);
     // The connection is usable afterwards.
     expect((await sandbox.run('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
@@ -78,10 +81,10 @@ describe('SqlSandbox', () => {
     ['INSTALL httpfs', /not allowed/],
     ['LOAD httpfs', /not allowed/],
     ['PRAGMA threads = 4', /not allowed/],
-    ["SET enable_external_access = true", /SET is not allowed/],
+    ['SET enable_external_access = true', /SET is not allowed/],
     ['CHECKPOINT', /not allowed/],
     ['BEGIN TRANSACTION', /BEGIN\/COMMIT is not allowed/],
-    ["CALL pragma_version()", /CALL is not allowed/],
+    ['CALL pragma_version()', /CALL is not allowed/],
     ['SELECT 1; DROP TABLE series', /exactly one statement is allowed, got 2/],
     ['   ', /the statement is empty/],
   ];
