@@ -28,14 +28,14 @@ export async function benchStoreWrites(): Promise<void> {
       small,
       Array.from({ length: 1000 }, (_, c) => numberCollection(1000, c)),
     );
-    await small.query('CHECKPOINT');
+    await small.checkpoint();
     const bytesAt1M = await small.sizeBytes();
     const pointsAt1M = await pointCount(small);
     await timeWrites(
       small,
       Array.from({ length: 1000 }, (_, c) => numberCollection(1000, 1000 + c)),
     );
-    await small.query('CHECKPOINT');
+    await small.checkpoint();
     const marginal = ((await small.sizeBytes()) - bytesAt1M) / ((await pointCount(small)) - pointsAt1M);
     await small.close();
 

@@ -60,6 +60,20 @@ export class StoreError extends PerfWatchError {
   }
 }
 
+/**
+ * A collection that cannot be stored whatever the retries (malformed data); the reader drops it
+ * and counts it instead of retrying it forever.
+ */
+export class InvalidCollectionError extends PerfWatchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(
+      'PERFWATCH_COLLECTION_INVALID',
+      `a collection could not be converted for storage: ${message}`,
+      options,
+    );
+  }
+}
+
 /** A component was used after `shutdown()`. */
 export class ShutdownError extends PerfWatchError {
   constructor(component: string) {

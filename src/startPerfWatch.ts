@@ -4,6 +4,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
+import { ShutdownError } from './errors.js';
 import { createLogger } from './logging/createLogger.js';
 import type { Logger } from './logging/Logger.js';
 import { DuckDbMetricReader } from './reader/DuckDbMetricReader.js';
@@ -48,7 +49,11 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const logger = options.logger ?? createLogger(config.logLevel);
   const store = await MetricStore.open(config.dbPath, { logger });
 
-  const cleanup: (() => Promise<void> | void)[] = [() => store.close()];
+  // Stop order matters: the MeterProvider goes first, so its last collection still calls the
+  // collectors, /proc sources and runtime callbacks; then the sources; the file closes last.
+  const stopProvider: (() => Promise<void>)[] = [];
+  const stopSources: (() => Promise<void> | void)[] = [];
+  const stopAll = () => runSteps([...stopProvider, ...stopSources, () => store.close()], logger);
   try {
     let provider: MeterProvider | undefined;
     const duckDbReader = new DuckDbMetricReader({
@@ -64,7 +69,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     });
     const readers: MetricReader[] = [duckDbReader];
     const prometheus = config.prometheusEnabled
-      ? new PrometheusEndpoint({ cardinalityLimit: config.cardinalityLimit })
+      ? new PrometheusEndpoint({ cardinalityLimit: config.cardinalityLimit, logger })
       : undefined;
     if (prometheus) readers.push(prometheus.exporter);
     const otlpReader =
@@ -84,7 +89,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       views: defaultViews(config.cardinalityLimit),
     });
     const meterProvider = provider;
-    cleanup.unshift(() => meterProvider.shutdown({ timeoutMillis: SHUTDOWN_TIMEOUT_MILLIS }));
+    stopProvider.push(() => meterProvider.shutdown({ timeoutMillis: SHUTDOWN_TIMEOUT_MILLIS }));
 
     if (config.hostMetrics) {
       // The network group is replaced by registerSystemMetrics: host-metrics reads it through a
@@ -94,30 +99,28 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
         name: 'perfwatch-host-metrics',
         metricGroups: ['system.cpu', 'system.memory', 'process.cpu', 'process.memory'],
       }).start();
-      const unregister = registerSystemMetrics(
-        meterProvider.getMeter('perfwatch-system-metrics', PERFWATCH_VERSION),
-        {
+      stopSources.push(
+        registerSystemMetrics(meterProvider.getMeter('perfwatch-system-metrics', PERFWATCH_VERSION), {
           dataPath: store.path,
-        },
+        }),
       );
-      cleanup.unshift(unregister);
     }
     if (config.runtimeMetrics) {
       const runtime = new RuntimeNodeInstrumentation({ enabled: false, monitoringPrecision: 10 });
       runtime.setMeterProvider(meterProvider);
       runtime.enable();
-      cleanup.unshift(() => runtime.disable());
+      stopSources.push(() => runtime.disable());
     }
     const collectors = new CollectorRegistry(
       meterProvider.getMeter('perfwatch-collectors', PERFWATCH_VERSION),
       logger,
     );
-    cleanup.unshift(() => collectors.clear());
+    stopSources.push(() => collectors.clear());
 
     let prometheusUrl: string | undefined;
     if (prometheus) {
       prometheusUrl = (await prometheus.listen(config.prometheusHost, config.prometheusPort)).url;
-      cleanup.unshift(() => prometheus.close());
+      stopSources.push(() => prometheus.close());
     }
     logger.info(
       {
@@ -131,7 +134,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
 
     let shutdownPromise: Promise<void> | undefined;
     return {
-      meter: meterProvider.getMeter('app'),
+      meter: meterProvider.getMeter(config.serviceName ?? 'app'),
       meterProvider,
       store,
       config,
@@ -140,21 +143,23 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       // OTLP failures are already logged (rate-limited) by its exporter; they must not fail a
       // flush whose DuckDB write succeeded.
       forceFlush: async () => {
+        if (shutdownPromise !== undefined) throw new ShutdownError('perfwatch');
         await Promise.all([duckDbReader.forceFlush(), otlpReader?.forceFlush().catch(() => undefined)]);
       },
       shutdown: () => {
-        shutdownPromise ??= runCleanup(cleanup, logger);
+        shutdownPromise ??= stopAll();
         return shutdownPromise;
       },
     };
   } catch (error) {
-    await runCleanup(cleanup, logger);
+    // Start-up failed: release everything, but report why start-up failed, not a cleanup error.
+    await stopAll().catch(() => undefined);
     throw error;
   }
 }
 
-/** Runs every cleanup step even when one fails; the first failure is raised at the end. */
-async function runCleanup(steps: readonly (() => Promise<void> | void)[], logger: Logger): Promise<void> {
+/** Runs every step even when one fails; the first failure is raised at the end. */
+async function runSteps(steps: readonly (() => Promise<void> | void)[], logger: Logger): Promise<void> {
   let firstError: unknown;
   for (const step of steps) {
     try {

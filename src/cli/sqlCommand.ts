@@ -26,7 +26,7 @@ export function registerSqlCommand(program: Command): void {
     .action(async (statement: string, flags: SqlFlags) => {
       const timeoutMillis = positiveNumber('--timeout', flags.timeout) * 1000;
       const rowLimit = positiveInteger('--max-rows', flags.maxRows);
-      const path = flags.db ?? process.env.PERFWATCH_DB_PATH ?? DEFAULT_DB_PATH;
+      const path = flags.db ?? (process.env.PERFWATCH_DB_PATH?.trim() || DEFAULT_DB_PATH);
       const sandbox = await SqlSandbox.open(path).catch((error: unknown) => {
         if (error instanceof StoreLockedError) {
           throw new StoreLockedError(error.path, error.holderPid, {
@@ -68,8 +68,11 @@ export function registerSqlCommand(program: Command): void {
 
 function positiveNumber(flag: string, text: string): number {
   const value = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(value > 0)) {
-    throw new ConfigError(flag, `must be a positive number, got ${JSON.stringify(text)}`);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(value > 0) || value > 86_400) {
+    throw new ConfigError(
+      flag,
+      `must be a positive number of seconds up to 86400, got ${JSON.stringify(text)}`,
+    );
   }
   return value;
 }

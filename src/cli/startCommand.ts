@@ -62,7 +62,8 @@ export function registerStartCommand(program: Command): void {
 
 function optionsFromFlags(flags: StartFlags): PerfWatchOptions {
   const options: PerfWatchOptions = {
-    serviceName: flags.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'perfwatch',
+    // An empty OTEL_SERVICE_NAME counts as unset, as everywhere else.
+    serviceName: flags.serviceName ?? (process.env.OTEL_SERVICE_NAME?.trim() || 'perfwatch'),
   };
   if (flags.db !== undefined) options.dbPath = flags.db;
   if (flags.interval !== undefined) {

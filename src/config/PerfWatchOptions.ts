@@ -13,7 +13,7 @@ export interface PerfWatchOptions {
   dbPath?: string;
   /** Milliseconds between two collections written to DuckDB. Env `OTEL_METRIC_EXPORT_INTERVAL`. @default 30000 */
   collectionIntervalMillis?: number;
-  /** Milliseconds one collection (callbacks + write) may take before it is abandoned. Env `OTEL_METRIC_EXPORT_TIMEOUT`. @default 10000 */
+  /** Milliseconds the instruments' callbacks may take in one collection (the SDK's collection timeout). Env `OTEL_METRIC_EXPORT_TIMEOUT`. @default 10000 */
   collectionTimeoutMillis?: number;
   /** `service.name` of the resource. Env `OTEL_SERVICE_NAME`. @default the SDK's `unknown_service:node` */
   serviceName?: string;

@@ -2,6 +2,8 @@ import { ConfigError } from '../errors.js';
 import type { LogLevel, PerfWatchConfig, PerfWatchOptions } from './PerfWatchOptions.js';
 
 export const DEFAULT_DB_PATH = './data/perfwatch.duckdb';
+/** Node's timers take at most 2^31 - 1 ms; beyond it they fire after 1 ms. */
+const MAX_TIMER_MILLIS = 2_147_483_647;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -17,7 +19,7 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
     'OTEL_METRIC_EXPORT_INTERVAL',
     options.collectionIntervalMillis,
     30_000,
-    { min: 1 },
+    { min: 1, max: MAX_TIMER_MILLIS },
   );
   const config: PerfWatchConfig = {
     dbPath: read.nonEmptyString('dbPath', 'PERFWATCH_DB_PATH', options.dbPath, DEFAULT_DB_PATH),
@@ -27,7 +29,7 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       'OTEL_METRIC_EXPORT_TIMEOUT',
       options.collectionTimeoutMillis,
       10_000,
-      { min: 1 },
+      { min: 1, max: MAX_TIMER_MILLIS },
     ),
     serviceName: read.optionalString('serviceName', 'OTEL_SERVICE_NAME', options.serviceName),
     resourceAttributes: Object.freeze({ ...options.resourceAttributes }),
@@ -60,7 +62,7 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       undefined,
       options.otlpExportIntervalMillis,
       collectionIntervalMillis,
-      { min: 1 },
+      { min: 1, max: MAX_TIMER_MILLIS },
     ),
     hostMetrics: read.boolean('hostMetrics', 'PERFWATCH_HOST_METRICS', options.hostMetrics, true),
     runtimeMetrics: read.boolean('runtimeMetrics', 'PERFWATCH_RUNTIME_METRICS', options.runtimeMetrics, true),
@@ -69,16 +71,14 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       'PERFWATCH_CARDINALITY_LIMIT',
       options.cardinalityLimit,
       2000,
-      {
-        min: 1,
-      },
+      { min: 1, max: 1_000_000 },
     ),
     writeBufferCollections: read.integer(
       'writeBufferCollections',
       'PERFWATCH_WRITE_BUFFER_COLLECTIONS',
       options.writeBufferCollections,
       20,
-      { min: 0 },
+      { min: 0, max: 100_000 },
     ),
     logLevel: read.oneOf('logLevel', 'PERFWATCH_LOG_LEVEL', options.logLevel, 'info', LOG_LEVELS),
   };

@@ -1,6 +1,6 @@
 import { type MeterProvider, metrics } from '@opentelemetry/api';
 import { AggregationTemporality, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { ConfigError, ShutdownError } from '../errors.js';
+import { ConfigError, InvalidCollectionError, ShutdownError } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
 import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
@@ -62,9 +62,16 @@ export class DuckDbMetricReader extends MetricReader {
   private queued: Promise<void> | undefined;
   private task: ScheduledTask | undefined;
   private stopped = false;
+  /** Errors already logged and counted by writePending, so the scheduler does not log them twice. */
+  private readonly loggedErrors = new WeakSet<object>();
 
   constructor(options: DuckDbMetricReaderOptions) {
-    const cardinalityLimit = checkedInteger('cardinalityLimit', options.cardinalityLimit ?? 2000, 1);
+    const cardinalityLimit = checkedInteger(
+      'cardinalityLimit',
+      options.cardinalityLimit ?? 2000,
+      1,
+      1_000_000,
+    );
     super({
       aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
       cardinalitySelector: () => cardinalityLimit,
@@ -84,7 +91,12 @@ export class DuckDbMetricReader extends MetricReader {
       options.collectionTimeoutMillis ?? 10_000,
       1,
     );
-    this.bufferLimit = checkedInteger('writeBufferCollections', options.writeBufferCollections ?? 20, 0);
+    this.bufferLimit = checkedInteger(
+      'writeBufferCollections',
+      options.writeBufferCollections ?? 20,
+      0,
+      100_000,
+    );
     this.scheduler = options.scheduler ?? timerScheduler;
     this.logger = options.logger ?? silentLogger;
     const selfMetricsProvider = options.selfMetricsMeterProvider;
@@ -117,7 +129,14 @@ export class DuckDbMetricReader extends MetricReader {
   protected override onInitialized(): void {
     if (this.intervalMillis > 0) {
       this.task = this.scheduler.every(this.intervalMillis, () => {
-        this.collectOnce().catch(() => undefined); // already logged and counted
+        this.collectOnce().catch((error: unknown) => {
+          // Write failures are logged and counted where they happen; anything else is logged here.
+          const alreadyLogged =
+            typeof error === 'object' && error !== null && this.loggedErrors.delete(error);
+          if (!alreadyLogged) {
+            this.collectErrorWarning.warn({ err: error }, 'a scheduled collection failed');
+          }
+        });
       });
     }
   }
@@ -130,6 +149,14 @@ export class DuckDbMetricReader extends MetricReader {
     this.task?.cancel();
     try {
       await this.collectOnce();
+    } catch (error) {
+      if (this.pending.length > 0) {
+        this.logger.error(
+          { err: error, lostCollections: this.pending.length },
+          'shutting down with collections that could not be written; they are lost',
+        );
+      }
+      throw error;
     } finally {
       this.stopped = true;
       if (this.ownsStore) {
@@ -191,6 +218,13 @@ export class DuckDbMetricReader extends MetricReader {
         this.pending.shift();
         this.selfMetrics.pointsWritten(summary.points);
       } catch (error) {
+        if (error instanceof InvalidCollectionError) {
+          // Retrying cannot help malformed data, and would block every later collection.
+          this.pending.shift();
+          this.selfMetrics.collectionsDropped(1);
+          this.logger.error({ err: error }, 'dropped a collection that cannot be stored');
+          continue;
+        }
         this.selfMetrics.writeFailed();
         const dropped = Math.max(0, this.pending.length - this.bufferLimit);
         if (dropped > 0) {
@@ -201,6 +235,7 @@ export class DuckDbMetricReader extends MetricReader {
           { err: error, buffered: this.pending.length, dropped },
           'writing to the history failed; the collection is buffered and retried on the next interval',
         );
+        if (typeof error === 'object' && error !== null) this.loggedErrors.add(error);
         return { error };
       }
     }
@@ -212,18 +247,21 @@ export class DuckDbMetricReader extends MetricReader {
 function envInterval(): number | undefined {
   const text = process.env.OTEL_METRIC_EXPORT_INTERVAL?.trim();
   if (!text) return undefined;
-  if (!/^\d+$/.test(text)) {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_TIMER_MILLIS) {
     throw new ConfigError(
       'collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL)',
-      `must be a whole number of milliseconds, got ${JSON.stringify(text)}`,
+      `must be a whole number of milliseconds between 1 and ${MAX_TIMER_MILLIS}, got ${JSON.stringify(text)}`,
     );
   }
   return Number(text);
 }
 
-function checkedInteger(option: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new ConfigError(option, `must be an integer >= ${min}, got ${String(value)}`);
+/** Node's timers take at most 2^31 - 1 ms; beyond it they fire after 1 ms. */
+const MAX_TIMER_MILLIS = 2_147_483_647;
+
+function checkedInteger(option: string, value: number, min: number, max = MAX_TIMER_MILLIS): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(option, `must be an integer between ${min} and ${max}, got ${String(value)}`);
   }
   return value;
 }

@@ -15,6 +15,7 @@ import {
   listValue,
   MAP,
   mapValue,
+  StatementType,
   TIMESTAMP,
   timestampValue,
   UBIGINT,
@@ -22,11 +23,20 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { ConfigError, SchemaVersionError, ShutdownError, StoreError, StoreLockedError } from '../errors.js';
+import {
+  ConfigError,
+  InvalidCollectionError,
+  SchemaVersionError,
+  ShutdownError,
+  SqlRefusedError,
+  StoreError,
+  StoreLockedError,
+} from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
+import type { QueryRunner } from './QueryRunner.js';
 import { SeriesCatalog, type SeriesEntry, type SeriesKind, type Temporality } from './SeriesCatalog.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { type Row, toJs } from './toJs.js';
@@ -65,8 +75,9 @@ const STRING_MAP = MAP(VARCHAR, VARCHAR);
  * serialised (one transaction per collection); reads use a separate connection, so a long query
  * never delays a collection.
  */
-export class MetricStore {
+export class MetricStore implements QueryRunner {
   private writeChain: Promise<unknown> = Promise.resolve();
+  private readonly inflightReads = new Set<Promise<unknown>>();
   private closed = false;
 
   private constructor(
@@ -88,11 +99,11 @@ export class MetricStore {
     const absolutePath = resolve(path);
     const logger = options.logger ?? silentLogger;
     if (openPaths.has(absolutePath)) throw new StoreLockedError(absolutePath, process.pid);
-    await ensureWritableFolder(absolutePath);
-
+    // Claimed before the first await: two concurrent opens must not both pass the check.
     openPaths.add(absolutePath);
     let instance: DuckDBInstance | undefined;
     try {
+      await ensureWritableFolder(absolutePath);
       instance = await DuckDBInstance.create(absolutePath).catch((error: unknown) => {
         throw translateOpenError(absolutePath, error);
       });
@@ -130,11 +141,42 @@ export class MetricStore {
     return this.serialised(() => this.write(resourceMetrics));
   }
 
-  /** Runs one read statement with bound parameters and returns its rows. */
+  /**
+   * Runs one SELECT with bound parameters on the read connection and returns its rows. Anything
+   * else (several statements, DDL, writes, COPY) is refused: the file and the in-memory series
+   * catalog must stay in step, and only the writer changes the file.
+   */
   async query(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
     this.assertOpen();
-    const result = await this.reader.runAndReadAll(sql, params);
-    return result.convertRowObjects(toJs) as Row[];
+    const run = this.runSelect(sql, params);
+    this.inflightReads.add(run);
+    try {
+      return await run;
+    } finally {
+      this.inflightReads.delete(run);
+    }
+  }
+
+  /** Forces a checkpoint: the WAL is merged into the file (benchmarks, maintenance). */
+  async checkpoint(): Promise<void> {
+    await this.serialised(() => this.writer.run('CHECKPOINT'));
+  }
+
+  private async runSelect(sql: string, params: DuckDBValue[]): Promise<Row[]> {
+    const extracted = await this.reader.extractStatements(sql);
+    if (extracted.count !== 1)
+      throw new SqlRefusedError(`exactly one statement is allowed, got ${extracted.count}`);
+    const statement = await extracted.prepare(0);
+    try {
+      if (this.closed) throw new ShutdownError(`MetricStore(${this.path})`);
+      if (statement.statementType !== StatementType.SELECT) {
+        throw new SqlRefusedError('MetricStore.query runs SELECT statements only');
+      }
+      if (params.length > 0) statement.bind(params);
+      return (await statement.runAndReadAll()).convertRowObjects(toJs) as Row[];
+    } finally {
+      statement.destroySync();
+    }
   }
 
   /** Version of the schema the file is at. */
@@ -160,6 +202,19 @@ export class MetricStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Closing a connection under a running query would hang it forever: interrupt until every
+    // read has settled (a read may still be between prepare and execute on the first try).
+    if (this.inflightReads.size > 0) {
+      const settled = Promise.allSettled([...this.inflightReads]);
+      let done = false;
+      void settled.then(() => {
+        done = true;
+      });
+      while (!done) {
+        this.reader.interrupt();
+        await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 10).unref())]);
+      }
+    }
     await this.writeChain.catch(() => undefined);
     try {
       await this.writer.run('CHECKPOINT');
@@ -190,7 +245,13 @@ export class MetricStore {
   private async write(resourceMetrics: ResourceMetrics): Promise<WriteSummary> {
     // Detectors (host.id, …) may still be resolving; the series identity needs the final set.
     await resourceMetrics.resource.waitForAsyncAttributes?.();
-    const rows = collectionRows(resourceMetrics, this.catalog);
+    let rows: CollectionRows;
+    try {
+      rows = collectionRows(resourceMetrics, this.catalog);
+    } catch (error) {
+      this.catalog.rollback();
+      throw new InvalidCollectionError(messageOf(error), { cause: error });
+    }
     const newSeries = this.catalog.pendingSeries();
     const newSeriesCount = newSeries.length;
     const staleLastSeen = this.staleLastSeen(rows);

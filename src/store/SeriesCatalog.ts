@@ -36,13 +36,29 @@ export interface SeriesEntry {
   lastSeenPersistedMicros: bigint;
 }
 
+/**
+ * An attribute value as text: strings as is, numbers, booleans and arrays as JSON. Values OTel
+ * does not allow (functions, symbols, objects that JSON cannot encode) become `String(value)`
+ * rather than breaking the collection that carries them.
+ */
+function attributeText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    const json = JSON.stringify(value);
+    if (typeof json === 'string') return json;
+  } catch {
+    // circular or BigInt-holding values fall through to String()
+  }
+  return String(value);
+}
+
 /** Attribute values as stored in MAP(VARCHAR, VARCHAR): strings as is, everything else as JSON. */
-export function stringifyAttributes(attributes: Attributes): Record<string, string> {
+function stringifyAttributes(attributes: Attributes): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key of Object.keys(attributes).sort()) {
     const value = attributes[key];
     if (value === undefined || value === null) continue;
-    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
+    out[key] = attributeText(value);
   }
   return out;
 }
@@ -67,7 +83,7 @@ function attributesLookupKey(attributes: Attributes): string {
   for (const name of keys) {
     const value = attributes[name];
     if (value === undefined || value === null) continue;
-    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    const text = attributeText(value);
     if (hasSeparatorChar(name) || hasSeparatorChar(text)) {
       return `\u0002${canonicalText(stringifyAttributes(attributes))}`;
     }
@@ -108,7 +124,7 @@ function metricKey(identity: MetricIdentity): string {
  * The stable 64-bit series id: the first 8 bytes of SHA-256 over the canonical identity. The same
  * stream gets the same id in every file and every process (reader or OTLP receiver).
  */
-export function seriesIdOf(metricKeyText: string, attrsText: string): bigint {
+function seriesIdOf(metricKeyText: string, attrsText: string): bigint {
   return createHash('sha256')
     .update(metricKeyText)
     .update('\n')
@@ -191,11 +207,14 @@ export class SeriesCatalog {
   rollback(): void {
     if (this.pending.length === 0) return;
     const dropped = new Set(this.pending);
+    // (no spread over pending: it can hold hundreds of thousands of entries)
     for (const entry of this.pending) this.byId.delete(entry.id);
     for (const series of this.byMetric.values()) {
       for (const [text, entry] of series) if (dropped.has(entry)) series.delete(text);
     }
-    this.nextRef = Math.min(...this.pending.map((entry) => entry.ref));
+    let lowest = this.nextRef;
+    for (const entry of this.pending) if (entry.ref < lowest) lowest = entry.ref;
+    this.nextRef = lowest;
     this.pending = [];
   }
 }

@@ -59,7 +59,7 @@ export interface ExpHistogramRows extends PointColumns {
 /** A resource's identity is computed once per Resource object, not once per collection. */
 const resourceIdentities = new WeakMap<object, ResourceIdentity>();
 
-export function hrTimeToMicros(time: HrTime): bigint {
+function hrTimeToMicros(time: HrTime): bigint {
   return BigInt(time[0]) * 1_000_000n + BigInt(Math.trunc(time[1] / 1000));
 }
 

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { ConfigError } from '../errors.js';
+import { type Logger, silentLogger } from '../logging/Logger.js';
 
 /** PrometheusExporter with our cardinality limit (its constructor takes none). */
 class LimitedPrometheusExporter extends PrometheusExporter {
@@ -23,8 +24,11 @@ export class PrometheusEndpoint {
   readonly exporter: PrometheusExporter;
   private server: Server | undefined;
 
-  constructor(options: { cardinalityLimit: number }) {
+  private readonly logger: Logger;
+
+  constructor(options: { cardinalityLimit: number; logger?: Logger }) {
     this.exporter = new LimitedPrometheusExporter(options.cardinalityLimit);
+    this.logger = options.logger ?? silentLogger;
   }
 
   /** Starts listening; a port in use or an unusable host is a ConfigError naming the setting. */
@@ -63,6 +67,9 @@ export class PrometheusEndpoint {
       });
       server.listen({ host, port }, () => resolve());
     });
+    // After start-up, errors (EMFILE on accept, …) are logged: an unhandled 'error' event would
+    // crash the host application.
+    server.on('error', (error) => this.logger.error({ err: error }, 'Prometheus endpoint error'));
     this.server = server;
     const address = server.address() as AddressInfo;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -1,7 +1,7 @@
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 
 /** Bucket boundaries (seconds) the HTTP semantic conventions recommend for request durations. */
-export const HTTP_DURATION_BUCKETS: readonly number[] = [
+const HTTP_DURATION_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 

@@ -39,7 +39,7 @@ describe('perfwatch CLI', () => {
     [
       ['start'],
       { OTEL_METRIC_EXPORT_INTERVAL: '-1' },
-      'perfwatch: collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be >= 1, got -1',
+      'perfwatch: collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be between 1 and 2147483647, got -1',
     ],
     [
       ['start', '--otlp-endpoint', 'collector'],

@@ -144,13 +144,13 @@ describe('DuckDbMetricReader', () => {
   it('refuses to be built without exactly one of path or store, or with invalid numbers', () => {
     expect(() => new DuckDbMetricReader({})).toThrow(/exactly one of `path` or `store`/);
     expect(() => new DuckDbMetricReader({ store, collectionIntervalMillis: -1 })).toThrow(
-      'collectionIntervalMillis: must be an integer >= 0, got -1',
+      'collectionIntervalMillis: must be an integer between 0 and 2147483647, got -1',
     );
     expect(() => new DuckDbMetricReader({ store, writeBufferCollections: 1.5 })).toThrow(
-      'writeBufferCollections: must be an integer >= 0, got 1.5',
+      'writeBufferCollections: must be an integer between 0 and 100000, got 1.5',
     );
     expect(() => new DuckDbMetricReader({ store, cardinalityLimit: 0 })).toThrow(
-      'cardinalityLimit: must be an integer >= 1, got 0',
+      'cardinalityLimit: must be an integer between 1 and 1000000, got 0',
     );
   });
 });

@@ -73,7 +73,7 @@ describe('resolveConfig', () => {
     [
       { collectionIntervalMillis: -5 },
       {},
-      'collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be >= 1, got -5',
+      'collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be between 1 and 2147483647, got -5',
     ],
     [
       {},
@@ -83,7 +83,7 @@ describe('resolveConfig', () => {
     [
       { collectionTimeoutMillis: 0 },
       {},
-      'collectionTimeoutMillis (OTEL_METRIC_EXPORT_TIMEOUT): must be >= 1, got 0',
+      'collectionTimeoutMillis (OTEL_METRIC_EXPORT_TIMEOUT): must be between 1 and 2147483647, got 0',
     ],
     [
       { prometheusPort: 70000 },
@@ -118,11 +118,20 @@ describe('resolveConfig', () => {
       'otlpEndpoint (OTEL_EXPORTER_OTLP_ENDPOINT): must use http or https, got ftp:',
     ],
     [{ otlpExportIntervalMillis: 0.5 }, {}, 'otlpExportIntervalMillis: must be an integer, got 0.5'],
-    [{ cardinalityLimit: 0 }, {}, 'cardinalityLimit (PERFWATCH_CARDINALITY_LIMIT): must be >= 1, got 0'],
+    [
+      { collectionIntervalMillis: 3_000_000_000 },
+      {},
+      'collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be between 1 and 2147483647, got 3000000000',
+    ],
+    [
+      { cardinalityLimit: 0 },
+      {},
+      'cardinalityLimit (PERFWATCH_CARDINALITY_LIMIT): must be between 1 and 1000000, got 0',
+    ],
     [
       {},
       { PERFWATCH_WRITE_BUFFER_COLLECTIONS: '-1' },
-      'writeBufferCollections (PERFWATCH_WRITE_BUFFER_COLLECTIONS): must be >= 0, got -1',
+      'writeBufferCollections (PERFWATCH_WRITE_BUFFER_COLLECTIONS): must be between 0 and 100000, got -1',
     ],
     [
       {},

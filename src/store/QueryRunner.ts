@@ -1,0 +1,11 @@
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { Row } from './toJs.js';
+
+/**
+ * Something that answers SQL with bound parameters: the running MetricStore, or a read-only
+ * HistoryReader on a file no process is writing. Every query function takes one, so the CLI, the
+ * HTTP API and the analysis share one read path.
+ */
+export interface QueryRunner {
+  query(sql: string, params?: DuckDBValue[]): Promise<Row[]>;
+}
