@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { PerfWatchError } from '../errors.js';
 import { PERFWATCH_VERSION } from '../version.js';
+import { registerQueryCommand } from './queryCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
 
@@ -18,6 +19,7 @@ async function main(argv: readonly string[]): Promise<void> {
     .showHelpAfterError();
   registerStartCommand(program);
   registerSqlCommand(program);
+  registerQueryCommand(program);
   await program.parseAsync(argv);
 }
 

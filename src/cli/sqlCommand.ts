@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander';
 import { DEFAULT_DB_PATH } from '../config/resolveConfig.js';
-import { ConfigError, StoreLockedError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { SqlSandbox } from '../store/SqlSandbox.js';
 import { formatCsv, formatTable, jsonValue, OUTPUT_FORMATS, type OutputFormat } from './formatRows.js';
+import { historyPath, openForReading } from './openHistory.js';
 
 interface SqlFlags {
   db?: string;
@@ -26,18 +27,7 @@ export function registerSqlCommand(program: Command): void {
     .action(async (statement: string, flags: SqlFlags) => {
       const timeoutMillis = positiveNumber('--timeout', flags.timeout) * 1000;
       const rowLimit = positiveInteger('--max-rows', flags.maxRows);
-      const path = flags.db ?? (process.env.PERFWATCH_DB_PATH?.trim() || DEFAULT_DB_PATH);
-      const sandbox = await SqlSandbox.open(path).catch((error: unknown) => {
-        if (error instanceof StoreLockedError) {
-          throw new StoreLockedError(error.path, error.holderPid, {
-            cause: error,
-            hint:
-              'a running `perfwatch start` holds the file: stop it to query the file directly ' +
-              '(querying through the running service comes with the HTTP API)',
-          });
-        }
-        throw error;
-      });
+      const sandbox = await openForReading(historyPath(flags.db), (path) => SqlSandbox.open(path));
       try {
         const result = await sandbox.run(statement, { timeoutMillis, rowLimit });
         const columns = result.columns.map((column) => column.name);

@@ -146,9 +146,9 @@ export class MetricStore implements QueryRunner {
    * else (several statements, DDL, writes, COPY) is refused: the file and the in-memory series
    * catalog must stay in step, and only the writer changes the file.
    */
-  async query(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+  async query(sql: string, params: DuckDBValue[] = [], types?: DuckDBType[]): Promise<Row[]> {
     this.assertOpen();
-    const run = this.runSelect(sql, params);
+    const run = this.runSelect(sql, params, types);
     this.inflightReads.add(run);
     try {
       return await run;
@@ -162,7 +162,11 @@ export class MetricStore implements QueryRunner {
     await this.serialised(() => this.writer.run('CHECKPOINT'));
   }
 
-  private async runSelect(sql: string, params: DuckDBValue[]): Promise<Row[]> {
+  private async runSelect(
+    sql: string,
+    params: DuckDBValue[],
+    types: DuckDBType[] | undefined,
+  ): Promise<Row[]> {
     const extracted = await this.reader.extractStatements(sql);
     if (extracted.count !== 1)
       throw new SqlRefusedError(`exactly one statement is allowed, got ${extracted.count}`);
@@ -172,7 +176,7 @@ export class MetricStore implements QueryRunner {
       if (statement.statementType !== StatementType.SELECT) {
         throw new SqlRefusedError('MetricStore.query runs SELECT statements only');
       }
-      if (params.length > 0) statement.bind(params);
+      if (params.length > 0) statement.bind(params, types);
       return (await statement.runAndReadAll()).convertRowObjects(toJs) as Row[];
     } finally {
       statement.destroySync();

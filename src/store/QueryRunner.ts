@@ -1,4 +1,4 @@
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { Row } from './toJs.js';
 
 /**
@@ -7,5 +7,6 @@ import type { Row } from './toJs.js';
  * HTTP API and the analysis share one read path.
  */
 export interface QueryRunner {
-  query(sql: string, params?: DuckDBValue[]): Promise<Row[]>;
+  /** `types` pins parameter types DuckDB cannot infer (an empty list, a NULL). */
+  query(sql: string, params?: DuckDBValue[], types?: DuckDBType[]): Promise<Row[]>;
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MetricStore } from '../../src/store/MetricStore.js';
+import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
 import { runCli, spawnCli, stderrContaining } from '../helpers/runCli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -159,6 +160,116 @@ describe('perfwatch CLI', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim()).toBe(
       'perfwatch: sql: DELETE is not allowed; only read-only SELECT queries run here',
+    );
+  });
+});
+
+describe('perfwatch query', () => {
+  const T0 = 1_790_000_040;
+  async function fixtureDb(): Promise<string> {
+    const db = dir.file('q.duckdb');
+    const store = await MetricStore.open(db);
+    const points: FixturePoint[] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110].flatMap((offset, i) => [
+      { metric: 'app.latency', kind: 'gauge', time: T0 + offset, value: i, attributes: { route: '/a' } },
+      {
+        metric: 'app.latency',
+        kind: 'gauge',
+        time: T0 + offset,
+        value: 100 + i,
+        attributes: { route: '/b' },
+      },
+    ]);
+    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
+    await store.close();
+    return db;
+  }
+  const iso = (offset: number) => new Date((T0 + offset) * 1000).toISOString();
+
+  it('prints bucketed series as JSON and CSV', async () => {
+    const db = await fixtureDb();
+    const range = ['--from', iso(0), '--to', iso(120), '--step', '1m'];
+    const json = await runCli([
+      'query',
+      'app.latency',
+      '--db',
+      db,
+      ...range,
+      '--agg',
+      'max',
+      '--group-by',
+      'route',
+      '--json',
+    ]);
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.stdout);
+    expect(result.series).toEqual([
+      {
+        metric: 'app.latency',
+        labels: { route: '/a' },
+        points: [
+          { time: iso(0), value: 5 },
+          { time: iso(60), value: 11 },
+        ],
+      },
+      {
+        metric: 'app.latency',
+        labels: { route: '/b' },
+        points: [
+          { time: iso(0), value: 105 },
+          { time: iso(60), value: 111 },
+        ],
+      },
+    ]);
+    expect(result.source).toBe('raw');
+
+    const csv = await runCli([
+      'query',
+      'app.latency',
+      '--db',
+      db,
+      ...range,
+      '--agg',
+      'min',
+      '--where',
+      'route=/b',
+      '--format',
+      'csv',
+    ]);
+    expect(csv.stdout).toBe(`time,metric,value\n${iso(0)},app.latency,100\n${iso(60)},app.latency,106\n`);
+  });
+
+  it.each([
+    [
+      ['--since', '5 minutes'],
+      'perfwatch: --since: must be a duration such as 30s, 5m, 1h, 7d, got "5 minutes"',
+    ],
+    [
+      ['--from', '2026-11-29T10:00:00Z', '--to', '2026-11-29T09:00:00Z'],
+      'perfwatch: --from: 2026-11-29T10:00:00.000Z is not before --to 2026-11-29T09:00:00.000Z',
+    ],
+    [
+      ['--from', 'yesterday'],
+      'perfwatch: --from: must be an ISO 8601 time such as 2026-11-29T10:00:00Z, got "yesterday"',
+    ],
+    [['--where', 'route'], 'perfwatch: --where: must be KEY=VALUE, got "route"'],
+    [
+      ['--step', '1s', '--from', iso(0), '--to', iso(120)],
+      'perfwatch: step: 1 s is less than half the collection interval (10 s); use a step of at least 10 s',
+    ],
+  ])('%j exits 2 with one clear line', async (args, line) => {
+    const db = await fixtureDb();
+    const from = args.includes('--from') || args.includes('--since') ? [] : ['--since', '1h'];
+    const result = await runCli(['query', 'app.latency', '--db', db, ...from, ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(line);
+  });
+
+  it('names the closest metric when the name is unknown', async () => {
+    const db = await fixtureDb();
+    const result = await runCli(['query', 'app.latncy', '--db', db]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'perfwatch: metric: no metric named "app.latncy" in the history; did you mean app.latency?',
     );
   });
 });

@@ -1,0 +1,487 @@
+import {
+  BIGINT,
+  type DuckDBType,
+  type DuckDBValue,
+  LIST,
+  listValue,
+  UINTEGER,
+  VARCHAR,
+} from '@duckdb/node-api';
+import { PerfWatchError } from '../errors.js';
+import { histogramQuantile } from './histogramQuantile.js';
+import type { QueryRunner } from './QueryRunner.js';
+
+export type Aggregation =
+  | 'avg'
+  | 'min'
+  | 'max'
+  | 'sum'
+  | 'count'
+  | 'last'
+  | 'p50'
+  | 'p90'
+  | 'p95'
+  | 'p99'
+  | 'rate'
+  | 'increase';
+export const AGGREGATIONS: readonly Aggregation[] = [
+  'avg',
+  'min',
+  'max',
+  'sum',
+  'count',
+  'last',
+  'p50',
+  'p90',
+  'p95',
+  'p99',
+  'rate',
+  'increase',
+];
+
+export interface TimeSeriesQuery {
+  /** Metric name, or a glob (`*`, `?`, `[…]`) over names. */
+  metric: string;
+  /** Start of the range, inclusive. */
+  from: Date;
+  /** End of the range, exclusive. */
+  to: Date;
+  /** Bucket width in seconds. */
+  stepSeconds: number;
+  aggregation: Aggregation;
+  /** Exact matches on point attributes, or on resource attributes when the point has no such key. */
+  where?: Readonly<Record<string, string>>;
+  /** Attribute keys (point, else resource) whose values split the result into series. */
+  groupBy?: readonly string[];
+  /**
+   * The collection interval in seconds, to refuse steps below half of it. @default inferred from
+   * the data (median spacing of one matched series)
+   */
+  collectionIntervalSeconds?: number;
+}
+
+export interface TimeSeriesPoint {
+  /** Start of the bucket. */
+  readonly time: Date;
+  /** null when the bucket holds no data: empty buckets are explicit, never merged or dropped. */
+  readonly value: number | null;
+}
+
+export interface TimeSeriesResult {
+  readonly metric: string;
+  readonly aggregation: Aggregation;
+  readonly from: Date;
+  readonly to: Date;
+  readonly stepSeconds: number;
+  /** Where the answer came from. Raw points today; 1-minute rollups are planned. */
+  readonly source: 'raw';
+  readonly series: readonly {
+    readonly metric: string;
+    readonly labels: Readonly<Record<string, string | null>>;
+    readonly points: readonly TimeSeriesPoint[];
+  }[];
+}
+
+/** A query the arguments make impossible; `argument` names the offending one. */
+export class QueryError extends PerfWatchError {
+  readonly argument: string;
+
+  constructor(argument: string, message: string) {
+    super('PERFWATCH_QUERY_INVALID', `${argument}: ${message}`);
+    this.argument = argument;
+  }
+}
+
+/** At most this many buckets per series (as Prometheus' 11,000 points per series). */
+export const MAX_BUCKETS_PER_SERIES = 11_000;
+/** At most this many points in one answer; beyond it the query must be narrowed. */
+export const MAX_POINTS_PER_RESULT = 1_000_000;
+
+const QUANTILES: Partial<Record<Aggregation, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+const SAMPLE_AGGREGATES: Partial<Record<Aggregation, string>> = {
+  avg: 'avg(p.value)',
+  min: 'min(p.value)',
+  max: 'max(p.value)',
+  sum: 'sum(p.value)',
+  count: 'count(*)',
+  last: 'arg_max(p.value, p.time)',
+  p50: 'quantile_cont(p.value, 0.5)',
+  p90: 'quantile_cont(p.value, 0.9)',
+  p95: 'quantile_cont(p.value, 0.95)',
+  p99: 'quantile_cont(p.value, 0.99)',
+};
+
+interface MatchedSeries {
+  ref: number;
+  metric: string;
+  kind: string;
+  monotonic: boolean | null;
+}
+
+/**
+ * Time-bucketed series from the history: samples aggregated per bucket for gauges (and sums read
+ * as values), reset-aware `increase`/`rate` for monotonic counters, and for histograms
+ * Prometheus-style quantiles from bucket-count increases (`count`, `sum`, `avg` and `rate` use
+ * the count and sum increases). Within a group, every sample of every matched series counts.
+ */
+export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<TimeSeriesResult> {
+  validate(query);
+  const fromUs = BigInt(query.from.getTime()) * 1000n;
+  const toUs = BigInt(query.to.getTime()) * 1000n;
+  const stepUs = BigInt(Math.round(query.stepSeconds * 1_000_000));
+  const buckets = Number((toUs - fromUs + stepUs - 1n) / stepUs);
+  if (buckets > MAX_BUCKETS_PER_SERIES) {
+    throw new QueryError(
+      'step',
+      `${query.stepSeconds} s over this range gives ${buckets} points per series, more than ${MAX_BUCKETS_PER_SERIES}; use a larger step or a shorter range`,
+    );
+  }
+
+  const matched = await matchSeries(db, query);
+  const kinds = new Set(matched.map((s) => s.kind));
+  if (kinds.size > 1) {
+    throw new QueryError(
+      'metric',
+      `"${query.metric}" matches metrics of different kinds (${[...kinds].join(', ')}); narrow the pattern`,
+    );
+  }
+  const empty: TimeSeriesResult = { ...resultHeader(query), series: [] };
+  if (matched.length === 0) return empty;
+  const kind = matched[0]!.kind;
+  checkAggregation(query.aggregation, kind, matched);
+  await checkStep(db, query, matched[0]!.ref, fromUs, toUs);
+
+  const groupBy = query.groupBy ?? [];
+  const refs = listValue(matched.map((s) => s.ref));
+  const groupKeys = listValue([...groupBy]);
+  const common: DuckDBValue[] = [refs, fromUs, toUs, stepUs, groupKeys];
+  const commonTypes: DuckDBType[] = [LIST(UINTEGER), BIGINT, BIGINT, BIGINT, LIST(VARCHAR)];
+
+  let rows: { metric: string; labels: (string | null)[]; bucket: number; value: number | null }[];
+  if (kind === 'histogram')
+    rows = await histogramRows(db, query.aggregation, query.stepSeconds, common, commonTypes);
+  else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
+    rows = await counterRows(db, query.aggregation, query.stepSeconds, common, commonTypes);
+  } else rows = await sampleRows(db, query.aggregation, common, commonTypes);
+
+  return { ...resultHeader(query), series: assemble(rows, groupBy, buckets, query.from, stepUs) };
+}
+
+function resultHeader(query: TimeSeriesQuery) {
+  return {
+    metric: query.metric,
+    aggregation: query.aggregation,
+    from: query.from,
+    to: query.to,
+    stepSeconds: query.stepSeconds,
+    source: 'raw' as const,
+  };
+}
+
+function validate(query: TimeSeriesQuery): void {
+  if (typeof query.metric !== 'string' || query.metric.trim() === '')
+    throw new QueryError('metric', 'must be a metric name or glob');
+  if (!isValidGlob(query.metric))
+    throw new QueryError('metric', `"${query.metric}" is not a valid glob (unclosed "[")`);
+  if (!(query.from instanceof Date) || Number.isNaN(query.from.getTime()))
+    throw new QueryError('from', 'must be a valid time');
+  if (!(query.to instanceof Date) || Number.isNaN(query.to.getTime()))
+    throw new QueryError('to', 'must be a valid time');
+  if (query.from.getTime() >= query.to.getTime()) {
+    throw new QueryError('from', `${query.from.toISOString()} is not before --to ${query.to.toISOString()}`);
+  }
+  if (!(query.stepSeconds > 0) || !Number.isFinite(query.stepSeconds))
+    throw new QueryError('step', 'must be a positive duration');
+  if (!AGGREGATIONS.includes(query.aggregation)) {
+    throw new QueryError(
+      'agg',
+      `must be one of ${AGGREGATIONS.join(', ')}, got ${JSON.stringify(query.aggregation)}`,
+    );
+  }
+}
+
+function isValidGlob(pattern: string): boolean {
+  let open = false;
+  for (const char of pattern) {
+    if (char === '[') {
+      if (open) return false;
+      open = true;
+    } else if (char === ']') open = false;
+  }
+  return !open;
+}
+
+async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<MatchedSeries[]> {
+  const names = await db.query('SELECT DISTINCT metric_name FROM series WHERE metric_name GLOB $1', [
+    query.metric,
+  ]);
+  if (names.length === 0) {
+    const [closest] = await db.query(
+      `SELECT metric_name FROM (SELECT DISTINCT metric_name FROM series)
+       WHERE jaro_winkler_similarity(metric_name, $1) >= 0.8
+       ORDER BY jaro_winkler_similarity(metric_name, $1) DESC LIMIT 1`,
+      [query.metric],
+    );
+    const hint = closest === undefined ? '' : `; did you mean ${String(closest.metric_name)}?`;
+    throw new QueryError('metric', `no metric named "${query.metric}" in the history${hint}`);
+  }
+  const where = Object.entries(query.where ?? {});
+  const params: DuckDBValue[] = [query.metric];
+  const conditions = where.map(([key, value]) => {
+    params.push(key, value);
+    const k = `$${params.length - 1}`;
+    const v = `$${params.length}`;
+    return `coalesce(element_at(attrs, ${k})[1], element_at(resource_attrs, ${k})[1]) = ${v}`;
+  });
+  const rows = await db.query(
+    `SELECT series_ref, metric_name, kind, monotonic FROM series
+     WHERE metric_name GLOB $1 ${conditions.map((c) => `AND ${c}`).join(' ')}
+     ORDER BY series_ref`,
+    params,
+  );
+  return rows.map((row) => ({
+    ref: Number(row.series_ref),
+    metric: String(row.metric_name),
+    kind: String(row.kind),
+    monotonic: row.monotonic as boolean | null,
+  }));
+}
+
+function checkAggregation(aggregation: Aggregation, kind: string, matched: readonly MatchedSeries[]): void {
+  if (kind === 'exponential_histogram' || kind === 'summary') {
+    throw new QueryError('metric', `${kind} metrics cannot be queried here yet; use perfwatch sql`);
+  }
+  if (kind === 'histogram' && ['min', 'max', 'last'].includes(aggregation)) {
+    throw new QueryError(
+      'agg',
+      `${aggregation} is not defined for histograms; use p50…p99, avg, sum, count, rate or increase`,
+    );
+  }
+  if ((aggregation === 'rate' || aggregation === 'increase') && kind !== 'histogram') {
+    const notCounter = matched.find((s) => s.kind !== 'sum' || s.monotonic !== true);
+    if (notCounter) {
+      throw new QueryError(
+        'agg',
+        `${aggregation} needs a monotonic counter, but ${notCounter.metric} is a ${notCounter.monotonic === false ? 'non-monotonic sum' : notCounter.kind}; use avg, min, max or last`,
+      );
+    }
+  }
+}
+
+/** Refuses steps below half the collection interval: such buckets would be mostly empty. */
+async function checkStep(
+  db: QueryRunner,
+  query: TimeSeriesQuery,
+  ref: number,
+  fromUs: bigint,
+  toUs: bigint,
+): Promise<void> {
+  let interval = query.collectionIntervalSeconds;
+  if (interval === undefined) {
+    const [row] = await db.query(
+      `SELECT median(epoch_us(time) - prev) / 1e6 AS seconds FROM (
+         SELECT time, lag(epoch_us(time)) OVER (ORDER BY time) AS prev FROM (
+           SELECT DISTINCT time FROM points_number WHERE series_ref = $1 AND epoch_us(time) BETWEEN $2 AND $3
+           UNION SELECT DISTINCT time FROM points_histogram WHERE series_ref = $1 AND epoch_us(time) BETWEEN $2 AND $3
+           ORDER BY time LIMIT 1000))`,
+      [ref, fromUs, toUs],
+    );
+    interval = row?.seconds === null || row?.seconds === undefined ? undefined : Number(row.seconds);
+  }
+  if (interval !== undefined && query.stepSeconds < interval * 0.5) {
+    throw new QueryError(
+      'step',
+      `${query.stepSeconds} s is less than half the collection interval (${interval} s); use a step of at least ${interval} s`,
+    );
+  }
+}
+
+/** SQL fragments shared by the three query shapes. Parameters: $1 refs, $2 from µs, $3 to µs, $4 step µs, $5 group keys. */
+const METRIC_AND_LABELS = `s.metric_name AS metric,
+  list_transform($5::VARCHAR[], k -> coalesce(element_at(s.attrs, k)[1], element_at(s.resource_attrs, k)[1])) AS labels`;
+const BUCKET = 'CAST((epoch_us(p.time) - $2) // $4 AS BIGINT) AS bucket';
+
+type Rows = { metric: string; labels: (string | null)[]; bucket: number; value: number | null }[];
+
+function toRows(rows: Record<string, unknown>[]): Rows {
+  return rows.map((row) => ({
+    metric: String(row.metric),
+    labels: row.labels as (string | null)[],
+    bucket: Number(row.bucket),
+    value: row.value === null || row.value === undefined ? null : Number(row.value),
+  }));
+}
+
+async function sampleRows(
+  db: QueryRunner,
+  aggregation: Aggregation,
+  params: DuckDBValue[],
+  types: DuckDBType[],
+): Promise<Rows> {
+  const aggregate = SAMPLE_AGGREGATES[aggregation]!;
+  return toRows(
+    await db.query(
+      `SELECT ${METRIC_AND_LABELS}, ${BUCKET}, ${aggregate} AS value
+       FROM points_number p JOIN series s USING (series_ref)
+       WHERE p.series_ref IN (SELECT unnest($1::UINTEGER[])) AND epoch_us(p.time) >= $2 AND epoch_us(p.time) < $3
+       GROUP BY ALL`,
+      params,
+      types,
+    ),
+  );
+}
+
+/**
+ * Per-series increases between consecutive points, with Prometheus' reset rule (a value below
+ * its predecessor restarts from zero), summed per bucket. The first point of each series only
+ * sets the baseline; a point from before the range provides it when there is one.
+ */
+async function counterRows(
+  db: QueryRunner,
+  aggregation: 'rate' | 'increase',
+  stepSeconds: number,
+  params: DuckDBValue[],
+  types: DuckDBType[],
+): Promise<Rows> {
+  const divisor = aggregation === 'rate' ? stepSeconds : 1;
+  return toRows(
+    await db.query(
+      `WITH pts AS (
+         SELECT p.series_ref, p.time, p.value, s.temporality,
+                lag(p.value) OVER (PARTITION BY p.series_ref ORDER BY p.time) AS prev
+         FROM points_number p JOIN series s USING (series_ref)
+         WHERE p.series_ref IN (SELECT unnest($1::UINTEGER[]))
+           AND epoch_us(p.time) < $3
+           AND epoch_us(p.time) >= $2 - greatest($4, 600000000)
+       ), deltas AS (
+         SELECT series_ref, time,
+                CASE WHEN temporality = 'delta' THEN value
+                     WHEN prev IS NULL THEN NULL
+                     WHEN value < prev THEN value
+                     ELSE value - prev END AS delta
+         FROM pts
+       )
+       SELECT ${METRIC_AND_LABELS}, ${BUCKET}, sum(p.delta) / ${divisor} AS value
+       FROM deltas p JOIN series s USING (series_ref)
+       WHERE epoch_us(p.time) >= $2 AND p.delta IS NOT NULL
+       GROUP BY ALL`,
+      params,
+      types,
+    ),
+  );
+}
+
+/**
+ * Histograms: per series, the increase of count, sum and every bucket count between consecutive
+ * points (reset when the count drops), summed per group and time bucket, then reduced to the
+ * requested figure. Buckets with different bounds are never mixed: a group whose series disagree
+ * on bounds is an error.
+ */
+async function histogramRows(
+  db: QueryRunner,
+  aggregation: Aggregation,
+  stepSeconds: number,
+  params: DuckDBValue[],
+  types: DuckDBType[],
+): Promise<Rows> {
+  const rows = await db.query(
+    `WITH pts AS (
+       SELECT p.series_ref, p.time, p.count, p.sum, p.counts, p.bounds, s.temporality,
+              lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum, lag(p.counts) OVER w AS prev_counts
+       FROM points_histogram p JOIN series s USING (series_ref)
+       WHERE p.series_ref IN (SELECT unnest($1::UINTEGER[]))
+         AND epoch_us(p.time) < $3
+         AND epoch_us(p.time) >= $2 - greatest($4, 600000000)
+       WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+     ), deltas AS (
+       SELECT series_ref, time, bounds,
+              CASE WHEN temporality = 'delta' THEN count
+                   WHEN prev_count IS NULL THEN NULL
+                   WHEN count < prev_count THEN count
+                   ELSE count - prev_count END AS d_count,
+              CASE WHEN temporality = 'delta' OR (prev_count IS NOT NULL AND count < prev_count) THEN sum
+                   WHEN prev_count IS NULL THEN NULL
+                   ELSE sum - prev_sum END AS d_sum,
+              CASE WHEN temporality = 'delta' OR (prev_count IS NOT NULL AND count < prev_count) THEN counts
+                   WHEN prev_count IS NULL OR len(prev_counts) <> len(counts) THEN NULL
+                   ELSE list_transform(list_zip(counts, prev_counts), pair -> pair[1] - pair[2]) END AS d_counts
+       FROM pts
+     ), per_bucket AS (
+       SELECT ${METRIC_AND_LABELS}, ${BUCKET}, p.bounds, p.d_count, p.d_sum, p.d_counts
+       FROM deltas p JOIN series s USING (series_ref)
+       WHERE epoch_us(p.time) >= $2 AND p.d_count IS NOT NULL
+     ), exploded AS (
+       SELECT metric, labels, bucket, bounds, unnest(d_counts) AS c, generate_subscripts(d_counts, 1) AS i
+       FROM per_bucket
+     ), summed_counts AS (
+       SELECT metric, labels, bucket, bounds, list(c ORDER BY i) AS counts
+       FROM (SELECT metric, labels, bucket, bounds, i, sum(c) AS c FROM exploded GROUP BY ALL)
+       GROUP BY ALL
+     )
+     SELECT t.metric, t.labels, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
+     FROM (SELECT metric, labels, bucket, bounds, sum(d_count) AS d_count, sum(d_sum) AS d_sum
+           FROM per_bucket GROUP BY ALL) t
+     LEFT JOIN summed_counts c USING (metric, labels, bucket, bounds)`,
+    params,
+    types,
+  );
+  const seenBounds = new Map<string, string>();
+  const quantile = QUANTILES[aggregation];
+  return rows.map((row) => {
+    const labels = row.labels as (string | null)[];
+    const groupKey = JSON.stringify([row.metric, labels, Number(row.bucket)]);
+    const boundsText = JSON.stringify(row.bounds);
+    const previous = seenBounds.get(groupKey);
+    if (previous !== undefined && previous !== boundsText) {
+      throw new QueryError(
+        'group-by',
+        `series of ${String(row.metric)} in one group have different histogram bounds; group by more attributes so each group has one set of bounds`,
+      );
+    }
+    seenBounds.set(groupKey, boundsText);
+    const count = Number(row.count);
+    const sum = row.sum === null ? null : Number(row.sum);
+    let value: number | null;
+    if (quantile !== undefined) {
+      const counts = ((row.counts as bigint[] | null) ?? []).map(Number);
+      const result = histogramQuantile(quantile, row.bounds as number[], counts);
+      value = Number.isNaN(result) ? null : result;
+    } else if (aggregation === 'count' || aggregation === 'increase') value = count;
+    else if (aggregation === 'rate') value = count / stepSeconds;
+    else if (aggregation === 'sum') value = sum;
+    else value = count > 0 && sum !== null ? sum / count : null; // avg
+    return { metric: String(row.metric), labels, bucket: Number(row.bucket), value };
+  });
+}
+
+/** One series per (metric, group labels), with every bucket of the range present. */
+function assemble(
+  rows: Rows,
+  groupBy: readonly string[],
+  buckets: number,
+  from: Date,
+  stepUs: bigint,
+): TimeSeriesResult['series'] {
+  const groups = new Map<string, { metric: string; labels: (string | null)[]; values: (number | null)[] }>();
+  for (const row of rows) {
+    const key = JSON.stringify([row.metric, row.labels]);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { metric: row.metric, labels: row.labels, values: new Array(buckets).fill(null) };
+      groups.set(key, group);
+    }
+    if (row.bucket >= 0 && row.bucket < buckets) group.values[row.bucket] = row.value;
+  }
+  const stepMs = Number(stepUs) / 1000;
+  return [...groups.values()]
+    .sort((a, b) =>
+      a.metric === b.metric
+        ? JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels))
+        : a.metric.localeCompare(b.metric),
+    )
+    .map((group) => ({
+      metric: group.metric,
+      labels: Object.fromEntries(groupBy.map((key, i) => [key, group.labels[i] ?? null])),
+      points: group.values.map((value, i) => ({ time: new Date(from.getTime() + i * stepMs), value })),
+    }));
+}

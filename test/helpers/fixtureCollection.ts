@@ -1,0 +1,79 @@
+import type { Attributes } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+
+/** Fixture points at exact times, written through the real store like an SDK collection. */
+export interface FixturePoint {
+  metric: string;
+  kind: 'gauge' | 'counter' | 'updown' | 'histogram';
+  attributes?: Attributes;
+  /** Seconds since the epoch. */
+  time: number;
+  /** Seconds since the epoch; defaults to 0 (one process lifetime). */
+  startTime?: number;
+  value?: number;
+  histogram?: { bounds: number[]; counts: number[]; sum: number };
+  unit?: string;
+}
+
+const resource = resourceFromAttributes({ 'service.name': 'fixture', 'host.name': 'fixture-host' });
+
+/** One ResourceMetrics per distinct time, in time order. */
+export function fixtureCollections(points: readonly FixturePoint[]): ResourceMetrics[] {
+  const times = [...new Set(points.map((p) => p.time))].sort((a, b) => a - b);
+  return times.map((time) => {
+    const byMetric = new Map<string, FixturePoint[]>();
+    for (const point of points.filter((p) => p.time === time)) {
+      byMetric.set(point.metric, [...(byMetric.get(point.metric) ?? []), point]);
+    }
+    const metrics: MetricData[] = [...byMetric.entries()].map(([name, group]) => {
+      const first = group[0]!;
+      const descriptor = { name, unit: first.unit ?? '', description: '', valueType: 1 };
+      const hr = (seconds: number): [number, number] => [
+        Math.floor(seconds),
+        Math.round((seconds % 1) * 1e9),
+      ];
+      const base = (p: FixturePoint) => ({
+        startTime: hr(p.startTime ?? 0),
+        endTime: hr(p.time),
+        attributes: p.attributes ?? {},
+      });
+      if (first.kind === 'histogram') {
+        return {
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.HISTOGRAM,
+          dataPoints: group.map((p) => {
+            const h = p.histogram!;
+            const count = h.counts.reduce((a, b) => a + b, 0);
+            return {
+              ...base(p),
+              value: { buckets: { boundaries: h.bounds, counts: h.counts }, count, sum: h.sum },
+            };
+          }),
+        };
+      }
+      if (first.kind === 'gauge') {
+        return {
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.GAUGE,
+          dataPoints: group.map((p) => ({ ...base(p), value: p.value! })),
+        };
+      }
+      return {
+        descriptor,
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: first.kind === 'counter',
+        dataPoints: group.map((p) => ({ ...base(p), value: p.value! })),
+      };
+    });
+    return { resource, scopeMetrics: [{ scope: { name: 'fixture' }, metrics }] };
+  });
+}
