@@ -4,11 +4,13 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
-import { ShutdownError } from './errors.js';
+import { ConfigError, ShutdownError } from './errors.js';
 import { createLogger } from './logging/createLogger.js';
 import type { Logger } from './logging/Logger.js';
 import { DuckDbMetricReader } from './reader/DuckDbMetricReader.js';
-import { MetricStore } from './store/MetricStore.js';
+import { timerScheduler } from './reader/Scheduler.js';
+import { MetricStore, type RetentionSummary } from './store/MetricStore.js';
+import { RetentionTask } from './store/RetentionTask.js';
 import { CollectorRegistry, type CustomCollector } from './telemetry/CollectorRegistry.js';
 import { createOtlpReader } from './telemetry/createOtlpReader.js';
 import { createResource } from './telemetry/createResource.js';
@@ -28,6 +30,11 @@ export interface PerfWatch {
   readonly prometheusUrl: string | undefined;
   /** Adds a pull-style custom collector; returns a function that removes it. */
   registerCollector(name: string, collector: CustomCollector): () => void;
+  /**
+   * Deletes points older than `retentionDays` (1–365, default the configured retention) now, as
+   * the hourly schedule would; resolves with what was removed.
+   */
+  cleanup(retentionDays?: number): Promise<RetentionSummary>;
   /**
    * Collects now and writes to DuckDB, and pushes OTLP when configured. Rejects only when the
    * DuckDB write fails (the collection is then buffered for retry).
@@ -117,6 +124,15 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     );
     stopSources.push(() => collectors.clear());
 
+    const retention = new RetentionTask(store, {
+      retentionDays: config.retentionDays,
+      scheduler: options.scheduler ?? timerScheduler,
+      logger,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    retention.start();
+    stopSources.push(() => retention.shutdown());
+
     let prometheusUrl: string | undefined;
     if (prometheus) {
       prometheusUrl = (await prometheus.listen(config.prometheusHost, config.prometheusPort)).url;
@@ -140,6 +156,16 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       config,
       prometheusUrl,
       registerCollector: (name, collector) => collectors.register(name, collector),
+      cleanup: async (retentionDays = config.retentionDays) => {
+        if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 365) {
+          throw new ConfigError(
+            'retentionDays',
+            `must be an integer between 1 and 365, got ${String(retentionDays)}`,
+          );
+        }
+        const now = (options.now ?? Date.now)();
+        return store.deleteBefore(new Date(now - retentionDays * 86_400_000));
+      },
       // OTLP failures are already logged (rate-limited) by its exporter; they must not fail a
       // flush whose DuckDB write succeeded.
       forceFlush: async () => {

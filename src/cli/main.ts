@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { PerfWatchError } from '../errors.js';
 import { PERFWATCH_VERSION } from '../version.js';
+import { registerCleanupCommand } from './cleanupCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
@@ -20,6 +21,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerStartCommand(program);
   registerSqlCommand(program);
   registerQueryCommand(program);
+  registerCleanupCommand(program);
   await program.parseAsync(argv);
 }
 

@@ -44,12 +44,16 @@ export interface PerfWatchOptions {
   cardinalityLimit?: number;
   /** Collections kept in memory while DuckDB writes fail; the oldest is dropped beyond it. Env `PERFWATCH_WRITE_BUFFER_COLLECTIONS`. @default 20 */
   writeBufferCollections?: number;
+  /** Days of raw points kept; older ones are deleted hourly. Env `PERFWATCH_RETENTION_DAYS` (1–365). @default 30 */
+  retentionDays?: number;
   /** Level of perfwatch's own structured log (stderr). Env `PERFWATCH_LOG_LEVEL`. @default 'info' */
   logLevel?: LogLevel;
   /** Logger to use instead of the default pino logger on stderr. */
   logger?: Logger;
-  /** Timer source for periodic collection; tests inject a manual one. @default real, unref'd timers */
+  /** Timer source for periodic collection and retention; tests inject a manual one. @default real, unref'd timers */
   scheduler?: Scheduler;
+  /** Wall clock for retention cut-offs. @default Date.now */
+  now?: () => number;
 }
 
 /** The validated, fully defaulted, frozen configuration. */
@@ -70,5 +74,6 @@ export interface PerfWatchConfig {
   readonly runtimeMetrics: boolean;
   readonly cardinalityLimit: number;
   readonly writeBufferCollections: number;
+  readonly retentionDays: number;
   readonly logLevel: LogLevel;
 }

@@ -80,6 +80,10 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       20,
       { min: 0, max: 100_000 },
     ),
+    retentionDays: read.integer('retentionDays', 'PERFWATCH_RETENTION_DAYS', options.retentionDays, 30, {
+      min: 1,
+      max: 365,
+    }),
     logLevel: read.oneOf('logLevel', 'PERFWATCH_LOG_LEVEL', options.logLevel, 'info', LOG_LEVELS),
   };
   return Object.freeze(config);

@@ -55,6 +55,15 @@ export interface MetricStoreOptions {
   lastSeenGranularityMillis?: number;
 }
 
+export interface RetentionSummary {
+  /** Points deleted, all point tables together. */
+  readonly deletedPoints: number;
+  /** Series rows deleted because none of their points remained. */
+  readonly deletedSeries: number;
+  /** Transactions the delete was split into; collections are written in between. */
+  readonly batches: number;
+}
+
 export interface WriteSummary {
   /** Points appended by this write. */
   readonly points: number;
@@ -66,6 +75,7 @@ export interface WriteSummary {
 const openPaths = new Set<string>();
 
 const CHUNK_ROWS = 2048;
+const POINT_TABLES = ['points_number', 'points_histogram', 'points_exp_histogram', 'points_summary'] as const;
 const BOUNDS_LIST = LIST(DOUBLE);
 const COUNTS_LIST = LIST(UBIGINT);
 const STRING_MAP = MAP(VARCHAR, VARCHAR);
@@ -187,6 +197,42 @@ export class MetricStore implements QueryRunner {
   async schemaVersion(): Promise<number> {
     const rows = await this.query('SELECT max(version) AS version FROM perfwatch_schema');
     return Number(rows[0]?.version);
+  }
+
+  /**
+   * Deletes every point older than `cutoff`, oldest first, one time slice per transaction
+   * (`sliceMillis`, default 1 h), so a collection waits at most for one slice; then the series left
+   * without points, and a checkpoint. DuckDB reuses the freed blocks but does not shrink the file.
+   */
+  async deleteBefore(cutoff: Date, options: { sliceMillis?: number } = {}): Promise<RetentionSummary> {
+    this.assertOpen();
+    const cutoffUs = BigInt(cutoff.getTime()) * 1000n;
+    const sliceUs = BigInt(options.sliceMillis ?? 3_600_000) * 1000n;
+    const [oldest] = await this.query(
+      `SELECT min(t) AS t FROM (
+         SELECT min(epoch_us(time)) AS t FROM points_number UNION ALL
+         SELECT min(epoch_us(time)) FROM points_histogram UNION ALL
+         SELECT min(epoch_us(time)) FROM points_exp_histogram UNION ALL
+         SELECT min(epoch_us(time)) FROM points_summary)`,
+    );
+    let deletedPoints = 0;
+    let batches = 0;
+    if (oldest?.t !== null && oldest?.t !== undefined) {
+      for (let sliceEnd = (oldest.t as bigint) + sliceUs; ; sliceEnd += sliceUs) {
+        const end = sliceEnd < cutoffUs ? sliceEnd : cutoffUs;
+        deletedPoints += await this.serialised(() => this.deletePointsBefore(end));
+        batches++;
+        if (end >= cutoffUs) break;
+        await yieldToEventLoop();
+      }
+    }
+    const deletedSeries = await this.serialised(() => this.deleteOrphanSeries(cutoffUs));
+    await this.checkpoint();
+    this.logger.info(
+      { cutoff: cutoff.toISOString(), deletedPoints, deletedSeries, batches },
+      'retention applied',
+    );
+    return { deletedPoints, deletedSeries, batches };
   }
 
   /** Bytes on disk: the database file plus its write-ahead log. */
@@ -320,6 +366,49 @@ export class MetricStore implements QueryRunner {
       appender.closeSync();
     }
     await yieldToEventLoop();
+  }
+
+  private async deletePointsBefore(endUs: bigint): Promise<number> {
+    let deleted = 0;
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      for (const table of POINT_TABLES) {
+        const result = await this.writer.run(`DELETE FROM ${table} WHERE time < make_timestamp($1::BIGINT)`, [
+          endUs,
+        ]);
+        deleted += Number(result.rowsChanged);
+      }
+      await this.writer.run('COMMIT');
+    } catch (error) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      throw new StoreError(`retention delete in ${this.path} failed: ${messageOf(error)}`, { cause: error });
+    }
+    return deleted;
+  }
+
+  /** Series not seen since the cutoff and without any point left; the catalog forgets them too. */
+  private async deleteOrphanSeries(cutoffUs: bigint): Promise<number> {
+    const orphans = (
+      await this.writer.runAndReadAll(
+        `SELECT series_ref FROM series s
+         WHERE s.last_seen < make_timestamp($1::BIGINT)
+           AND NOT EXISTS (SELECT 1 FROM points_number p WHERE p.series_ref = s.series_ref)
+           AND NOT EXISTS (SELECT 1 FROM points_histogram p WHERE p.series_ref = s.series_ref)
+           AND NOT EXISTS (SELECT 1 FROM points_exp_histogram p WHERE p.series_ref = s.series_ref)
+           AND NOT EXISTS (SELECT 1 FROM points_summary p WHERE p.series_ref = s.series_ref)`,
+        [cutoffUs],
+      )
+    )
+      .getRowObjectsJS()
+      .map((row) => Number(row.series_ref));
+    if (orphans.length === 0) return 0;
+    await this.writer.run(
+      'DELETE FROM series WHERE series_ref IN (SELECT unnest($1))',
+      [listValue(orphans)],
+      [LIST(UINTEGER)],
+    );
+    this.catalog.forget(new Set(orphans));
+    return orphans.length;
   }
 
   /** Series whose persisted last_seen lags this collection by more than the granularity. */

@@ -194,6 +194,18 @@ export class SeriesCatalog {
     return entry;
   }
 
+  /**
+   * Forgets series whose rows retention deleted, so a stream that comes back is inserted again
+   * (same stable id, new ref) instead of pointing at a row that no longer exists.
+   */
+  forget(refs: ReadonlySet<number>): void {
+    if (refs.size === 0) return;
+    for (const [id, entry] of this.byId) if (refs.has(entry.ref)) this.byId.delete(id);
+    for (const series of this.byMetric.values()) {
+      for (const [key, entry] of series) if (refs.has(entry.ref)) series.delete(key);
+    }
+  }
+
   /** Series created since the last commit or rollback, to be inserted in this transaction. */
   pendingSeries(): readonly SeriesEntry[] {
     return this.pending;

@@ -273,3 +273,27 @@ describe('perfwatch query', () => {
     );
   });
 });
+
+describe('perfwatch cleanup', () => {
+  it('applies a retention period to a stopped file, and refuses an out-of-range one', async () => {
+    const db = dir.file('c.duckdb');
+    const store = await MetricStore.open(db);
+    const now = Math.floor(Date.now() / 1000);
+    const points: FixturePoint[] = [
+      { metric: 'm', kind: 'gauge', time: now - 40 * 86_400, value: 1 },
+      { metric: 'm', kind: 'gauge', time: now - 3600, value: 2 },
+    ];
+    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
+    await store.close();
+
+    const refused = await runCli(['cleanup', '--db', db, '--retention-days', '0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe(
+      'perfwatch: --retention-days: must be a whole number from 1 to 365, got "0"',
+    );
+
+    const result = await runCli(['cleanup', '--db', db, '--retention-days', '30']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^deleted 1 points older than .* and 0 series without points/);
+  });
+});

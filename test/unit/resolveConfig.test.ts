@@ -21,6 +21,7 @@ describe('resolveConfig', () => {
       runtimeMetrics: true,
       cardinalityLimit: 2000,
       writeBufferCollections: 20,
+      retentionDays: 30,
       logLevel: 'info',
     });
     expect(Object.isFrozen(config)).toBe(true);

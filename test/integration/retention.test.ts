@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MetricStore } from '../../src/store/MetricStore.js';
+import { RetentionTask } from '../../src/store/RetentionTask.js';
+import { captureLogger } from '../helpers/captureLogger.js';
+import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
+import { manualScheduler } from '../helpers/manualScheduler.js';
+import { tempDir } from '../helpers/tempDir.js';
+
+const DAY = 86_400;
+const T0 = 1_790_000_000;
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let store: MetricStore;
+
+/** `old` has points on day 0 only; `live` every 6 hours over days 0–3; one histogram too. */
+function fixture(): FixturePoint[] {
+  const points: FixturePoint[] = [];
+  for (let hour = 0; hour < 24; hour += 6) {
+    points.push({ metric: 'old.gauge', kind: 'gauge', time: T0 + hour * 3600, value: hour });
+  }
+  for (let hour = 0; hour < 96; hour += 6) {
+    points.push({ metric: 'live.counter', kind: 'counter', time: T0 + hour * 3600, value: hour });
+    points.push({
+      metric: 'live.latency',
+      kind: 'histogram',
+      time: T0 + hour * 3600,
+      histogram: { bounds: [1], counts: [hour, 1], sum: hour },
+    });
+  }
+  return points;
+}
+
+beforeEach(async () => {
+  dir = await tempDir();
+  store = await MetricStore.open(dir.file('h.duckdb'), { lastSeenGranularityMillis: 0 });
+  for (const collection of fixtureCollections(fixture())) await store.writeCollection(collection);
+});
+afterEach(async () => {
+  await store.close();
+  await dir.cleanup();
+});
+
+const count = async (sql: string) => Number((await store.query(sql))[0]?.n);
+
+describe('MetricStore.deleteBefore', () => {
+  it('removes exactly the points before the cut-off and the series left without points', async () => {
+    const cutoff = new Date((T0 + 2 * DAY) * 1000);
+    const expectedPoints =
+      4 + // all of old.gauge
+      8 * 2; // live.counter and live.latency at hours 0, 6, …, 42
+    const summary = await store.deleteBefore(cutoff, { sliceMillis: 6 * 3_600_000 });
+    expect(summary.deletedPoints).toBe(expectedPoints);
+    expect(summary.deletedSeries).toBe(1);
+    expect(summary.batches).toBe(8); // 48 h in 6 h slices
+
+    expect(
+      await count(`SELECT count(*) AS n FROM points_number WHERE time < to_timestamp(${T0 + 2 * DAY})`),
+    ).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM points_number')).toBe(8);
+    expect(await count('SELECT count(*) AS n FROM points_histogram')).toBe(8);
+    expect(
+      (await store.query('SELECT metric_name FROM series ORDER BY 1')).map((r) => r.metric_name),
+    ).toEqual(['live.counter', 'live.latency']);
+  });
+
+  it('re-inserts a deleted series with the same id when it reports again', async () => {
+    const [before] = await store.query(`SELECT series_id FROM series WHERE metric_name = 'old.gauge'`);
+    await store.deleteBefore(new Date((T0 + 2 * DAY) * 1000));
+    for (const collection of fixtureCollections([
+      { metric: 'old.gauge', kind: 'gauge', time: T0 + 4 * DAY, value: 1 },
+    ])) {
+      await store.writeCollection(collection);
+    }
+    const rows = await store.query(
+      `SELECT series_id, Value AS v FROM series JOIN otel_metrics_gauge ON SeriesId = series_id`,
+    );
+    expect(rows).toEqual([{ series_id: before?.series_id, v: 1 }]);
+  });
+
+  it('does nothing on an empty history or when everything is newer', async () => {
+    const summary = await store.deleteBefore(new Date((T0 - DAY) * 1000));
+    expect(summary).toEqual({ deletedPoints: 0, deletedSeries: 0, batches: 1 });
+  });
+});
+
+describe('RetentionTask', () => {
+  it('applies the retention period on each scheduled run, with an injected clock', async () => {
+    const scheduler = manualScheduler();
+    const logger = captureLogger();
+    const task = new RetentionTask(store, {
+      retentionDays: 2,
+      scheduler,
+      logger,
+      now: () => (T0 + 4 * DAY) * 1000,
+    });
+    task.start();
+    expect(scheduler.tasks).toBe(1);
+    scheduler.tick();
+    const summary = await task.runNow(); // joins the run the tick started
+    expect(summary?.deletedPoints).toBe(20);
+    await task.shutdown();
+    expect(scheduler.tasks).toBe(0);
+  });
+});
