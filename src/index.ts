@@ -13,7 +13,7 @@ export {
 } from './errors.js';
 export type { Logger } from './logging/Logger.js';
 export { DuckDbMetricReader, type DuckDbMetricReaderOptions } from './reader/DuckDbMetricReader.js';
-export type { ScheduledTask, Scheduler } from './reader/Scheduler.js';
+export type { ScheduledTask, Scheduler } from './scheduling/Scheduler.js';
 export { type PerfWatch, startPerfWatch } from './startPerfWatch.js';
 export { MetricStore, type MetricStoreOptions, type WriteSummary } from './store/MetricStore.js';
 export { type SqlOptions, type SqlResult, SqlSandbox } from './store/SqlSandbox.js';

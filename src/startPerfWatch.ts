@@ -8,9 +8,10 @@ import { ConfigError, ShutdownError } from './errors.js';
 import { createLogger } from './logging/createLogger.js';
 import type { Logger } from './logging/Logger.js';
 import { DuckDbMetricReader } from './reader/DuckDbMetricReader.js';
-import { timerScheduler } from './reader/Scheduler.js';
+import { PeriodicTask } from './scheduling/PeriodicTask.js';
+import { timerScheduler } from './scheduling/Scheduler.js';
 import { MetricStore, type RetentionSummary } from './store/MetricStore.js';
-import { RetentionTask } from './store/RetentionTask.js';
+import type { SnapshotSummary } from './store/writeSnapshot.js';
 import { CollectorRegistry, type CustomCollector } from './telemetry/CollectorRegistry.js';
 import { createOtlpReader } from './telemetry/createOtlpReader.js';
 import { createResource } from './telemetry/createResource.js';
@@ -36,6 +37,11 @@ export interface PerfWatch {
    */
   cleanup(retentionDays?: number): Promise<RetentionSummary>;
   /**
+   * Writes a consistent copy of the history to `outPath` (default: the configured snapshot path)
+   * and renames it into place, for tools that cannot open the live, locked file.
+   */
+  snapshot(outPath?: string): Promise<SnapshotSummary>;
+  /**
    * Collects now and writes to DuckDB, and pushes OTLP when configured. Rejects only when the
    * DuckDB write fails (the collection is then buffered for retry).
    */
@@ -45,6 +51,7 @@ export interface PerfWatch {
 }
 
 const SHUTDOWN_TIMEOUT_MILLIS = 10_000;
+const DAY_MILLIS = 86_400_000;
 
 /**
  * One-call setup for a service without its own OTel SDK: resource, host, system and runtime
@@ -124,14 +131,29 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     );
     stopSources.push(() => collectors.clear());
 
-    const retention = new RetentionTask(store, {
-      retentionDays: config.retentionDays,
-      scheduler: options.scheduler ?? timerScheduler,
+    const now = options.now ?? Date.now;
+    const scheduler = options.scheduler ?? timerScheduler;
+    const retention = new PeriodicTask({
+      name: 'retention',
+      intervalMillis: 3_600_000,
+      run: () => store.deleteBefore(new Date(now() - config.retentionDays * DAY_MILLIS)),
+      scheduler,
       logger,
-      ...(options.now ? { now: options.now } : {}),
     });
     retention.start();
     stopSources.push(() => retention.shutdown());
+    const snapshotPath = config.snapshotPath;
+    if (snapshotPath !== undefined) {
+      const snapshots = new PeriodicTask({
+        name: 'snapshot',
+        intervalMillis: config.snapshotIntervalMinutes * 60_000,
+        run: () => store.snapshot(snapshotPath),
+        scheduler,
+        logger,
+      });
+      snapshots.start();
+      stopSources.push(() => snapshots.shutdown());
+    }
 
     let prometheusUrl: string | undefined;
     if (prometheus) {
@@ -163,8 +185,15 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
             `must be an integer between 1 and 365, got ${String(retentionDays)}`,
           );
         }
-        const now = (options.now ?? Date.now)();
-        return store.deleteBefore(new Date(now - retentionDays * 86_400_000));
+        return store.deleteBefore(new Date(now() - retentionDays * DAY_MILLIS));
+      },
+      snapshot: (outPath = config.snapshotPath) => {
+        if (outPath === undefined) {
+          return Promise.reject(
+            new ConfigError('snapshotPath (PERFWATCH_SNAPSHOT_PATH)', 'give a path to write the snapshot to'),
+          );
+        }
+        return store.snapshot(outPath);
       },
       // OTLP failures are already logged (rate-limited) by its exporter; they must not fail a
       // flush whose DuckDB write succeeded.

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { ConfigError, StoreLockedError } from '../errors.js';
-import { MetricStore } from '../store/MetricStore.js';
+import { ConfigError } from '../errors.js';
+import { openForMaintenance } from './openForMaintenance.js';
 import { historyPath } from './openHistory.js';
 
 /** `perfwatch cleanup --retention-days N`: apply a retention period to a history file now. */
@@ -19,15 +19,10 @@ export function registerCleanupCommand(program: Command): void {
         );
       }
       const path = historyPath(flags.db);
-      const store = await MetricStore.open(path).catch((error: unknown) => {
-        if (error instanceof StoreLockedError) {
-          throw new StoreLockedError(error.path, error.holderPid, {
-            cause: error,
-            hint: 'a running `perfwatch start` holds the file and applies its retention every hour itself',
-          });
-        }
-        throw error;
-      });
+      const store = await openForMaintenance(
+        path,
+        'a running `perfwatch start` holds the file and applies its retention (PERFWATCH_RETENTION_DAYS) every hour itself',
+      );
       try {
         const cutoff = new Date(Date.now() - days * 86_400_000);
         const summary = await store.deleteBefore(cutoff);

@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { PerfWatchError } from '../errors.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import { registerCleanupCommand } from './cleanupCommand.js';
+import { registerExportCommand } from './exportCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
+import { registerSnapshotCommand } from './snapshotCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
 
@@ -22,6 +24,8 @@ async function main(argv: readonly string[]): Promise<void> {
   registerSqlCommand(program);
   registerQueryCommand(program);
   registerCleanupCommand(program);
+  registerSnapshotCommand(program);
+  registerExportCommand(program);
   await program.parseAsync(argv);
 }
 

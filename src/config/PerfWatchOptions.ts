@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { Logger } from '../logging/Logger.js';
-import type { Scheduler } from '../reader/Scheduler.js';
+import type { Scheduler } from '../scheduling/Scheduler.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -46,6 +46,13 @@ export interface PerfWatchOptions {
   writeBufferCollections?: number;
   /** Days of raw points kept; older ones are deleted hourly. Env `PERFWATCH_RETENTION_DAYS` (1–365). @default 30 */
   retentionDays?: number;
+  /**
+   * Where the running service writes a periodic, read-only-openable copy of the history (the live
+   * file is locked while perfwatch writes it). Env `PERFWATCH_SNAPSHOT_PATH`. @default undefined (no snapshots)
+   */
+  snapshotPath?: string;
+  /** Minutes between snapshots. Env `PERFWATCH_SNAPSHOT_INTERVAL_MINUTES` (1–10080). @default 15 */
+  snapshotIntervalMinutes?: number;
   /** Level of perfwatch's own structured log (stderr). Env `PERFWATCH_LOG_LEVEL`. @default 'info' */
   logLevel?: LogLevel;
   /** Logger to use instead of the default pino logger on stderr. */
@@ -75,5 +82,7 @@ export interface PerfWatchConfig {
   readonly cardinalityLimit: number;
   readonly writeBufferCollections: number;
   readonly retentionDays: number;
+  readonly snapshotPath: string | undefined;
+  readonly snapshotIntervalMinutes: number;
   readonly logLevel: LogLevel;
 }

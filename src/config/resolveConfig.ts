@@ -84,6 +84,14 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       min: 1,
       max: 365,
     }),
+    snapshotPath: read.optionalString('snapshotPath', 'PERFWATCH_SNAPSHOT_PATH', options.snapshotPath),
+    snapshotIntervalMinutes: read.integer(
+      'snapshotIntervalMinutes',
+      'PERFWATCH_SNAPSHOT_INTERVAL_MINUTES',
+      options.snapshotIntervalMinutes,
+      15,
+      { min: 1, max: 10_080 },
+    ),
     logLevel: read.oneOf('logLevel', 'PERFWATCH_LOG_LEVEL', options.logLevel, 'info', LOG_LEVELS),
   };
   return Object.freeze(config);

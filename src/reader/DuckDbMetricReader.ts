@@ -4,9 +4,9 @@ import { ConfigError, InvalidCollectionError, ShutdownError } from '../errors.js
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
 import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
+import { type ScheduledTask, type Scheduler, timerScheduler } from '../scheduling/Scheduler.js';
 import { MetricStore } from '../store/MetricStore.js';
 import { ReaderSelfMetrics } from './ReaderSelfMetrics.js';
-import { type ScheduledTask, type Scheduler, timerScheduler } from './Scheduler.js';
 
 export interface DuckDbMetricReaderOptions {
   /** History file to open (and close on shutdown). Give either `path` or `store`. */

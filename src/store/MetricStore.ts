@@ -36,11 +36,13 @@ import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
+import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
 import type { QueryRunner } from './QueryRunner.js';
 import { SeriesCatalog, type SeriesEntry, type SeriesKind, type Temporality } from './SeriesCatalog.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { type Row, toJs } from './toJs.js';
 import { translateOpenError } from './translateOpenError.js';
+import { type SnapshotSummary, writeSnapshot } from './writeSnapshot.js';
 
 export interface MetricStoreOptions {
   /** @default silentLogger */
@@ -233,6 +235,21 @@ export class MetricStore implements QueryRunner {
       'retention applied',
     );
     return { deletedPoints, deletedSeries, batches };
+  }
+
+  /**
+   * Writes a consistent copy of the history to `outPath` (temporary file, then an atomic rename),
+   * which any tool can open read-only while perfwatch keeps writing the live file. Collections
+   * wait while the copy runs (~0.2 s per million points).
+   */
+  snapshot(outPath: string): Promise<SnapshotSummary> {
+    return this.serialised(() => writeSnapshot(this.writer, outPath));
+  }
+
+  /** Hive-partitioned Parquet export (see exportParquet); reads run beside collections. */
+  exportParquet(options: ExportOptions): Promise<ExportSummary> {
+    this.assertOpen();
+    return exportParquet(this.reader, options);
   }
 
   /** Bytes on disk: the database file plus its write-ahead log. */

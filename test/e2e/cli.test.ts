@@ -297,3 +297,31 @@ describe('perfwatch cleanup', () => {
     expect(result.stdout).toMatch(/^deleted 1 points older than .* and 0 series without points/);
   });
 });
+
+describe('perfwatch snapshot and export', () => {
+  it('writes a snapshot and a Parquet export of a stopped file, with plain progress lines off a terminal', async () => {
+    const db = dir.file('s.duckdb');
+    const store = await MetricStore.open(db);
+    const points: FixturePoint[] = [1, 2, 3].map((i) => ({
+      metric: 'm',
+      kind: 'gauge',
+      time: 1_790_000_000 + i * 86_400,
+      value: i,
+    }));
+    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
+    await store.close();
+
+    const snapshot = await runCli(['snapshot', '--db', db, '--out', dir.file('copy.duckdb')]);
+    expect(snapshot.code).toBe(0);
+    expect(snapshot.stdout).toMatch(/^wrote .*copy\.duckdb \(\d+ bytes in \d+ ms\)\n$/);
+
+    const exported = await runCli(['export', '--db', db, '--out', dir.file('parquet')]);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toMatch(/^exported 3 points in 3 files \(\d+ bytes, 3 days\)/);
+    expect(exported.stderr.trim().split('\n')).toEqual([
+      '[1/3] number 2026-09-22: 1 points',
+      '[2/3] number 2026-09-23: 1 points',
+      '[3/3] number 2026-09-24: 1 points',
+    ]);
+  });
+});

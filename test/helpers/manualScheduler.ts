@@ -1,4 +1,4 @@
-import type { ScheduledTask, Scheduler } from '../../src/reader/Scheduler.js';
+import type { ScheduledTask, Scheduler } from '../../src/scheduling/Scheduler.js';
 
 /** A Scheduler the test drives: `tick()` runs every registered task once, no timers involved. */
 export function manualScheduler(): Scheduler & { tick: () => void; tasks: number } {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PeriodicTask } from '../../src/scheduling/PeriodicTask.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
-import { RetentionTask } from '../../src/store/RetentionTask.js';
 import { captureLogger } from '../helpers/captureLogger.js';
 import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
 import { manualScheduler } from '../helpers/manualScheduler.js';
@@ -83,15 +83,17 @@ describe('MetricStore.deleteBefore', () => {
   });
 });
 
-describe('RetentionTask', () => {
+describe('scheduled retention', () => {
   it('applies the retention period on each scheduled run, with an injected clock', async () => {
     const scheduler = manualScheduler();
     const logger = captureLogger();
-    const task = new RetentionTask(store, {
-      retentionDays: 2,
+    const now = () => (T0 + 4 * DAY) * 1000;
+    const task = new PeriodicTask({
+      name: 'retention',
+      intervalMillis: 3_600_000,
+      run: () => store.deleteBefore(new Date(now() - 2 * DAY * 1000)),
       scheduler,
       logger,
-      now: () => (T0 + 4 * DAY) * 1000,
     });
     task.start();
     expect(scheduler.tasks).toBe(1);

@@ -22,6 +22,8 @@ describe('resolveConfig', () => {
       cardinalityLimit: 2000,
       writeBufferCollections: 20,
       retentionDays: 30,
+      snapshotPath: undefined,
+      snapshotIntervalMinutes: 15,
       logLevel: 'info',
     });
     expect(Object.isFrozen(config)).toBe(true);
