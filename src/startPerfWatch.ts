@@ -136,12 +136,24 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     const retention = new PeriodicTask({
       name: 'retention',
       intervalMillis: 3_600_000,
-      run: () => store.deleteBefore(new Date(now() - config.retentionDays * DAY_MILLIS)),
+      run: () =>
+        store.deleteBefore(new Date(now() - config.retentionDays * DAY_MILLIS), {
+          rollupCutoff: new Date(now() - config.rollupRetentionDays * DAY_MILLIS),
+        }),
       scheduler,
       logger,
     });
     retention.start();
     stopSources.push(() => retention.shutdown());
+    const rollups = new PeriodicTask({
+      name: 'rollup',
+      intervalMillis: 60_000,
+      run: () => store.rollUp(),
+      scheduler,
+      logger,
+    });
+    rollups.start();
+    stopSources.push(() => rollups.shutdown());
     const snapshotPath = config.snapshotPath;
     if (snapshotPath !== undefined) {
       const snapshots = new PeriodicTask({
@@ -185,7 +197,9 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
             `must be an integer between 1 and 365, got ${String(retentionDays)}`,
           );
         }
-        return store.deleteBefore(new Date(now() - retentionDays * DAY_MILLIS));
+        return store.deleteBefore(new Date(now() - retentionDays * DAY_MILLIS), {
+          rollupCutoff: new Date(now() - config.rollupRetentionDays * DAY_MILLIS),
+        });
       },
       snapshot: (outPath = config.snapshotPath) => {
         if (outPath === undefined) {

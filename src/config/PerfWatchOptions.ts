@@ -46,6 +46,8 @@ export interface PerfWatchOptions {
   writeBufferCollections?: number;
   /** Days of raw points kept; older ones are deleted hourly. Env `PERFWATCH_RETENTION_DAYS` (1–365). @default 30 */
   retentionDays?: number;
+  /** Days of 1-minute rollups kept (≥ retentionDays). Env `PERFWATCH_ROLLUP_RETENTION_DAYS` (1–3650). @default 365 */
+  rollupRetentionDays?: number;
   /**
    * Where the running service writes a periodic, read-only-openable copy of the history (the live
    * file is locked while perfwatch writes it). Env `PERFWATCH_SNAPSHOT_PATH`. @default undefined (no snapshots)
@@ -82,6 +84,7 @@ export interface PerfWatchConfig {
   readonly cardinalityLimit: number;
   readonly writeBufferCollections: number;
   readonly retentionDays: number;
+  readonly rollupRetentionDays: number;
   readonly snapshotPath: string | undefined;
   readonly snapshotIntervalMinutes: number;
   readonly logLevel: LogLevel;

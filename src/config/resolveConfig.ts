@@ -84,6 +84,13 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       min: 1,
       max: 365,
     }),
+    rollupRetentionDays: read.integer(
+      'rollupRetentionDays',
+      'PERFWATCH_ROLLUP_RETENTION_DAYS',
+      options.rollupRetentionDays,
+      365,
+      { min: 1, max: 3650 },
+    ),
     snapshotPath: read.optionalString('snapshotPath', 'PERFWATCH_SNAPSHOT_PATH', options.snapshotPath),
     snapshotIntervalMinutes: read.integer(
       'snapshotIntervalMinutes',
@@ -94,6 +101,12 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
     ),
     logLevel: read.oneOf('logLevel', 'PERFWATCH_LOG_LEVEL', options.logLevel, 'info', LOG_LEVELS),
   };
+  if (config.rollupRetentionDays < config.retentionDays) {
+    throw new ConfigError(
+      'rollupRetentionDays (PERFWATCH_ROLLUP_RETENTION_DAYS)',
+      `must be at least retentionDays (${config.retentionDays}), got ${config.rollupRetentionDays}: rollups outlive raw points`,
+    );
+  }
   return Object.freeze(config);
 }
 

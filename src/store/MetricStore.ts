@@ -38,6 +38,7 @@ import { PERFWATCH_VERSION } from '../version.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
 import type { QueryRunner } from './QueryRunner.js';
+import { type RollupSummary, rollUp } from './rollUp.js';
 import { SeriesCatalog, type SeriesEntry, type SeriesKind, type Temporality } from './SeriesCatalog.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { type Row, toJs } from './toJs.js';
@@ -78,6 +79,7 @@ const openPaths = new Set<string>();
 
 const CHUNK_ROWS = 2048;
 const POINT_TABLES = ['points_number', 'points_histogram', 'points_exp_histogram', 'points_summary'] as const;
+const ROLLUP_TABLES = ['rollup_number_1m', 'rollup_histogram_1m'] as const;
 const BOUNDS_LIST = LIST(DOUBLE);
 const COUNTS_LIST = LIST(UBIGINT);
 const STRING_MAP = MAP(VARCHAR, VARCHAR);
@@ -206,7 +208,10 @@ export class MetricStore implements QueryRunner {
    * (`sliceMillis`, default 1 h), so a collection waits at most for one slice; then the series left
    * without points, and a checkpoint. DuckDB reuses the freed blocks but does not shrink the file.
    */
-  async deleteBefore(cutoff: Date, options: { sliceMillis?: number } = {}): Promise<RetentionSummary> {
+  async deleteBefore(
+    cutoff: Date,
+    options: { sliceMillis?: number; rollupCutoff?: Date } = {},
+  ): Promise<RetentionSummary> {
     this.assertOpen();
     const cutoffUs = BigInt(cutoff.getTime()) * 1000n;
     const sliceUs = BigInt(options.sliceMillis ?? 3_600_000) * 1000n;
@@ -222,11 +227,17 @@ export class MetricStore implements QueryRunner {
     if (oldest?.t !== null && oldest?.t !== undefined) {
       for (let sliceEnd = (oldest.t as bigint) + sliceUs; ; sliceEnd += sliceUs) {
         const end = sliceEnd < cutoffUs ? sliceEnd : cutoffUs;
-        deletedPoints += await this.serialised(() => this.deletePointsBefore(end));
+        deletedPoints += await this.serialised(() => this.deleteBeforeIn(POINT_TABLES, 'time', end));
         batches++;
         if (end >= cutoffUs) break;
         await yieldToEventLoop();
       }
+    }
+    if (options.rollupCutoff !== undefined) {
+      const rollupCutoffUs = BigInt(options.rollupCutoff.getTime()) * 1000n;
+      deletedPoints += await this.serialised(() =>
+        this.deleteBeforeIn(ROLLUP_TABLES, 'minute', rollupCutoffUs),
+      );
     }
     const deletedSeries = await this.serialised(() => this.deleteOrphanSeries(cutoffUs));
     await this.checkpoint();
@@ -235,6 +246,27 @@ export class MetricStore implements QueryRunner {
       'retention applied',
     );
     return { deletedPoints, deletedSeries, batches };
+  }
+
+  /**
+   * Rolls up every complete minute not rolled up yet into the 1-minute rollup tables (see
+   * schema V2). Batches of 6 h per transaction; collections are written in between.
+   */
+  rollUp(): Promise<RollupSummary> {
+    this.assertOpen();
+    return rollUp(this.writer, (work) =>
+      this.serialised(async () => {
+        await this.writer.run('BEGIN TRANSACTION');
+        try {
+          const result = await work();
+          await this.writer.run('COMMIT');
+          return result;
+        } catch (error) {
+          await this.writer.run('ROLLBACK').catch(() => undefined);
+          throw new StoreError(`rolling up ${this.path} failed: ${messageOf(error)}`, { cause: error });
+        }
+      }),
+    );
   }
 
   /**
@@ -385,14 +417,20 @@ export class MetricStore implements QueryRunner {
     await yieldToEventLoop();
   }
 
-  private async deletePointsBefore(endUs: bigint): Promise<number> {
+  /** One retention transaction: rows of `tables` whose `column` (a trusted constant) is before `endUs`. */
+  private async deleteBeforeIn(
+    tables: readonly string[],
+    column: 'time' | 'minute',
+    endUs: bigint,
+  ): Promise<number> {
     let deleted = 0;
     await this.writer.run('BEGIN TRANSACTION');
     try {
-      for (const table of POINT_TABLES) {
-        const result = await this.writer.run(`DELETE FROM ${table} WHERE time < make_timestamp($1::BIGINT)`, [
-          endUs,
-        ]);
+      for (const table of tables) {
+        const result = await this.writer.run(
+          `DELETE FROM ${table} WHERE ${column} < make_timestamp($1::BIGINT)`,
+          [endUs],
+        );
         deleted += Number(result.rowsChanged);
       }
       await this.writer.run('COMMIT');
@@ -412,7 +450,9 @@ export class MetricStore implements QueryRunner {
            AND NOT EXISTS (SELECT 1 FROM points_number p WHERE p.series_ref = s.series_ref)
            AND NOT EXISTS (SELECT 1 FROM points_histogram p WHERE p.series_ref = s.series_ref)
            AND NOT EXISTS (SELECT 1 FROM points_exp_histogram p WHERE p.series_ref = s.series_ref)
-           AND NOT EXISTS (SELECT 1 FROM points_summary p WHERE p.series_ref = s.series_ref)`,
+           AND NOT EXISTS (SELECT 1 FROM points_summary p WHERE p.series_ref = s.series_ref)
+           AND NOT EXISTS (SELECT 1 FROM rollup_number_1m p WHERE p.series_ref = s.series_ref)
+           AND NOT EXISTS (SELECT 1 FROM rollup_histogram_1m p WHERE p.series_ref = s.series_ref)`,
         [cutoffUs],
       )
     )

@@ -53,6 +53,8 @@ export interface TimeSeriesQuery {
   where?: Readonly<Record<string, string>>;
   /** Attribute keys (point, else resource) whose values split the result into series. */
   groupBy?: readonly string[];
+  /** Raw points, 1-minute rollups (plus the raw points after them), or the cheaper fitting one. @default 'auto' */
+  source?: 'auto' | 'raw' | 'rollup';
   /**
    * The collection interval in seconds, to refuse steps below half of it. @default inferred from
    * the data (median spacing of one matched series)
@@ -73,8 +75,8 @@ export interface TimeSeriesResult {
   readonly from: Date;
   readonly to: Date;
   readonly stepSeconds: number;
-  /** Where the answer came from. Raw points today; 1-minute rollups are planned. */
-  readonly source: 'raw';
+  /** Where the answer came from: raw points, or 1-minute rollups followed by the raw points after them. */
+  readonly source: 'raw' | 'rollup';
   readonly series: readonly {
     readonly metric: string;
     readonly labels: Readonly<Record<string, string | null>>;
@@ -152,19 +154,22 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
   await checkStep(db, query, matched[0]!.ref, fromUs, toUs);
 
   const groupBy = query.groupBy ?? [];
+  const { source, rawFromUs } = await chooseSource(db, query, kind, fromUs, toUs);
   const refs = listValue(matched.map((s) => s.ref));
   const groupKeys = listValue([...groupBy]);
-  const common: DuckDBValue[] = [refs, fromUs, toUs, stepUs, groupKeys];
-  const commonTypes: DuckDBType[] = [LIST(UINTEGER), BIGINT, BIGINT, BIGINT, LIST(VARCHAR)];
+  const common: DuckDBValue[] = [refs, fromUs, toUs, stepUs, groupKeys, rawFromUs];
+  const commonTypes: DuckDBType[] = [LIST(UINTEGER), BIGINT, BIGINT, BIGINT, LIST(VARCHAR), BIGINT];
 
-  let rows: { metric: string; labels: (string | null)[]; bucket: number; value: number | null }[];
-  if (kind === 'histogram')
-    rows = await histogramRows(db, query.aggregation, query.stepSeconds, common, commonTypes);
-  else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
+  let rows: Rows;
+  if (kind === 'histogram') {
+    rows = await histogramRows(db, query.aggregation, query.stepSeconds, common, commonTypes, source);
+  } else if (source === 'rollup') {
+    rows = await rollupNumberRows(db, query.aggregation, query.stepSeconds, common, commonTypes);
+  } else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
     rows = await counterRows(db, query.aggregation, query.stepSeconds, common, commonTypes);
-  } else rows = await sampleRows(db, query.aggregation, common, commonTypes);
+  } else rows = await sampleRows(db, query.aggregation, common.slice(0, 5), commonTypes.slice(0, 5)); // no $6: samples are raw only
 
-  return { ...resultHeader(query), series: assemble(rows, groupBy, buckets, query.from, stepUs) };
+  return { ...resultHeader(query), source, series: assemble(rows, groupBy, buckets, query.from, stepUs) };
 }
 
 function resultHeader(query: TimeSeriesQuery) {
@@ -174,8 +179,54 @@ function resultHeader(query: TimeSeriesQuery) {
     from: query.from,
     to: query.to,
     stepSeconds: query.stepSeconds,
-    source: 'raw' as const,
+    source: 'raw' as Source,
   };
+}
+
+/** Ranges longer than this are answered from rollups when they can be. */
+const ROLLUP_RANGE_MICROS = 6n * 3_600_000_000n;
+
+/**
+ * Raw points, or 1-minute rollups up to where they are complete plus raw points after. Rollups
+ * need whole-minute steps from a whole minute, and cannot give quantiles of gauge samples. `auto`
+ * picks them for ranges over 6 h or starting before the oldest raw point (raw retention is
+ * shorter than rollup retention).
+ */
+async function chooseSource(
+  db: QueryRunner,
+  query: TimeSeriesQuery,
+  kind: string,
+  fromUs: bigint,
+  toUs: bigint,
+): Promise<{ source: Source; rawFromUs: bigint }> {
+  const wanted = query.source ?? 'auto';
+  const raw = { source: 'raw' as const, rawFromUs: fromUs };
+  if (wanted === 'raw') return raw;
+  const sampleQuantile = kind !== 'histogram' && QUANTILES[query.aggregation] !== undefined;
+  const eligible = query.stepSeconds % 60 === 0 && query.from.getTime() % 60_000 === 0 && !sampleQuantile;
+  if (!eligible) {
+    if (wanted === 'rollup') {
+      throw new QueryError(
+        'source',
+        'rollups answer whole-minute steps starting on a whole minute, and no quantiles of gauge samples; use raw',
+      );
+    }
+    return raw;
+  }
+  const table = kind === 'histogram' ? 'points_histogram' : 'points_number';
+  const [state] = await db.query(
+    `SELECT (SELECT epoch_us(complete_until) FROM rollup_state WHERE name = $1) AS complete_until,
+            (SELECT epoch_us(min(time)) FROM (SELECT time FROM ${table} LIMIT 2048)) AS oldest_raw`,
+    [table],
+  );
+  const completeUntil = (state?.complete_until ?? null) as bigint | null;
+  if (completeUntil === null || completeUntil <= fromUs)
+    return wanted === 'rollup' ? { source: 'rollup', rawFromUs: fromUs } : raw;
+  const oldestRaw = (state?.oldest_raw ?? null) as bigint | null;
+  const useRollups =
+    wanted === 'rollup' || toUs - fromUs > ROLLUP_RANGE_MICROS || (oldestRaw !== null && fromUs < oldestRaw);
+  if (!useRollups) return raw;
+  return { source: 'rollup', rawFromUs: completeUntil < toUs ? completeUntil : toUs };
 }
 
 function validate(query: TimeSeriesQuery): void {
@@ -300,6 +351,66 @@ async function checkStep(
 const METRIC_AND_LABELS = `s.metric_name AS metric,
   list_transform($5::VARCHAR[], k -> coalesce(element_at(s.attrs, k)[1], element_at(s.resource_attrs, k)[1])) AS labels`;
 const BUCKET = 'CAST((epoch_us(p.time) - $2) // $4 AS BIGINT) AS bucket';
+/** Raw points are read from here on ($6): the range start, or where complete rollups end. */
+const RAW_FROM = '$6';
+/** Predecessors are looked for this far before the first raw point (at least 10 min, or one step). */
+const LOOKBACK = `${RAW_FROM} - greatest($4, 600000000)`;
+
+type Source = 'raw' | 'rollup';
+
+/** Counter increases per point, with Prometheus' reset rule; NULL for the first point of a series. */
+const DELTA = `CASE WHEN temporality = 'delta' THEN value
+                    WHEN prev IS NULL THEN NULL
+                    WHEN value < prev THEN value
+                    ELSE value - prev END`;
+
+/** Raw histogram points as increases of count, sum and each bucket over their predecessor. */
+const HISTOGRAM_DELTAS = `pts AS (
+  SELECT p.series_ref, p.time, p.count, p.sum, p.counts, p.bounds, s.temporality,
+         lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum, lag(p.counts) OVER w AS prev_counts
+  FROM points_histogram p JOIN series s USING (series_ref)
+  WHERE p.series_ref IN (SELECT unnest($1::UINTEGER[]))
+    AND epoch_us(p.time) < $3
+    AND epoch_us(p.time) >= ${LOOKBACK}
+  WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+), deltas AS (
+  SELECT series_ref, time, bounds,
+         CASE WHEN temporality = 'delta' THEN count
+              WHEN prev_count IS NULL THEN NULL
+              WHEN count < prev_count THEN count
+              ELSE count - prev_count END AS d_count,
+         CASE WHEN temporality = 'delta' OR (prev_count IS NOT NULL AND count < prev_count) THEN sum
+              WHEN prev_count IS NULL THEN NULL
+              ELSE sum - prev_sum END AS d_sum,
+         CASE WHEN temporality = 'delta' OR (prev_count IS NOT NULL AND count < prev_count) THEN counts
+              WHEN prev_count IS NULL OR len(prev_counts) <> len(counts) THEN NULL
+              ELSE list_transform(list_zip(counts, prev_counts), pair -> pair[1] - pair[2]) END AS d_counts
+  FROM pts
+  WHERE epoch_us(time) >= ${RAW_FROM}
+)`;
+
+/** `sources`: histogram increases from rollups before $6 (when used) and raw points after. */
+function histogramSources(source: Source): string {
+  if (source === 'raw') return `${HISTOGRAM_DELTAS}, sources AS (SELECT * FROM deltas)`;
+  return `${HISTOGRAM_DELTAS}, sources AS (
+    SELECT series_ref, minute AS time, bounds, count AS d_count, sum AS d_sum, counts AS d_counts
+    FROM rollup_histogram_1m
+    WHERE series_ref IN (SELECT unnest($1::UINTEGER[])) AND epoch_us(minute) >= $2 AND epoch_us(minute) < least($3, ${RAW_FROM})
+    UNION ALL
+    SELECT series_ref, time, bounds, d_count::DOUBLE, d_sum, list_transform(d_counts, c -> c::DOUBLE) FROM deltas
+  )`;
+}
+
+/** Gauge and counter figures per bucket from 1-minute rollups (before $6) plus raw points. */
+const ROLLUP_AGGREGATES: Partial<Record<Aggregation, string>> = {
+  avg: 'sum(p.sum) / sum(p.count)',
+  min: 'min(p.min)',
+  max: 'max(p.max)',
+  sum: 'sum(p.sum)',
+  count: 'sum(p.count)',
+  last: 'arg_max(p.last, p.time)',
+  increase: 'sum(p.increase)',
+};
 
 type Rows = { metric: string; labels: (string | null)[]; bucket: number; value: number | null }[];
 
@@ -352,18 +463,49 @@ async function counterRows(
          FROM points_number p JOIN series s USING (series_ref)
          WHERE p.series_ref IN (SELECT unnest($1::UINTEGER[]))
            AND epoch_us(p.time) < $3
-           AND epoch_us(p.time) >= $2 - greatest($4, 600000000)
+           AND epoch_us(p.time) >= ${LOOKBACK}
        ), deltas AS (
-         SELECT series_ref, time,
-                CASE WHEN temporality = 'delta' THEN value
-                     WHEN prev IS NULL THEN NULL
-                     WHEN value < prev THEN value
-                     ELSE value - prev END AS delta
+         SELECT series_ref, time, ${DELTA} AS delta
          FROM pts
        )
        SELECT ${METRIC_AND_LABELS}, ${BUCKET}, sum(p.delta) / ${divisor} AS value
        FROM deltas p JOIN series s USING (series_ref)
        WHERE epoch_us(p.time) >= $2 AND p.delta IS NOT NULL
+       GROUP BY ALL`,
+      params,
+      types,
+    ),
+  );
+}
+
+/** Numbers from rollups and the raw tail: everything but sample quantiles, which need raw samples. */
+async function rollupNumberRows(
+  db: QueryRunner,
+  aggregation: Aggregation,
+  stepSeconds: number,
+  params: DuckDBValue[],
+  types: DuckDBType[],
+): Promise<Rows> {
+  const aggregate =
+    aggregation === 'rate' ? `sum(p.increase) / ${stepSeconds}` : ROLLUP_AGGREGATES[aggregation];
+  if (aggregate === undefined) throw new QueryError('agg', `${aggregation} cannot be answered from rollups`);
+  return toRows(
+    await db.query(
+      `WITH raw AS (
+         SELECT series_ref, time, value, temporality, kind, monotonic,
+                lag(value) OVER (PARTITION BY series_ref ORDER BY time) AS prev
+         FROM points_number JOIN series USING (series_ref)
+         WHERE series_ref IN (SELECT unnest($1::UINTEGER[])) AND epoch_us(time) < $3 AND epoch_us(time) >= ${LOOKBACK}
+       ), parts AS (
+         SELECT series_ref, minute AS time, count, sum, min, max, last, increase FROM rollup_number_1m
+         WHERE series_ref IN (SELECT unnest($1::UINTEGER[])) AND epoch_us(minute) >= $2 AND epoch_us(minute) < least($3, ${RAW_FROM})
+         UNION ALL
+         SELECT series_ref, time, 1, value, value, value, value,
+                CASE WHEN kind = 'sum' AND monotonic THEN ${DELTA} END
+         FROM raw WHERE epoch_us(time) >= ${RAW_FROM}
+       )
+       SELECT ${METRIC_AND_LABELS}, ${BUCKET}, ${aggregate} AS value
+       FROM parts p JOIN series s USING (series_ref)
        GROUP BY ALL`,
       params,
       types,
@@ -383,32 +525,12 @@ async function histogramRows(
   stepSeconds: number,
   params: DuckDBValue[],
   types: DuckDBType[],
+  source: Source,
 ): Promise<Rows> {
   const rows = await db.query(
-    `WITH pts AS (
-       SELECT p.series_ref, p.time, p.count, p.sum, p.counts, p.bounds, s.temporality,
-              lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum, lag(p.counts) OVER w AS prev_counts
-       FROM points_histogram p JOIN series s USING (series_ref)
-       WHERE p.series_ref IN (SELECT unnest($1::UINTEGER[]))
-         AND epoch_us(p.time) < $3
-         AND epoch_us(p.time) >= $2 - greatest($4, 600000000)
-       WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
-     ), deltas AS (
-       SELECT series_ref, time, bounds,
-              CASE WHEN temporality = 'delta' THEN count
-                   WHEN prev_count IS NULL THEN NULL
-                   WHEN count < prev_count THEN count
-                   ELSE count - prev_count END AS d_count,
-              CASE WHEN temporality = 'delta' OR (prev_count IS NOT NULL AND count < prev_count) THEN sum
-                   WHEN prev_count IS NULL THEN NULL
-                   ELSE sum - prev_sum END AS d_sum,
-              CASE WHEN temporality = 'delta' OR (prev_count IS NOT NULL AND count < prev_count) THEN counts
-                   WHEN prev_count IS NULL OR len(prev_counts) <> len(counts) THEN NULL
-                   ELSE list_transform(list_zip(counts, prev_counts), pair -> pair[1] - pair[2]) END AS d_counts
-       FROM pts
-     ), per_bucket AS (
+    `WITH ${histogramSources(source)}, per_bucket AS (
        SELECT ${METRIC_AND_LABELS}, ${BUCKET}, p.bounds, p.d_count, p.d_sum, p.d_counts
-       FROM deltas p JOIN series s USING (series_ref)
+       FROM sources p JOIN series s USING (series_ref)
        WHERE epoch_us(p.time) >= $2 AND p.d_count IS NOT NULL
      ), exploded AS (
        SELECT metric, labels, bucket, bounds, unnest(d_counts) AS c, generate_subscripts(d_counts, 1) AS i

@@ -8,7 +8,7 @@
  * hashes do not compress at all (8 bytes per point). `series_id` stays the stable identity that
  * other files, exports and later analysis records use.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const V1 = `
 CREATE TABLE perfwatch_schema (
@@ -139,5 +139,39 @@ SELECT s.resource_attrs AS ResourceAttributes, s.service_name AS ServiceName,
 FROM points_summary p JOIN series s USING (series_ref);
 `;
 
+/**
+ * Version 2: 1-minute rollups, kept far longer than raw points (a year by default) so long ranges
+ * stay fast and survive raw retention. Per series and minute: count, sum, min, max and last value
+ * of the points in the minute, and — for counters and histograms — the reset-aware increase over
+ * the points in the minute (each point's increase over its predecessor, as raw queries compute
+ * it), so rollup answers equal raw answers. `rollup_state` holds how far rollups are complete.
+ */
+const V2 = `
+CREATE TABLE rollup_number_1m (
+  series_ref UINTEGER NOT NULL,
+  minute TIMESTAMP NOT NULL,
+  count UBIGINT NOT NULL,
+  sum DOUBLE,
+  min DOUBLE,
+  max DOUBLE,
+  last DOUBLE,
+  increase DOUBLE
+);
+
+CREATE TABLE rollup_histogram_1m (
+  series_ref UINTEGER NOT NULL,
+  minute TIMESTAMP NOT NULL,
+  bounds DOUBLE[] NOT NULL,
+  count DOUBLE,
+  sum DOUBLE,
+  counts DOUBLE[]
+);
+
+CREATE TABLE rollup_state (
+  name VARCHAR PRIMARY KEY,
+  complete_until TIMESTAMP NOT NULL
+);
+`;
+
 /** Each entry upgrades the schema by one version; index 0 creates version 1 in an empty file. */
-export const MIGRATIONS: readonly string[] = [V1];
+export const MIGRATIONS: readonly string[] = [V1, V2];

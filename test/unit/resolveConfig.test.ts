@@ -22,6 +22,7 @@ describe('resolveConfig', () => {
       cardinalityLimit: 2000,
       writeBufferCollections: 20,
       retentionDays: 30,
+      rollupRetentionDays: 365,
       snapshotPath: undefined,
       snapshotIntervalMinutes: 15,
       logLevel: 'info',

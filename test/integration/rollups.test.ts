@@ -1,0 +1,159 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetricStore } from '../../src/store/MetricStore.js';
+import { queryTimeSeries, type TimeSeriesQuery } from '../../src/store/queryTimeSeries.js';
+import { MIGRATIONS } from '../../src/store/schema.js';
+import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
+import { tempDir } from '../helpers/tempDir.js';
+
+const T0 = 1_790_006_400; // a whole hour
+const HOURS = 3;
+const at = (seconds: number) => new Date((T0 + seconds) * 1000);
+
+/** 3 h at 10 s: a wavy gauge on two hosts, a counter with a reset, a histogram. */
+function fixture(): FixturePoint[] {
+  const points: FixturePoint[] = [];
+  let counter = 0;
+  const cumulative = [0, 0, 0];
+  for (let t = 0; t < HOURS * 3600; t += 10) {
+    const i = t / 10;
+    for (const host of ['a', 'b']) {
+      points.push({
+        metric: 'app.load',
+        kind: 'gauge',
+        time: T0 + t,
+        value: ((i * 37) % 101) + (host === 'b' ? 0.5 : 0),
+        attributes: { host },
+      });
+    }
+    counter = t === 5000 ? 3 : counter + (i % 7);
+    points.push({ metric: 'app.requests', kind: 'counter', time: T0 + t, value: counter });
+    cumulative[0]! += i % 3;
+    cumulative[1]! += i % 5;
+    cumulative[2]! += 1;
+    points.push({
+      metric: 'app.latency',
+      kind: 'histogram',
+      time: T0 + t,
+      histogram: { bounds: [0.1, 0.5], counts: [...cumulative], sum: cumulative[1]! * 0.3 },
+    });
+  }
+  return points;
+}
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let store: MetricStore;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  store = await MetricStore.open(dir.file('h.duckdb'));
+  for (const collection of fixtureCollections(fixture())) await store.writeCollection(collection);
+});
+afterAll(async () => {
+  await store.close();
+  await dir.cleanup();
+});
+
+const run = (query: Partial<TimeSeriesQuery>) =>
+  queryTimeSeries(store, {
+    metric: 'app.load',
+    from: at(0),
+    to: at(HOURS * 3600),
+    stepSeconds: 300,
+    aggregation: 'avg',
+    ...query,
+  });
+
+describe('1-minute rollups', () => {
+  it('roll up every complete minute and report how far they are complete', async () => {
+    const summary = await store.rollUp();
+    // The newest point is at 2:59:50; minutes settle one minute after, so 2:58 is the last complete.
+    expect(summary.completeUntil).toEqual(at(HOURS * 3600 - 120));
+    expect(summary.rows).toBeGreaterThan(0);
+    expect((await store.rollUp()).rows).toBe(0); // nothing new
+  });
+
+  const cases: [string, TimeSeriesQuery['aggregation'], string[]][] = [
+    ['app.load', 'avg', ['host']],
+    ['app.load', 'min', []],
+    ['app.load', 'max', ['host']],
+    ['app.load', 'sum', []],
+    ['app.load', 'count', []],
+    ['app.load', 'last', ['host']],
+    ['app.requests', 'increase', []],
+    ['app.requests', 'rate', []],
+    ['app.latency', 'p50', []],
+    ['app.latency', 'p99', []],
+    ['app.latency', 'count', []],
+    ['app.latency', 'avg', []],
+    ['app.latency', 'rate', []],
+  ];
+  it.each(cases)(
+    '%s %s: rollups (+ raw tail) answer exactly as raw points do',
+    async (metric, aggregation, groupBy) => {
+      for (const stepSeconds of [60, 300, 3600]) {
+        const raw = await run({ metric, aggregation, groupBy, stepSeconds, source: 'raw' });
+        const rollup = await run({ metric, aggregation, groupBy, stepSeconds, source: 'rollup' });
+        expect(raw.source).toBe('raw');
+        expect(rollup.source).toBe('rollup');
+        expect(rollup.series.length).toBe(raw.series.length);
+        for (const [i, series] of rollup.series.entries()) {
+          const expected = raw.series[i]!.points.map((p) => p.value);
+          const actual = series.points.map((p) => p.value);
+          expect(actual.length).toBe(expected.length);
+          for (const [k, value] of actual.entries()) {
+            if (expected[k] === null) expect(value).toBeNull();
+            else expect(value).toBeCloseTo(expected[k]!, 9);
+          }
+        }
+      }
+    },
+  );
+
+  it('auto picks raw for short ranges and for sample quantiles, rollups when raw points are gone', async () => {
+    expect((await run({ from: at(0), to: at(3600) })).source).toBe('raw');
+    expect((await run({ aggregation: 'p95' })).source).toBe('raw');
+    await expect(run({ aggregation: 'p95', source: 'rollup' })).rejects.toThrow(
+      /^source: rollups answer whole-minute steps/,
+    );
+    const before = await run({
+      metric: 'app.requests',
+      aggregation: 'increase',
+      stepSeconds: 3600,
+      from: at(0),
+      to: at(7200),
+    });
+    await store.deleteBefore(at(3 * 3600 - 600)); // raw retention: only the last 10 minutes remain
+    const after = await run({
+      metric: 'app.requests',
+      aggregation: 'increase',
+      stepSeconds: 3600,
+      from: at(0),
+      to: at(7200),
+    });
+    expect(after.source).toBe('rollup');
+    expect(after.series[0]!.points.map((p) => p.value)).toEqual(before.series[0]!.points.map((p) => p.value));
+  });
+});
+
+describe('schema migration', () => {
+  it('upgrades a version 1 file to the current version and keeps its data', async () => {
+    const path = dir.file('v1.duckdb');
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await connection.run(MIGRATIONS[0]!);
+    await connection.run(`INSERT INTO perfwatch_schema (version, perfwatch_version) VALUES (1, '0.1.0')`);
+    await connection.run(`INSERT INTO points_number VALUES (1, NULL, TIMESTAMP '2026-01-01 00:00:00', 42)`);
+    connection.closeSync();
+    instance.closeSync();
+
+    const upgraded = await MetricStore.open(path);
+    try {
+      expect(await upgraded.schemaVersion()).toBe(MIGRATIONS.length);
+      expect(await upgraded.query('SELECT value FROM points_number')).toEqual([{ value: 42 }]);
+      expect(await upgraded.query('SELECT count(*) AS n FROM rollup_number_1m')).toEqual([{ n: 0n }]);
+    } finally {
+      await upgraded.close();
+    }
+  });
+});
