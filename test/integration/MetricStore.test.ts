@@ -43,7 +43,9 @@ describe('MetricStore across restarts', () => {
         await store.query(`SELECT count(*) AS n FROM series WHERE metric_name = 'queue.length'`),
       ).toEqual([{ n: 1n }]);
       // One row per migration applied when the file was created, none added by the reopen.
-      expect(await store.query('SELECT count(*) AS n FROM perfwatch_schema')).toEqual([{ n: BigInt(SCHEMA_VERSION) }]);
+      expect(await store.query('SELECT count(*) AS n FROM perfwatch_schema')).toEqual([
+        { n: BigInt(SCHEMA_VERSION) },
+      ]);
     } finally {
       await store.close();
     }
