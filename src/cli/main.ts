@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { PerfWatchError } from '../errors.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import { registerCleanupCommand } from './cleanupCommand.js';
+import { registerCompactCommand } from './compactCommand.js';
 import { registerExportCommand } from './exportCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
 import { registerSnapshotCommand } from './snapshotCommand.js';
@@ -26,6 +27,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerCleanupCommand(program);
   registerSnapshotCommand(program);
   registerExportCommand(program);
+  registerCompactCommand(program);
   await program.parseAsync(argv);
 }
 

@@ -325,3 +325,38 @@ describe('perfwatch snapshot and export', () => {
     ]);
   });
 });
+
+describe('perfwatch compact', () => {
+  it('shrinks a file after retention freed most of it, keeping what remains', async () => {
+    const db = dir.file('big.duckdb');
+    const store = await MetricStore.open(db);
+    const now = Math.floor(Date.now() / 1000);
+    const points: FixturePoint[] = [];
+    for (let i = 0; i < 200; i++) {
+      for (let s = 0; s < 200; s++) {
+        points.push({
+          metric: 'm',
+          kind: 'gauge',
+          time: now - 50 * 86_400 + i * 60,
+          value: Math.sin(i + s) * 1e6,
+          attributes: { s: String(s) },
+        });
+      }
+    }
+    points.push({ metric: 'm', kind: 'gauge', time: now - 60, value: 7, attributes: { s: 'recent' } });
+    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
+    await store.deleteBefore(new Date((now - 30 * 86_400) * 1000));
+    await store.close();
+
+    const result = await runCli(['compact', '--db', db]);
+    expect(result.code).toBe(0);
+    const [, before, after] = /(\d+) → (\d+) bytes/.exec(result.stdout) ?? [];
+    expect(Number(after)).toBeLessThan(Number(before));
+    const reopened = await MetricStore.open(db);
+    try {
+      expect(await reopened.query('SELECT value FROM points_number')).toEqual([{ value: 7 }]);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
