@@ -3,6 +3,7 @@
  * RSS figure runs the compiled CLI as users do).
  */
 import { benchCollection } from './collection.bench.js';
+import { benchHistory } from './history.bench.js';
 import { benchRss } from './rss.bench.js';
 import { benchStoreWrites } from './storeWrite.bench.js';
 
@@ -10,6 +11,7 @@ const only = process.argv[2];
 const sections: [string, () => Promise<void>][] = [
   ['collection', benchCollection],
   ['store', benchStoreWrites],
+  ['history', benchHistory],
   ['rss', benchRss],
 ];
 for (const [name, run] of sections) {

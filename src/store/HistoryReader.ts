@@ -49,7 +49,11 @@ export class HistoryReader implements QueryRunner {
     return reader;
   }
 
-  async query(sql: string, params: DuckDBValue[] = [], types?: DuckDBType[]): Promise<Row[]> {
+  async query(
+    sql: string,
+    params: DuckDBValue[] | Record<string, DuckDBValue> = [],
+    types?: DuckDBType[] | Record<string, DuckDBType>,
+  ): Promise<Row[]> {
     return (await this.connection.runAndReadAll(sql, params, types)).convertRowObjects(toJs) as Row[];
   }
 

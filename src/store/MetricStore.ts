@@ -160,7 +160,11 @@ export class MetricStore implements QueryRunner {
    * else (several statements, DDL, writes, COPY) is refused: the file and the in-memory series
    * catalog must stay in step, and only the writer changes the file.
    */
-  async query(sql: string, params: DuckDBValue[] = [], types?: DuckDBType[]): Promise<Row[]> {
+  async query(
+    sql: string,
+    params: DuckDBValue[] | Record<string, DuckDBValue> = [],
+    types?: DuckDBType[] | Record<string, DuckDBType>,
+  ): Promise<Row[]> {
     this.assertOpen();
     const run = this.runSelect(sql, params, types);
     this.inflightReads.add(run);
@@ -178,8 +182,8 @@ export class MetricStore implements QueryRunner {
 
   private async runSelect(
     sql: string,
-    params: DuckDBValue[],
-    types: DuckDBType[] | undefined,
+    params: DuckDBValue[] | Record<string, DuckDBValue>,
+    types: DuckDBType[] | Record<string, DuckDBType> | undefined,
   ): Promise<Row[]> {
     const extracted = await this.reader.extractStatements(sql);
     if (extracted.count !== 1)
@@ -190,7 +194,8 @@ export class MetricStore implements QueryRunner {
       if (statement.statementType !== StatementType.SELECT) {
         throw new SqlRefusedError('MetricStore.query runs SELECT statements only');
       }
-      if (params.length > 0) statement.bind(params, types);
+      if (Array.isArray(params) ? params.length > 0 : Object.keys(params).length > 0)
+        statement.bind(params, types);
       return (await statement.runAndReadAll()).convertRowObjects(toJs) as Row[];
     } finally {
       statement.destroySync();
@@ -228,6 +233,9 @@ export class MetricStore implements QueryRunner {
       for (let sliceEnd = (oldest.t as bigint) + sliceUs; ; sliceEnd += sliceUs) {
         const end = sliceEnd < cutoffUs ? sliceEnd : cutoffUs;
         deletedPoints += await this.serialised(() => this.deleteBeforeIn(POINT_TABLES, 'time', end));
+        // A checkpoint per slice keeps each one short; one at the end would vacuum everything
+        // deleted in a single stretch that every collection waits for.
+        await this.checkpoint();
         batches++;
         if (end >= cutoffUs) break;
         await yieldToEventLoop();
@@ -239,7 +247,13 @@ export class MetricStore implements QueryRunner {
         this.deleteBeforeIn(ROLLUP_TABLES, 'minute', rollupCutoffUs),
       );
     }
-    const deletedSeries = await this.serialised(() => this.deleteOrphanSeries(cutoffUs));
+    // Only series not seen since the cut-off can have lost all their points; most often none.
+    const candidates = await this.query(
+      'SELECT count(*) AS n FROM series WHERE last_seen < make_timestamp($1::BIGINT)',
+      [cutoffUs],
+    );
+    const deletedSeries =
+      Number(candidates[0]?.n) > 0 ? await this.serialised(() => this.deleteOrphanSeries(cutoffUs)) : 0;
     await this.checkpoint();
     this.logger.info(
       { cutoff: cutoff.toISOString(), deletedPoints, deletedSeries, batches },

@@ -7,6 +7,13 @@ import type { Row } from './toJs.js';
  * HTTP API and the analysis share one read path.
  */
 export interface QueryRunner {
-  /** `types` pins parameter types DuckDB cannot infer (an empty list, a NULL). */
-  query(sql: string, params?: DuckDBValue[], types?: DuckDBType[]): Promise<Row[]>;
+  /**
+   * Positional (`$1`) or named (`$from`) parameters; `types` pins parameter types DuckDB cannot
+   * infer (an empty list, a NULL).
+   */
+  query(
+    sql: string,
+    params?: DuckDBValue[] | Record<string, DuckDBValue>,
+    types?: DuckDBType[] | Record<string, DuckDBType>,
+  ): Promise<Row[]>;
 }

@@ -29,10 +29,15 @@ export interface ExportSummary {
   readonly elapsedMillis: number;
 }
 
-/** Identity columns every exported row carries, so each file stands alone in another engine. */
-const SERIES_COLUMNS = `s.series_id, s.metric_name, s.kind, s.unit, s.description, s.temporality, s.monotonic,
-  s.service_name, s.service_instance_id, s.service_version, s.host_name, s.resource_attrs,
-  s.scope_name, s.scope_version, s.attrs`;
+/**
+ * Point rows carry the stable series id (join with `series/data.parquet` for attributes and
+ * resource) and the metric name, so most questions need no join; writing every attribute map on
+ * every row would cost several times the points themselves.
+ */
+const SERIES_COLUMNS = 's.series_id, s.metric_name';
+const SERIES_FILE_COLUMNS = `series_id, metric_name, kind, unit, description, temporality, monotonic,
+  service_name, service_instance_id, service_version, host_name, resource_attrs,
+  scope_name, scope_version, attrs, first_seen, last_seen`;
 
 const KINDS: readonly { kind: string; table: string; columns: string }[] = [
   { kind: 'number', table: 'points_number', columns: 'p.start_time, p.time, p.value' },
@@ -55,8 +60,9 @@ const KINDS: readonly { kind: string; table: string; columns: string }[] = [
 ];
 
 /**
- * Hive-partitioned Parquet (zstd) of the history, one file per kind and UTC day, each written
- * to a temporary name and renamed: re-exporting a day replaces it whole (idempotent), and a
+ * Hive-partitioned Parquet (zstd) of the history, one file per kind and UTC day plus
+ * `series/data.parquet` (every series with its attributes), each written to a temporary name
+ * and renamed: re-exporting a day replaces it whole (idempotent), and a
  * reader never sees half a file. Readable back with
  * `read_parquet('DIR/kind=number/*\/*.parquet', hive_partitioning = true)`.
  */
@@ -94,7 +100,6 @@ export async function exportParquet(
            FROM ${item.table} p JOIN series s USING (series_ref)
            WHERE p.time >= CAST(${stringLiteral(item.day)} AS TIMESTAMP)
              AND p.time < CAST(${stringLiteral(item.day)} AS TIMESTAMP) + INTERVAL 1 DAY
-           ORDER BY s.series_id, p.time
          ) TO ${stringLiteral(temporary)} (FORMAT parquet, COMPRESSION zstd)`,
       );
       await rename(temporary, target);
@@ -118,8 +123,25 @@ export async function exportParquet(
       );
     }
   }
+  const seriesFolder = join(outDir, 'series');
+  const seriesTarget = join(seriesFolder, 'data.parquet');
+  const seriesTemporary = join(seriesFolder, `.data.parquet.tmp-${process.pid}`);
+  try {
+    await mkdir(seriesFolder, { recursive: true });
+    await connection.run(
+      `COPY (SELECT ${SERIES_FILE_COLUMNS} FROM series) TO ${stringLiteral(seriesTemporary)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    await rename(seriesTemporary, seriesTarget);
+    bytes += (await stat(seriesTarget)).size;
+  } catch (error) {
+    await rm(seriesTemporary, { force: true });
+    throw new StoreError(
+      `exporting the series table to ${seriesTarget} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   return {
-    files: work.length,
+    files: work.length + 1,
     rows,
     bytes,
     days: [...new Set(work.map((item) => item.day))].sort(),

@@ -4,6 +4,8 @@ import {
   type DuckDBValue,
   LIST,
   listValue,
+  TIMESTAMP,
+  timestampValue,
   UINTEGER,
   VARCHAR,
 } from '@duckdb/node-api';
@@ -155,19 +157,26 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
 
   const groupBy = query.groupBy ?? [];
   const { source, rawFromUs } = await chooseSource(db, query, kind, fromUs, toUs);
-  const refs = listValue(matched.map((s) => s.ref));
-  const groupKeys = listValue([...groupBy]);
-  const common: DuckDBValue[] = [refs, fromUs, toUs, stepUs, groupKeys, rawFromUs];
-  const commonTypes: DuckDBType[] = [LIST(UINTEGER), BIGINT, BIGINT, BIGINT, LIST(VARCHAR), BIGINT];
+  const lookbackUs = stepUs > 600_000_000n ? stepUs : 600_000_000n;
+  const params: Params = {
+    refs: listValue(matched.map((s) => s.ref)),
+    keys: listValue([...groupBy]),
+    from_us: fromUs,
+    step_us: stepUs,
+    from: timestampValue(fromUs),
+    to: timestampValue(toUs),
+    raw_from: timestampValue(rawFromUs),
+    lookback: timestampValue(rawFromUs - lookbackUs),
+  };
 
   let rows: Rows;
   if (kind === 'histogram') {
-    rows = await histogramRows(db, query.aggregation, query.stepSeconds, common, commonTypes, source);
+    rows = await histogramRows(db, query.aggregation, query.stepSeconds, params, source);
   } else if (source === 'rollup') {
-    rows = await rollupNumberRows(db, query.aggregation, query.stepSeconds, common, commonTypes);
+    rows = await rollupNumberRows(db, query.aggregation, query.stepSeconds, params);
   } else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
-    rows = await counterRows(db, query.aggregation, query.stepSeconds, common, commonTypes);
-  } else rows = await sampleRows(db, query.aggregation, common.slice(0, 5), commonTypes.slice(0, 5)); // no $6: samples are raw only
+    rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
+  } else rows = await sampleRows(db, query.aggregation, params);
 
   return { ...resultHeader(query), source, series: assemble(rows, groupBy, buckets, query.from, stepUs) };
 }
@@ -329,15 +338,23 @@ async function checkStep(
 ): Promise<void> {
   let interval = query.collectionIntervalSeconds;
   if (interval === undefined) {
-    const [row] = await db.query(
-      `SELECT median(epoch_us(time) - prev) / 1e6 AS seconds FROM (
-         SELECT time, lag(epoch_us(time)) OVER (ORDER BY time) AS prev FROM (
-           SELECT DISTINCT time FROM points_number WHERE series_ref = $1 AND epoch_us(time) BETWEEN $2 AND $3
-           UNION SELECT DISTINCT time FROM points_histogram WHERE series_ref = $1 AND epoch_us(time) BETWEEN $2 AND $3
-           ORDER BY time LIMIT 1000))`,
-      [ref, fromUs, toUs],
+    // The first points of one series in the range: a LIMIT stops the scan early, and the time
+    // filter (on the column itself) lets DuckDB skip row groups outside the range.
+    const table =
+      (await db.query('SELECT kind FROM series WHERE series_ref = $1', [ref]))[0]?.kind === 'histogram'
+        ? 'points_histogram'
+        : 'points_number';
+    const rows = await db.query(
+      `SELECT epoch_us(time) AS t FROM ${table} WHERE time >= $2 AND time < $3 AND series_ref = $1 LIMIT 64`,
+      [ref, timestampValue(fromUs), timestampValue(toUs)],
+      [UINTEGER, TIMESTAMP, TIMESTAMP],
     );
-    interval = row?.seconds === null || row?.seconds === undefined ? undefined : Number(row.seconds);
+    const times = rows.map((row) => Number(row.t)).sort((x, y) => x - y);
+    const gaps = times
+      .slice(1)
+      .map((t, i) => (t - times[i]!) / 1e6)
+      .sort((x, y) => x - y);
+    interval = gaps.length === 0 ? undefined : gaps[Math.floor(gaps.length / 2)];
   }
   if (interval !== undefined && query.stepSeconds < interval * 0.5) {
     throw new QueryError(
@@ -347,14 +364,52 @@ async function checkStep(
   }
 }
 
-/** SQL fragments shared by the three query shapes. Parameters: $1 refs, $2 from µs, $3 to µs, $4 step µs, $5 group keys. */
-const METRIC_AND_LABELS = `s.metric_name AS metric,
-  list_transform($5::VARCHAR[], k -> coalesce(element_at(s.attrs, k)[1], element_at(s.resource_attrs, k)[1])) AS labels`;
-const BUCKET = 'CAST((epoch_us(p.time) - $2) // $4 AS BIGINT) AS bucket';
-/** Raw points are read from here on ($6): the range start, or where complete rollups end. */
-const RAW_FROM = '$6';
-/** Predecessors are looked for this far before the first raw point (at least 10 min, or one step). */
-const LOOKBACK = `${RAW_FROM} - greatest($4, 600000000)`;
+/** Named parameters of the query shapes; each statement binds only the ones it uses. */
+type Params = Record<
+  'refs' | 'keys' | 'from_us' | 'step_us' | 'from' | 'to' | 'raw_from' | 'lookback',
+  DuckDBValue
+>;
+const PARAM_TYPES: Record<keyof Params, DuckDBType> = {
+  refs: LIST(UINTEGER),
+  keys: LIST(VARCHAR),
+  from_us: BIGINT,
+  step_us: BIGINT,
+  from: TIMESTAMP,
+  to: TIMESTAMP,
+  raw_from: TIMESTAMP,
+  lookback: TIMESTAMP,
+};
+
+/** Runs `sql` with the parameters it names ($from, $to, …): unused ones cannot be bound. */
+function run(db: QueryRunner, sql: string, params: Params): Promise<Record<string, unknown>[]> {
+  const used = (Object.keys(params) as (keyof Params)[]).filter((name) =>
+    new RegExp(`\\$${name}\\b`).test(sql),
+  );
+  return db.query(
+    sql,
+    Object.fromEntries(used.map((name) => [name, params[name]])),
+    Object.fromEntries(used.map((name) => [name, PARAM_TYPES[name]])),
+  );
+}
+
+/**
+ * The matched series with a small group id per (metric, labels): points are aggregated by that
+ * id, and labels are joined back once per group, not computed for every point.
+ */
+const SELECTED = `sel AS (
+  SELECT series_ref, metric_name AS metric,
+         list_transform($keys, k -> coalesce(element_at(attrs, k)[1], element_at(resource_attrs, k)[1])) AS labels,
+         dense_rank() OVER (ORDER BY metric_name, list_transform($keys, k -> coalesce(element_at(attrs, k)[1], element_at(resource_attrs, k)[1]))) AS gid,
+         temporality, kind, monotonic
+  FROM series WHERE series_ref IN (SELECT unnest($refs))
+), groups AS (SELECT DISTINCT gid, metric, labels FROM sel)`;
+
+const BUCKET = 'CAST((epoch_us(p.time) - $from_us) // $step_us AS BIGINT) AS bucket';
+
+/** Wraps an aggregation over `(gid, bucket)` with the group's metric and labels. */
+function withLabels(aggregated: string): string {
+  return `SELECT g.metric, g.labels, a.bucket, a.value FROM (${aggregated}) a JOIN groups g USING (gid)`;
+}
 
 type Source = 'raw' | 'rollup';
 
@@ -364,17 +419,15 @@ const DELTA = `CASE WHEN temporality = 'delta' THEN value
                     WHEN value < prev THEN value
                     ELSE value - prev END`;
 
-/** Raw histogram points as increases of count, sum and each bucket over their predecessor. */
+/** Raw histogram points from $raw_from on, as increases of count, sum and each bucket over their predecessor. */
 const HISTOGRAM_DELTAS = `pts AS (
-  SELECT p.series_ref, p.time, p.count, p.sum, p.counts, p.bounds, s.temporality,
+  SELECT p.series_ref, sel.gid, p.time, p.count, p.sum, p.counts, p.bounds, sel.temporality,
          lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum, lag(p.counts) OVER w AS prev_counts
-  FROM points_histogram p JOIN series s USING (series_ref)
-  WHERE p.series_ref IN (SELECT unnest($1::UINTEGER[]))
-    AND epoch_us(p.time) < $3
-    AND epoch_us(p.time) >= ${LOOKBACK}
+  FROM points_histogram p JOIN sel USING (series_ref)
+  WHERE p.time >= $lookback AND p.time < $to
   WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
 ), deltas AS (
-  SELECT series_ref, time, bounds,
+  SELECT gid, time, bounds,
          CASE WHEN temporality = 'delta' THEN count
               WHEN prev_count IS NULL THEN NULL
               WHEN count < prev_count THEN count
@@ -386,22 +439,22 @@ const HISTOGRAM_DELTAS = `pts AS (
               WHEN prev_count IS NULL OR len(prev_counts) <> len(counts) THEN NULL
               ELSE list_transform(list_zip(counts, prev_counts), pair -> pair[1] - pair[2]) END AS d_counts
   FROM pts
-  WHERE epoch_us(time) >= ${RAW_FROM}
+  WHERE time >= $raw_from
 )`;
 
-/** `sources`: histogram increases from rollups before $6 (when used) and raw points after. */
+/** `sources`: histogram increases from rollups before $raw_from (when used) and raw points after. */
 function histogramSources(source: Source): string {
   if (source === 'raw') return `${HISTOGRAM_DELTAS}, sources AS (SELECT * FROM deltas)`;
   return `${HISTOGRAM_DELTAS}, sources AS (
-    SELECT series_ref, minute AS time, bounds, count AS d_count, sum AS d_sum, counts AS d_counts
-    FROM rollup_histogram_1m
-    WHERE series_ref IN (SELECT unnest($1::UINTEGER[])) AND epoch_us(minute) >= $2 AND epoch_us(minute) < least($3, ${RAW_FROM})
+    SELECT sel.gid, r.minute AS time, r.bounds, r.count AS d_count, r.sum AS d_sum, r.counts AS d_counts
+    FROM rollup_histogram_1m r JOIN sel USING (series_ref)
+    WHERE r.minute >= $from AND r.minute < least($to, $raw_from)
     UNION ALL
-    SELECT series_ref, time, bounds, d_count::DOUBLE, d_sum, list_transform(d_counts, c -> c::DOUBLE) FROM deltas
+    SELECT gid, time, bounds, d_count::DOUBLE, d_sum, list_transform(d_counts, c -> c::DOUBLE) FROM deltas
   )`;
 }
 
-/** Gauge and counter figures per bucket from 1-minute rollups (before $6) plus raw points. */
+/** Gauge and counter figures per bucket from 1-minute rollups (before $raw_from) plus raw points. */
 const ROLLUP_AGGREGATES: Partial<Record<Aggregation, string>> = {
   avg: 'sum(p.sum) / sum(p.count)',
   min: 'min(p.min)',
@@ -423,21 +476,17 @@ function toRows(rows: Record<string, unknown>[]): Rows {
   }));
 }
 
-async function sampleRows(
-  db: QueryRunner,
-  aggregation: Aggregation,
-  params: DuckDBValue[],
-  types: DuckDBType[],
-): Promise<Rows> {
+async function sampleRows(db: QueryRunner, aggregation: Aggregation, params: Params): Promise<Rows> {
   const aggregate = SAMPLE_AGGREGATES[aggregation]!;
   return toRows(
-    await db.query(
-      `SELECT ${METRIC_AND_LABELS}, ${BUCKET}, ${aggregate} AS value
-       FROM points_number p JOIN series s USING (series_ref)
-       WHERE p.series_ref IN (SELECT unnest($1::UINTEGER[])) AND epoch_us(p.time) >= $2 AND epoch_us(p.time) < $3
-       GROUP BY ALL`,
+    await run(
+      db,
+      `WITH ${SELECTED}
+       ${withLabels(`SELECT sel.gid, ${BUCKET}, ${aggregate} AS value
+                     FROM points_number p JOIN sel USING (series_ref)
+                     WHERE p.time >= $from AND p.time < $to
+                     GROUP BY ALL`)}`,
       params,
-      types,
     ),
   );
 }
@@ -451,29 +500,23 @@ async function counterRows(
   db: QueryRunner,
   aggregation: 'rate' | 'increase',
   stepSeconds: number,
-  params: DuckDBValue[],
-  types: DuckDBType[],
+  params: Params,
 ): Promise<Rows> {
   const divisor = aggregation === 'rate' ? stepSeconds : 1;
   return toRows(
-    await db.query(
-      `WITH pts AS (
-         SELECT p.series_ref, p.time, p.value, s.temporality,
+    await run(
+      db,
+      `WITH ${SELECTED}, pts AS (
+         SELECT sel.gid, p.time, p.value, sel.temporality,
                 lag(p.value) OVER (PARTITION BY p.series_ref ORDER BY p.time) AS prev
-         FROM points_number p JOIN series s USING (series_ref)
-         WHERE p.series_ref IN (SELECT unnest($1::UINTEGER[]))
-           AND epoch_us(p.time) < $3
-           AND epoch_us(p.time) >= ${LOOKBACK}
-       ), deltas AS (
-         SELECT series_ref, time, ${DELTA} AS delta
-         FROM pts
+         FROM points_number p JOIN sel USING (series_ref)
+         WHERE p.time >= $lookback AND p.time < $to
        )
-       SELECT ${METRIC_AND_LABELS}, ${BUCKET}, sum(p.delta) / ${divisor} AS value
-       FROM deltas p JOIN series s USING (series_ref)
-       WHERE epoch_us(p.time) >= $2 AND p.delta IS NOT NULL
-       GROUP BY ALL`,
+       ${withLabels(`SELECT p.gid, ${BUCKET}, sum(p.delta) / ${divisor} AS value
+                     FROM (SELECT gid, time, ${DELTA} AS delta FROM pts) p
+                     WHERE p.time >= $from AND p.delta IS NOT NULL
+                     GROUP BY ALL`)}`,
       params,
-      types,
     ),
   );
 }
@@ -483,32 +526,29 @@ async function rollupNumberRows(
   db: QueryRunner,
   aggregation: Aggregation,
   stepSeconds: number,
-  params: DuckDBValue[],
-  types: DuckDBType[],
+  params: Params,
 ): Promise<Rows> {
   const aggregate =
     aggregation === 'rate' ? `sum(p.increase) / ${stepSeconds}` : ROLLUP_AGGREGATES[aggregation];
   if (aggregate === undefined) throw new QueryError('agg', `${aggregation} cannot be answered from rollups`);
   return toRows(
-    await db.query(
-      `WITH raw AS (
-         SELECT series_ref, time, value, temporality, kind, monotonic,
-                lag(value) OVER (PARTITION BY series_ref ORDER BY time) AS prev
-         FROM points_number JOIN series USING (series_ref)
-         WHERE series_ref IN (SELECT unnest($1::UINTEGER[])) AND epoch_us(time) < $3 AND epoch_us(time) >= ${LOOKBACK}
+    await run(
+      db,
+      `WITH ${SELECTED}, raw AS (
+         SELECT sel.gid, p.time, p.value, sel.temporality, sel.kind, sel.monotonic,
+                lag(p.value) OVER (PARTITION BY p.series_ref ORDER BY p.time) AS prev
+         FROM points_number p JOIN sel USING (series_ref)
+         WHERE p.time >= $lookback AND p.time < $to
        ), parts AS (
-         SELECT series_ref, minute AS time, count, sum, min, max, last, increase FROM rollup_number_1m
-         WHERE series_ref IN (SELECT unnest($1::UINTEGER[])) AND epoch_us(minute) >= $2 AND epoch_us(minute) < least($3, ${RAW_FROM})
+         SELECT sel.gid, r.minute AS time, r.count, r.sum, r.min, r.max, r.last, r.increase
+         FROM rollup_number_1m r JOIN sel USING (series_ref)
+         WHERE r.minute >= $from AND r.minute < least($to, $raw_from)
          UNION ALL
-         SELECT series_ref, time, 1, value, value, value, value,
-                CASE WHEN kind = 'sum' AND monotonic THEN ${DELTA} END
-         FROM raw WHERE epoch_us(time) >= ${RAW_FROM}
+         SELECT gid, time, 1, value, value, value, value, CASE WHEN kind = 'sum' AND monotonic THEN ${DELTA} END
+         FROM raw WHERE time >= $raw_from
        )
-       SELECT ${METRIC_AND_LABELS}, ${BUCKET}, ${aggregate} AS value
-       FROM parts p JOIN series s USING (series_ref)
-       GROUP BY ALL`,
+       ${withLabels(`SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`)}`,
       params,
-      types,
     ),
   );
 }
@@ -523,29 +563,29 @@ async function histogramRows(
   db: QueryRunner,
   aggregation: Aggregation,
   stepSeconds: number,
-  params: DuckDBValue[],
-  types: DuckDBType[],
+  params: Params,
   source: Source,
 ): Promise<Rows> {
-  const rows = await db.query(
-    `WITH ${histogramSources(source)}, per_bucket AS (
-       SELECT ${METRIC_AND_LABELS}, ${BUCKET}, p.bounds, p.d_count, p.d_sum, p.d_counts
-       FROM sources p JOIN series s USING (series_ref)
-       WHERE epoch_us(p.time) >= $2 AND p.d_count IS NOT NULL
+  const rows = await run(
+    db,
+    `WITH ${SELECTED}, ${histogramSources(source)}, per_bucket AS (
+       SELECT p.gid, ${BUCKET}, p.bounds, p.d_count, p.d_sum, p.d_counts
+       FROM sources p
+       WHERE p.time >= $from AND p.d_count IS NOT NULL
      ), exploded AS (
-       SELECT metric, labels, bucket, bounds, unnest(d_counts) AS c, generate_subscripts(d_counts, 1) AS i
+       SELECT gid, bucket, bounds, unnest(d_counts) AS c, generate_subscripts(d_counts, 1) AS i
        FROM per_bucket
      ), summed_counts AS (
-       SELECT metric, labels, bucket, bounds, list(c ORDER BY i) AS counts
-       FROM (SELECT metric, labels, bucket, bounds, i, sum(c) AS c FROM exploded GROUP BY ALL)
+       SELECT gid, bucket, bounds, list(c ORDER BY i) AS counts
+       FROM (SELECT gid, bucket, bounds, i, sum(c) AS c FROM exploded GROUP BY ALL)
        GROUP BY ALL
      )
-     SELECT t.metric, t.labels, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
-     FROM (SELECT metric, labels, bucket, bounds, sum(d_count) AS d_count, sum(d_sum) AS d_sum
+     SELECT g.metric, g.labels, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
+     FROM (SELECT gid, bucket, bounds, sum(d_count) AS d_count, sum(d_sum) AS d_sum
            FROM per_bucket GROUP BY ALL) t
-     LEFT JOIN summed_counts c USING (metric, labels, bucket, bounds)`,
+     LEFT JOIN summed_counts c USING (gid, bucket, bounds)
+     JOIN groups g USING (gid)`,
     params,
-    types,
   );
   const seenBounds = new Map<string, string>();
   const quantile = QUANTILES[aggregation];
@@ -565,7 +605,7 @@ async function histogramRows(
     const sum = row.sum === null ? null : Number(row.sum);
     let value: number | null;
     if (quantile !== undefined) {
-      const counts = ((row.counts as bigint[] | null) ?? []).map(Number);
+      const counts = ((row.counts as (bigint | number)[] | null) ?? []).map(Number);
       const result = histogramQuantile(quantile, row.bounds as number[], counts);
       value = Number.isNaN(result) ? null : result;
     } else if (aggregation === 'count' || aggregation === 'increase') value = count;

@@ -317,7 +317,7 @@ describe('perfwatch snapshot and export', () => {
 
     const exported = await runCli(['export', '--db', db, '--out', dir.file('parquet')]);
     expect(exported.code).toBe(0);
-    expect(exported.stdout).toMatch(/^exported 3 points in 3 files \(\d+ bytes, 3 days\)/);
+    expect(exported.stdout).toMatch(/^exported 3 points in 4 files \(\d+ bytes, 3 days\)/);
     expect(exported.stderr.trim().split('\n')).toEqual([
       '[1/3] number 2026-09-22: 1 points',
       '[2/3] number 2026-09-23: 1 points',

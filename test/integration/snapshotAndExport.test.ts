@@ -146,7 +146,7 @@ describe('Parquet export', () => {
         outDir,
         onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.kind} ${p.day}`),
       });
-      expect(first.files).toBe(6); // number + histogram × 3 days
+      expect(first.files).toBe(7); // number + histogram × 3 days, and the series file
       expect(first.rows).toBe(18 * 3);
       expect(first.days).toHaveLength(3);
       expect(progress).toHaveLength(6);
@@ -175,6 +175,13 @@ describe('Parquet export', () => {
         `SELECT DISTINCT compression FROM parquet_metadata('${outDir}/kind=number/*/*.parquet')`,
       );
       expect(compression.map((row) => String(row.compression).toUpperCase())).toEqual(['ZSTD']);
+      const joined = await read(
+        `SELECT s.attrs['queue'] AS queue, count(*) AS n
+         FROM read_parquet('${outDir}/kind=number/*/*.parquet', hive_partitioning = true) p
+         JOIN read_parquet('${outDir}/series/data.parquet') s USING (series_id)
+         WHERE p.metric_name = 'app.queue.depth' GROUP BY ALL`,
+      );
+      expect(joined).toEqual([{ queue: 'a', n: 18n }]);
       connection.closeSync();
       instance.closeSync();
 
