@@ -178,6 +178,13 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
     rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
   } else rows = await sampleRows(db, query.aggregation, params);
 
+  const groups = new Set(rows.map((row) => JSON.stringify([row.metric, row.labels]))).size;
+  if (groups * buckets > MAX_POINTS_PER_RESULT) {
+    throw new QueryError(
+      'group-by',
+      `the answer would hold ${groups} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
+    );
+  }
   return { ...resultHeader(query), source, series: assemble(rows, groupBy, buckets, query.from, stepUs) };
 }
 
