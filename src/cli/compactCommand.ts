@@ -26,9 +26,10 @@ export function registerCompactCommand(program: Command): void {
         await store.close();
       }
       try {
-        // Closing checkpointed the WAL into the file; the fresh copy replaces both.
-        await rename(fresh, store.path);
+        // Closing checkpointed the WAL into the file; remove any leftover before the swap, so it
+        // can never be replayed onto the fresh copy.
         await rm(`${store.path}.wal`, { force: true });
+        await rename(fresh, store.path);
       } catch (error) {
         await rm(fresh, { force: true });
         throw error;

@@ -69,7 +69,7 @@ export function registerQueryCommand(program: Command): void {
         process.stdout.write(`${render(result, format, flags.groupBy)}\n`);
         if (format === 'table') {
           process.stderr.write(
-            `(${result.series.length} series × ${result.series[0]?.points.length ?? 0} buckets of ${stepSeconds} s, ${flags.agg}, from ${result.source} points)\n`,
+            `(${result.series.length} series × ${result.series[0]?.points.length ?? 0} buckets of ${stepSeconds} s, ${flags.agg}, ${result.source === 'rollup' ? 'from 1-minute rollups and the raw points after them' : 'from raw points'})\n`,
           );
         }
       } finally {

@@ -27,7 +27,13 @@ export class HistoryReader implements QueryRunner {
     } catch (error) {
       throw translateOpenError(path, error);
     }
-    const connection = await instance.connect();
+    let connection: DuckDBConnection;
+    try {
+      connection = await instance.connect();
+    } catch (error) {
+      instance.closeSync();
+      throw translateOpenError(path, error);
+    }
     const reader = new HistoryReader(instance, connection);
     try {
       const tables = await reader.query(

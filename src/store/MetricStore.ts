@@ -59,8 +59,12 @@ export interface MetricStoreOptions {
 }
 
 export interface RetentionSummary {
-  /** Points deleted, all point tables together. */
+  /** Raw points deleted, all point tables together. */
   readonly deletedPoints: number;
+  /** Rollup rows deleted (older than the rollup cut-off). */
+  readonly deletedRollups: number;
+  /** Rollup rows written first, so no raw point goes before it is rolled up. */
+  readonly rolledUp: number;
   /** Series rows deleted because none of their points remained. */
   readonly deletedSeries: number;
   /** Transactions the delete was split into; collections are written in between. */
@@ -166,17 +170,22 @@ export class MetricStore implements QueryRunner {
     types?: DuckDBType[] | Record<string, DuckDBType>,
   ): Promise<Row[]> {
     this.assertOpen();
-    const run = this.runSelect(sql, params, types);
-    this.inflightReads.add(run);
+    return this.trackRead(this.runSelect(sql, params, types));
+  }
+
+  /** Registers a read on the reader connection, so close() interrupts and awaits it. */
+  private async trackRead<T>(read: Promise<T>): Promise<T> {
+    this.inflightReads.add(read);
     try {
-      return await run;
+      return await read;
     } finally {
-      this.inflightReads.delete(run);
+      this.inflightReads.delete(read);
     }
   }
 
   /** Forces a checkpoint: the WAL is merged into the file (benchmarks, maintenance). */
   async checkpoint(): Promise<void> {
+    this.assertOpen();
     await this.serialised(() => this.writer.run('CHECKPOINT'));
   }
 
@@ -218,32 +227,38 @@ export class MetricStore implements QueryRunner {
     options: { sliceMillis?: number; rollupCutoff?: Date } = {},
   ): Promise<RetentionSummary> {
     this.assertOpen();
-    const cutoffUs = BigInt(cutoff.getTime()) * 1000n;
     const sliceUs = BigInt(options.sliceMillis ?? 3_600_000) * 1000n;
-    const [oldest] = await this.query(
-      `SELECT min(t) AS t FROM (
-         SELECT min(epoch_us(time)) AS t FROM points_number UNION ALL
-         SELECT min(epoch_us(time)) FROM points_histogram UNION ALL
-         SELECT min(epoch_us(time)) FROM points_exp_histogram UNION ALL
-         SELECT min(epoch_us(time)) FROM points_summary)`,
+    // Never delete raw points that are not rolled up yet: roll up first, then stop at the first
+    // minute that is still incomplete.
+    const rolled = await this.rollUp();
+    let cutoffUs = BigInt(cutoff.getTime()) * 1000n;
+    const [state] = await this.query(
+      `SELECT epoch_us(min(complete_until)) AS complete_until,
+              (SELECT count(*) FROM points_number) + (SELECT count(*) FROM points_histogram) AS rollable
+       FROM rollup_state`,
     );
+    if (Number(state?.rollable) > 0) {
+      const completeUntil = (state?.complete_until ?? null) as bigint | null;
+      const limit = completeUntil ?? 0n;
+      if (limit < cutoffUs) cutoffUs = limit;
+    }
     let deletedPoints = 0;
     let batches = 0;
-    if (oldest?.t !== null && oldest?.t !== undefined) {
-      for (let sliceEnd = (oldest.t as bigint) + sliceUs; ; sliceEnd += sliceUs) {
-        const end = sliceEnd < cutoffUs ? sliceEnd : cutoffUs;
-        deletedPoints += await this.serialised(() => this.deleteBeforeIn(POINT_TABLES, 'time', end));
-        // A checkpoint per slice keeps each one short; one at the end would vacuum everything
-        // deleted in a single stretch that every collection waits for.
-        await this.checkpoint();
-        batches++;
-        if (end >= cutoffUs) break;
-        await yieldToEventLoop();
-      }
+    for (let oldest = await this.oldestPointMicros(); oldest !== null && oldest < cutoffUs; ) {
+      const end = oldest + sliceUs < cutoffUs ? oldest + sliceUs : cutoffUs;
+      deletedPoints += await this.serialised(() => this.deleteBeforeIn(POINT_TABLES, 'time', end));
+      // A checkpoint per slice keeps each one short; one at the end would vacuum everything
+      // deleted in a single stretch that every collection waits for.
+      await this.checkpoint();
+      batches++;
+      await yieldToEventLoop();
+      // Jump over gaps: the next slice starts at the oldest point left, not one slice later.
+      oldest = await this.oldestPointMicros();
     }
+    let deletedRollups = 0;
     if (options.rollupCutoff !== undefined) {
       const rollupCutoffUs = BigInt(options.rollupCutoff.getTime()) * 1000n;
-      deletedPoints += await this.serialised(() =>
+      deletedRollups = await this.serialised(() =>
         this.deleteBeforeIn(ROLLUP_TABLES, 'minute', rollupCutoffUs),
       );
     }
@@ -255,31 +270,43 @@ export class MetricStore implements QueryRunner {
     const deletedSeries =
       Number(candidates[0]?.n) > 0 ? await this.serialised(() => this.deleteOrphanSeries(cutoffUs)) : 0;
     await this.checkpoint();
-    this.logger.info(
-      { cutoff: cutoff.toISOString(), deletedPoints, deletedSeries, batches },
-      'retention applied',
+    const summary = { deletedPoints, deletedRollups, deletedSeries, batches, rolledUp: rolled.rows };
+    this.logger.info({ cutoff: cutoff.toISOString(), ...summary }, 'retention applied');
+    return summary;
+  }
+
+  private async oldestPointMicros(): Promise<bigint | null> {
+    const [row] = await this.query(
+      `SELECT min(t) AS t FROM (
+         SELECT min(epoch_us(time)) AS t FROM points_number UNION ALL
+         SELECT min(epoch_us(time)) FROM points_histogram UNION ALL
+         SELECT min(epoch_us(time)) FROM points_exp_histogram UNION ALL
+         SELECT min(epoch_us(time)) FROM points_summary)`,
     );
-    return { deletedPoints, deletedSeries, batches };
+    return (row?.t ?? null) as bigint | null;
   }
 
   /**
    * Rolls up every complete minute not rolled up yet into the 1-minute rollup tables (see
    * schema V2). Batches of 6 h per transaction; collections are written in between.
    */
-  rollUp(): Promise<RollupSummary> {
+  async rollUp(nowMillis: number = Date.now()): Promise<RollupSummary> {
     this.assertOpen();
-    return rollUp(this.writer, (work) =>
-      this.serialised(async () => {
-        await this.writer.run('BEGIN TRANSACTION');
-        try {
-          const result = await work();
-          await this.writer.run('COMMIT');
-          return result;
-        } catch (error) {
-          await this.writer.run('ROLLBACK').catch(() => undefined);
-          throw new StoreError(`rolling up ${this.path} failed: ${messageOf(error)}`, { cause: error });
-        }
-      }),
+    return rollUp(
+      this.writer,
+      (work) =>
+        this.serialised(async () => {
+          await this.writer.run('BEGIN TRANSACTION');
+          try {
+            const result = await work();
+            await this.writer.run('COMMIT');
+            return result;
+          } catch (error) {
+            await this.writer.run('ROLLBACK').catch(() => undefined);
+            throw new StoreError(`rolling up ${this.path} failed: ${messageOf(error)}`, { cause: error });
+          }
+        }),
+      { nowMillis },
     );
   }
 
@@ -288,14 +315,21 @@ export class MetricStore implements QueryRunner {
    * which any tool can open read-only while perfwatch keeps writing the live file. Collections
    * wait while the copy runs (~0.2 s per million points).
    */
-  snapshot(outPath: string): Promise<SnapshotSummary> {
-    return this.serialised(() => writeSnapshot(this.writer, outPath));
+  async snapshot(outPath: string): Promise<SnapshotSummary> {
+    const target = resolve(outPath);
+    if (target === this.path || target === `${this.path}.wal`) {
+      throw new ConfigError(
+        'snapshotPath (PERFWATCH_SNAPSHOT_PATH)',
+        `must not be the live history file ${this.path}`,
+      );
+    }
+    return this.serialised(() => writeSnapshot(this.writer, target));
   }
 
   /** Hive-partitioned Parquet export (see exportParquet); reads run beside collections. */
-  exportParquet(options: ExportOptions): Promise<ExportSummary> {
+  async exportParquet(options: ExportOptions): Promise<ExportSummary> {
     this.assertOpen();
-    return exportParquet(this.reader, options);
+    return this.trackRead(exportParquet(this.reader, options));
   }
 
   /** Bytes on disk: the database file plus its write-ahead log. */
@@ -345,7 +379,7 @@ export class MetricStore implements QueryRunner {
   }
 
   private serialised<T>(task: () => Promise<T>): Promise<T> {
-    this.assertOpen();
+    if (this.closed) return Promise.reject(new ShutdownError(`MetricStore(${this.path})`));
     const run = this.writeChain.then(task, task);
     this.writeChain = run.catch(() => undefined);
     return run;

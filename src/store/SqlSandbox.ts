@@ -29,6 +29,8 @@ const SANDBOX_CONFIG: Record<string, string> = {
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',
   allow_community_extensions: 'false',
+  // A runaway query spills or fails instead of taking the machine's memory.
+  memory_limit: '2GB',
   lock_configuration: 'true',
 };
 
@@ -78,7 +80,12 @@ export class SqlSandbox {
       if (translated instanceof StoreLockedError) throw translated;
       throw new SqlError(`cannot open ${path}: ${(error as Error).message}`, { cause: error });
     }
-    return new SqlSandbox(instance, await instance.connect());
+    try {
+      return new SqlSandbox(instance, await instance.connect());
+    } catch (error) {
+      instance.closeSync();
+      throw new SqlError(`cannot connect to ${path}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   async run(sql: string, options: SqlOptions = {}): Promise<SqlResult> {

@@ -11,6 +11,7 @@ import {
 } from '@duckdb/node-api';
 import { PerfWatchError } from '../errors.js';
 import { histogramQuantile } from './histogramQuantile.js';
+import { HISTOGRAM_INCREASES, MAX_GAP_MICROS, VALUE_INCREASE } from './increaseSql.js';
 import type { QueryRunner } from './QueryRunner.js';
 
 export type Aggregation =
@@ -133,6 +134,7 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
   const fromUs = BigInt(query.from.getTime()) * 1000n;
   const toUs = BigInt(query.to.getTime()) * 1000n;
   const stepUs = BigInt(Math.round(query.stepSeconds * 1_000_000));
+  if (stepUs < 1000n) throw new QueryError('step', `must be at least 1 ms, got ${query.stepSeconds} s`);
   const buckets = Number((toUs - fromUs + stepUs - 1n) / stepUs);
   if (buckets > MAX_BUCKETS_PER_SERIES) {
     throw new QueryError(
@@ -157,7 +159,7 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
 
   const groupBy = query.groupBy ?? [];
   const { source, rawFromUs } = await chooseSource(db, query, kind, fromUs, toUs);
-  const lookbackUs = stepUs > 600_000_000n ? stepUs : 600_000_000n;
+  const lookbackUs = stepUs > MAX_GAP_MICROS ? stepUs : MAX_GAP_MICROS;
   const params: Params = {
     refs: listValue(matched.map((s) => s.ref)),
     keys: listValue([...groupBy]),
@@ -219,12 +221,16 @@ async function chooseSource(
   const raw = { source: 'raw' as const, rawFromUs: fromUs };
   if (wanted === 'raw') return raw;
   const sampleQuantile = kind !== 'histogram' && QUANTILES[query.aggregation] !== undefined;
-  const eligible = query.stepSeconds % 60 === 0 && query.from.getTime() % 60_000 === 0 && !sampleQuantile;
+  const eligible =
+    query.stepSeconds % 60 === 0 &&
+    query.from.getTime() % 60_000 === 0 &&
+    query.to.getTime() % 60_000 === 0 &&
+    !sampleQuantile;
   if (!eligible) {
     if (wanted === 'rollup') {
       throw new QueryError(
         'source',
-        'rollups answer whole-minute steps starting on a whole minute, and no quantiles of gauge samples; use raw',
+        'rollups answer whole-minute steps over a range from and to whole minutes, and no quantiles of gauge samples; use raw',
       );
     }
     return raw;
@@ -420,31 +426,16 @@ function withLabels(aggregated: string): string {
 
 type Source = 'raw' | 'rollup';
 
-/** Counter increases per point, with Prometheus' reset rule; NULL for the first point of a series. */
-const DELTA = `CASE WHEN temporality = 'delta' THEN value
-                    WHEN prev IS NULL THEN NULL
-                    WHEN value < prev THEN value
-                    ELSE value - prev END`;
-
 /** Raw histogram points from $raw_from on, as increases of count, sum and each bucket over their predecessor. */
 const HISTOGRAM_DELTAS = `pts AS (
   SELECT p.series_ref, sel.gid, p.time, p.count, p.sum, p.counts, p.bounds, sel.temporality,
-         lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum, lag(p.counts) OVER w AS prev_counts
+         lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum, lag(p.counts) OVER w AS prev_counts,
+         lag(p.time) OVER w AS prev_time
   FROM points_histogram p JOIN sel USING (series_ref)
   WHERE p.time >= $lookback AND p.time < $to
   WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
 ), deltas AS (
-  SELECT gid, time, bounds,
-         CASE WHEN temporality = 'delta' THEN count
-              WHEN prev_count IS NULL THEN NULL
-              WHEN count < prev_count THEN count
-              ELSE count - prev_count END AS d_count,
-         CASE WHEN temporality = 'delta' OR (prev_count IS NOT NULL AND count < prev_count) THEN sum
-              WHEN prev_count IS NULL THEN NULL
-              ELSE sum - prev_sum END AS d_sum,
-         CASE WHEN temporality = 'delta' OR (prev_count IS NOT NULL AND count < prev_count) THEN counts
-              WHEN prev_count IS NULL OR len(prev_counts) <> len(counts) THEN NULL
-              ELSE list_transform(list_zip(counts, prev_counts), pair -> pair[1] - pair[2]) END AS d_counts
+  SELECT gid, time, bounds, ${HISTOGRAM_INCREASES}
   FROM pts
   WHERE time >= $raw_from
 )`;
@@ -457,7 +448,7 @@ function histogramSources(source: Source): string {
     FROM rollup_histogram_1m r JOIN sel USING (series_ref)
     WHERE r.minute >= $from AND r.minute < least($to, $raw_from)
     UNION ALL
-    SELECT gid, time, bounds, d_count::DOUBLE, d_sum, list_transform(d_counts, c -> c::DOUBLE) FROM deltas
+    SELECT gid, time, bounds, d_count, d_sum, d_counts FROM deltas
   )`;
 }
 
@@ -515,12 +506,13 @@ async function counterRows(
       db,
       `WITH ${SELECTED}, pts AS (
          SELECT sel.gid, p.time, p.value, sel.temporality,
-                lag(p.value) OVER (PARTITION BY p.series_ref ORDER BY p.time) AS prev
+                lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
          FROM points_number p JOIN sel USING (series_ref)
          WHERE p.time >= $lookback AND p.time < $to
+         WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
        )
        ${withLabels(`SELECT p.gid, ${BUCKET}, sum(p.delta) / ${divisor} AS value
-                     FROM (SELECT gid, time, ${DELTA} AS delta FROM pts) p
+                     FROM (SELECT gid, time, ${VALUE_INCREASE} AS delta FROM pts) p
                      WHERE p.time >= $from AND p.delta IS NOT NULL
                      GROUP BY ALL`)}`,
       params,
@@ -543,15 +535,16 @@ async function rollupNumberRows(
       db,
       `WITH ${SELECTED}, raw AS (
          SELECT sel.gid, p.time, p.value, sel.temporality, sel.kind, sel.monotonic,
-                lag(p.value) OVER (PARTITION BY p.series_ref ORDER BY p.time) AS prev
+                lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
          FROM points_number p JOIN sel USING (series_ref)
          WHERE p.time >= $lookback AND p.time < $to
+         WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
        ), parts AS (
          SELECT sel.gid, r.minute AS time, r.count, r.sum, r.min, r.max, r.last, r.increase
          FROM rollup_number_1m r JOIN sel USING (series_ref)
          WHERE r.minute >= $from AND r.minute < least($to, $raw_from)
          UNION ALL
-         SELECT gid, time, 1, value, value, value, value, CASE WHEN kind = 'sum' AND monotonic THEN ${DELTA} END
+         SELECT gid, time, 1, value, value, value, value, CASE WHEN kind = 'sum' AND monotonic THEN ${VALUE_INCREASE} END
          FROM raw WHERE time >= $raw_from
        )
        ${withLabels(`SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`)}`,

@@ -31,6 +31,8 @@ export async function writeSnapshot(connection: DuckDBConnection, outPath: strin
     await connection.run(`COPY FROM DATABASE ${identifier(source)} TO ${identifier(alias)}`);
     await connection.run(`DETACH ${identifier(alias)}`);
     attached = false;
+    // A WAL left by an earlier writer of `target` would be replayed onto the new snapshot.
+    await rm(`${target}.wal`, { force: true });
     await rename(temporary, target);
   } catch (error) {
     if (attached) await connection.run(`DETACH ${identifier(alias)}`).catch(() => undefined);

@@ -48,8 +48,10 @@ describe('MetricStore.deleteBefore', () => {
     const expectedPoints =
       4 + // all of old.gauge
       8 * 2; // live.counter and live.latency at hours 0, 6, …, 42
-    const summary = await store.deleteBefore(cutoff, { sliceMillis: 6 * 3_600_000 });
+    // Rollups outlive raw points; here they go too, so old.gauge is left with nothing.
+    const summary = await store.deleteBefore(cutoff, { sliceMillis: 6 * 3_600_000, rollupCutoff: cutoff });
     expect(summary.deletedPoints).toBe(expectedPoints);
+    expect(summary.deletedRollups).toBeGreaterThan(0);
     expect(summary.deletedSeries).toBe(1);
     expect(summary.batches).toBe(8); // 48 h in 6 h slices
 
@@ -65,7 +67,9 @@ describe('MetricStore.deleteBefore', () => {
 
   it('re-inserts a deleted series with the same id when it reports again', async () => {
     const [before] = await store.query(`SELECT series_id FROM series WHERE metric_name = 'old.gauge'`);
-    await store.deleteBefore(new Date((T0 + 2 * DAY) * 1000));
+    await store.deleteBefore(new Date((T0 + 2 * DAY) * 1000), {
+      rollupCutoff: new Date((T0 + 2 * DAY) * 1000),
+    });
     for (const collection of fixtureCollections([
       { metric: 'old.gauge', kind: 'gauge', time: T0 + 4 * DAY, value: 1 },
     ])) {
@@ -79,7 +83,30 @@ describe('MetricStore.deleteBefore', () => {
 
   it('does nothing on an empty history or when everything is newer', async () => {
     const summary = await store.deleteBefore(new Date((T0 - DAY) * 1000));
-    expect(summary).toEqual({ deletedPoints: 0, deletedSeries: 0, batches: 1 });
+    expect(summary).toMatchObject({ deletedPoints: 0, deletedRollups: 0, deletedSeries: 0, batches: 0 });
+  });
+});
+
+describe('retention and rollups', () => {
+  it('rolls up before deleting, so no raw minute is lost from the rollup history', async () => {
+    const summary = await store.deleteBefore(new Date((T0 + 2 * DAY) * 1000));
+    expect(summary.rolledUp).toBeGreaterThan(0);
+    const rollups = await store.query(
+      `SELECT count(*) AS n FROM rollup_number_1m r JOIN series s USING (series_ref) WHERE s.metric_name = 'old.gauge'`,
+    );
+    expect(rollups).toEqual([{ n: 4n }]);
+    expect(await count(`SELECT count(*) AS n FROM series WHERE metric_name = 'old.gauge'`)).toBe(1);
+  });
+
+  it('jumps over gaps instead of walking every empty hour', async () => {
+    for (const collection of fixtureCollections([
+      { metric: 'ancient', kind: 'gauge', time: 1_000_000_000, value: 1 },
+    ])) {
+      await store.writeCollection(collection);
+    }
+    const summary = await store.deleteBefore(new Date((T0 + DAY) * 1000));
+    expect(summary.batches).toBeLessThan(10);
+    expect(await count(`SELECT count(*) AS n FROM points_number WHERE time < to_timestamp(${T0})`)).toBe(0);
   });
 });
 

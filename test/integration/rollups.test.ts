@@ -157,3 +157,77 @@ describe('schema migration', () => {
     }
   });
 });
+
+describe('rollups and queries at the edges', () => {
+  let edge: MetricStore;
+  beforeAll(async () => {
+    edge = await MetricStore.open(dir.file('edge.duckdb'));
+  });
+  afterAll(async () => {
+    await edge.close();
+  });
+
+  it('treats a drop in any bucket as a histogram reset, without failing', async () => {
+    const points: FixturePoint[] = [
+      [0, [0, 3, 0]],
+      [60, [5, 0, 0]], // restarted: the count grew, one bucket dropped
+      [120, [6, 1, 0]],
+      [180, [6, 1, 0]],
+    ].map(([t, counts]) => ({
+      metric: 'reset.latency',
+      kind: 'histogram' as const,
+      time: T0 + (t as number),
+      histogram: { bounds: [1, 2], counts: counts as number[], sum: 0 },
+    }));
+    for (const collection of fixtureCollections(points)) await edge.writeCollection(collection);
+    await edge.rollUp(Date.now());
+    const query = {
+      metric: 'reset.latency',
+      from: at(0),
+      to: at(240),
+      stepSeconds: 60,
+      aggregation: 'count' as const,
+    };
+    const raw = await queryTimeSeries(edge, { ...query, source: 'raw' });
+    expect(raw.series[0]!.points.map((p) => p.value)).toEqual([null, 5, 2, 0]);
+    const rollup = await queryTimeSeries(edge, { ...query, source: 'rollup' });
+    expect(rollup.series[0]!.points.map((p) => p.value)).toEqual([null, 5, 2, 0]);
+  });
+
+  it('never rolls up past the wall clock, whatever a point claims', async () => {
+    const now = (T0 + 3600) * 1000;
+    for (const collection of fixtureCollections([
+      { metric: 'future', kind: 'gauge', time: T0 + 3 * 86_400, value: 1 },
+    ])) {
+      await edge.writeCollection(collection);
+    }
+    const summary = await edge.rollUp(now);
+    expect(summary.completeUntil!.getTime()).toBeLessThanOrEqual(now);
+  });
+
+  it('rolls each minute up once when two runs race', async () => {
+    const race = await MetricStore.open(dir.file('race.duckdb'));
+    try {
+      const points: FixturePoint[] = Array.from({ length: 60 }, (_, i) => ({
+        metric: 'g',
+        kind: 'gauge',
+        time: T0 + i * 10,
+        value: i,
+      }));
+      for (const collection of fixtureCollections(points)) await race.writeCollection(collection);
+      await Promise.all([race.rollUp(Date.now()), race.rollUp(Date.now())]);
+      const [row] = await race.query(
+        'SELECT count(*) AS rows, count(DISTINCT minute) AS minutes FROM rollup_number_1m',
+      );
+      expect(row?.rows).toBe(row?.minutes);
+    } finally {
+      await race.close();
+    }
+  });
+
+  it('answers from raw points when the range does not end on a whole minute, and refuses a zero step', async () => {
+    const result = await run({ to: new Date(at(HOURS * 3600 - 120).getTime() + 15_000) });
+    expect(result.source).toBe('raw');
+    await expect(run({ stepSeconds: 0.0000001 })).rejects.toThrow(/^step: must be at least 1 ms/);
+  });
+});

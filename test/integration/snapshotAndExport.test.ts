@@ -195,3 +195,27 @@ describe('Parquet export', () => {
     }
   });
 });
+
+describe('snapshot and export edge cases', () => {
+  it('refuses to write a snapshot over the live file', async () => {
+    const store = await MetricStore.open(dir.file('live.duckdb'));
+    try {
+      await expect(store.snapshot(dir.file('live.duckdb'))).rejects.toThrow(
+        /must not be the live history file/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('closes while an export runs: the export is interrupted, close completes', async () => {
+    const store = await MetricStore.open(dir.file('h.duckdb'));
+    for (const collection of fixtureCollections(threeDays())) await store.writeCollection(collection);
+    const exporting = store.exportParquet({ outDir: dir.file('out') }).then(
+      () => 'finished',
+      () => 'interrupted',
+    );
+    await store.close();
+    expect(['finished', 'interrupted']).toContain(await exporting);
+  });
+});
