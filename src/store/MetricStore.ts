@@ -244,16 +244,17 @@ export class MetricStore implements QueryRunner {
     }
     let deletedPoints = 0;
     let batches = 0;
-    for (let oldest = await this.oldestPointMicros(); oldest !== null && oldest < cutoffUs; ) {
-      const end = oldest + sliceUs < cutoffUs ? oldest + sliceUs : cutoffUs;
-      deletedPoints += await this.serialised(() => this.deleteBeforeIn(POINT_TABLES, 'time', end));
+    for (let start = await this.oldestPointMicros(); start !== null && start < cutoffUs; ) {
+      const end = start + sliceUs < cutoffUs ? start + sliceUs : cutoffUs;
+      const deleted = await this.serialised(() => this.deleteBeforeIn(POINT_TABLES, 'time', end));
+      deletedPoints += deleted;
+      batches++;
       // A checkpoint per slice keeps each one short; one at the end would vacuum everything
       // deleted in a single stretch that every collection waits for.
-      await this.checkpoint();
-      batches++;
+      if (deleted > 0) await this.checkpoint();
       await yieldToEventLoop();
-      // Jump over gaps: the next slice starts at the oldest point left, not one slice later.
-      oldest = await this.oldestPointMicros();
+      // An empty slice means a gap: jump to the oldest point left instead of walking it.
+      start = deleted > 0 ? end : await this.oldestPointMicros();
     }
     let deletedRollups = 0;
     if (options.rollupCutoff !== undefined) {
