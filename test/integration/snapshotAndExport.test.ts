@@ -127,7 +127,7 @@ describe('scheduled retention in startPerfWatch', () => {
       const [row] = await store.query(
         `SELECT count(*) AS n, min(time) AS oldest FROM points_number p JOIN series s USING (series_ref) WHERE s.metric_name LIKE 'app.%'`,
       );
-      expect((row?.oldest as Date).getTime()).toBeGreaterThanOrEqual((T0 + 2 * DAY) * 1000);
+      expect((row!.oldest as Date).getTime()).toBeGreaterThanOrEqual((T0 + 2 * DAY) * 1000);
       expect(row?.n).toBe(12n); // hours 48, 52, …, 68 for two metrics
     } finally {
       await store.close();
