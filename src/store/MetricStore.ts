@@ -578,8 +578,9 @@ async function migrate(connection: DuckDBConnection, path: string, logger: Logge
         cause: error,
       });
     }
-    logger.info({ path, version: next + 1 }, 'history schema upgraded');
+    if (version > 0) logger.info({ path, version: next + 1 }, 'history schema upgraded');
   }
+  if (version === 0) logger.info({ path, version: SCHEMA_VERSION }, 'history file created');
 }
 
 async function loadSeries(connection: DuckDBConnection): Promise<SeriesEntry[]> {
