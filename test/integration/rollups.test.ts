@@ -225,6 +225,29 @@ describe('rollups and queries at the edges', () => {
     }
   });
 
+  it('refuses an answer over 1,000,000 points instead of cutting it', async () => {
+    const points: FixturePoint[] = Array.from({ length: 100 }, (_, i) => ({
+      metric: 'wide',
+      kind: 'gauge',
+      time: T0,
+      value: i,
+      attributes: { id: String(i) },
+    }));
+    for (const collection of fixtureCollections(points)) await edge.writeCollection(collection);
+    const query = {
+      metric: 'wide',
+      from: at(0),
+      to: at(10_900),
+      stepSeconds: 1,
+      aggregation: 'avg' as const,
+    };
+    await expect(
+      queryTimeSeries(edge, { ...query, groupBy: ['id'], collectionIntervalSeconds: 1 }),
+    ).rejects.toThrow(/^group-by: the answer would hold 100 series × 10900 points, more than 1000000/);
+    const total = await queryTimeSeries(edge, { ...query, collectionIntervalSeconds: 1 });
+    expect(total.series[0]!.points[0]!.value).toBe(49.5);
+  });
+
   it('answers from raw points when the range does not end on a whole minute, and refuses a zero step', async () => {
     const result = await run({ to: new Date(at(HOURS * 3600 - 120).getTime() + 15_000) });
     expect(result.source).toBe('raw');
