@@ -2,6 +2,7 @@ export type { LogLevel, PerfWatchConfig, PerfWatchOptions } from './config/PerfW
 export { resolveConfig } from './config/resolveConfig.js';
 export {
   ConfigError,
+  InvalidCollectionError,
   PerfWatchError,
   SchemaVersionError,
   ShutdownError,
@@ -15,8 +16,27 @@ export type { Logger } from './logging/Logger.js';
 export { DuckDbMetricReader, type DuckDbMetricReaderOptions } from './reader/DuckDbMetricReader.js';
 export type { ScheduledTask, Scheduler } from './scheduling/Scheduler.js';
 export { type PerfWatch, startPerfWatch } from './startPerfWatch.js';
-export { MetricStore, type MetricStoreOptions, type WriteSummary } from './store/MetricStore.js';
+export type { ExportOptions, ExportProgress, ExportSummary } from './store/exportParquet.js';
+export { HistoryReader } from './store/HistoryReader.js';
+export { histogramQuantile } from './store/histogramQuantile.js';
+export {
+  MetricStore,
+  type MetricStoreOptions,
+  type RetentionSummary,
+  type WriteSummary,
+} from './store/MetricStore.js';
+export type { QueryRunner } from './store/QueryRunner.js';
+export {
+  type Aggregation,
+  QueryError,
+  queryTimeSeries,
+  type TimeSeriesPoint,
+  type TimeSeriesQuery,
+  type TimeSeriesResult,
+} from './store/queryTimeSeries.js';
+export type { RollupSummary } from './store/rollUp.js';
 export { type SqlOptions, type SqlResult, SqlSandbox } from './store/SqlSandbox.js';
 export type { Row } from './store/toJs.js';
+export type { SnapshotSummary } from './store/writeSnapshot.js';
 export type { CollectorMetric, CollectorSample, CustomCollector } from './telemetry/CollectorRegistry.js';
 export { PERFWATCH_VERSION } from './version.js';

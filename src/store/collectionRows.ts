@@ -29,11 +29,11 @@ interface PointColumns {
   times: bigint[];
 }
 
-export interface NumberRows extends PointColumns {
+interface NumberRows extends PointColumns {
   values: number[];
 }
 
-export interface HistogramRows extends PointColumns {
+interface HistogramRows extends PointColumns {
   counts: number[];
   sums: (number | null)[];
   mins: (number | null)[];
@@ -42,7 +42,7 @@ export interface HistogramRows extends PointColumns {
   bucketCounts: number[][];
 }
 
-export interface ExpHistogramRows extends PointColumns {
+interface ExpHistogramRows extends PointColumns {
   counts: number[];
   sums: (number | null)[];
   mins: (number | null)[];

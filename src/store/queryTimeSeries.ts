@@ -98,9 +98,9 @@ export class QueryError extends PerfWatchError {
 }
 
 /** At most this many buckets per series (as Prometheus' 11,000 points per series). */
-export const MAX_BUCKETS_PER_SERIES = 11_000;
+const MAX_BUCKETS_PER_SERIES = 11_000;
 /** At most this many points in one answer; beyond it the query must be narrowed. */
-export const MAX_POINTS_PER_RESULT = 1_000_000;
+const MAX_POINTS_PER_RESULT = 1_000_000;
 
 const QUANTILES: Partial<Record<Aggregation, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 const SAMPLE_AGGREGATES: Partial<Record<Aggregation, string>> = {

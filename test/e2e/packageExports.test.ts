@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+
+/** What a user gets from `import … from 'perfwatch'`: the built package through its exports map. */
+describe('package exports', () => {
+  it('resolves the public API from dist through the exports map', async () => {
+    const perfwatch = await import('perfwatch');
+    expect(typeof perfwatch.startPerfWatch).toBe('function');
+    expect(typeof perfwatch.DuckDbMetricReader).toBe('function');
+    expect(typeof perfwatch.queryTimeSeries).toBe('function');
+    expect(typeof perfwatch.MetricStore.open).toBe('function');
+    expect(perfwatch.PERFWATCH_VERSION).toMatch(/^\d+\.\d+\.\d+/);
+    expect(new perfwatch.ConfigError('x', 'y').code).toBe('PERFWATCH_CONFIG_INVALID');
+  });
+});
