@@ -452,6 +452,20 @@ function histogramSources(source: Source): string {
   )`;
 }
 
+/** Raw points after the rollups, with their predecessors (for increases). */
+const RAW_TAIL_WITH_PREDECESSORS = `
+  SELECT sel.gid, p.time, p.value, sel.temporality, sel.kind, sel.monotonic,
+         lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
+  FROM points_number p JOIN sel USING (series_ref)
+  WHERE p.time >= $lookback AND p.time < $to
+  WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)`;
+
+/** Raw points after the rollups, for figures that need no predecessor. */
+const RAW_TAIL = `
+  SELECT sel.gid, p.time, p.value
+  FROM points_number p JOIN sel USING (series_ref)
+  WHERE p.time >= $raw_from AND p.time < $to`;
+
 /** Gauge and counter figures per bucket from 1-minute rollups (before $raw_from) plus raw points. */
 const ROLLUP_AGGREGATES: Partial<Record<Aggregation, string>> = {
   avg: 'sum(p.sum) / sum(p.count)',
@@ -530,21 +544,18 @@ async function rollupNumberRows(
   const aggregate =
     aggregation === 'rate' ? `sum(p.increase) / ${stepSeconds}` : ROLLUP_AGGREGATES[aggregation];
   if (aggregate === undefined) throw new QueryError('agg', `${aggregation} cannot be answered from rollups`);
+  // Only increases need each raw point's predecessor (a window over an extra hour of points).
+  const counting = aggregation === 'rate' || aggregation === 'increase';
   return toRows(
     await run(
       db,
-      `WITH ${SELECTED}, raw AS (
-         SELECT sel.gid, p.time, p.value, sel.temporality, sel.kind, sel.monotonic,
-                lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
-         FROM points_number p JOIN sel USING (series_ref)
-         WHERE p.time >= $lookback AND p.time < $to
-         WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
-       ), parts AS (
+      `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL}), parts AS (
          SELECT sel.gid, r.minute AS time, r.count, r.sum, r.min, r.max, r.last, r.increase
          FROM rollup_number_1m r JOIN sel USING (series_ref)
          WHERE r.minute >= $from AND r.minute < least($to, $raw_from)
          UNION ALL
-         SELECT gid, time, 1, value, value, value, value, CASE WHEN kind = 'sum' AND monotonic THEN ${VALUE_INCREASE} END
+         SELECT gid, time, 1, value, value, value, value,
+                ${counting ? `CASE WHEN kind = 'sum' AND monotonic THEN ${VALUE_INCREASE} END` : 'NULL'}
          FROM raw WHERE time >= $raw_from
        )
        ${withLabels(`SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`)}`,
