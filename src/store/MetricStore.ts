@@ -2,31 +2,22 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
-  BOOLEAN,
-  DOUBLE,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
-  type DuckDBTimestampValue,
   type DuckDBType,
   type DuckDBValue,
-  INTEGER,
   LIST,
   listValue,
-  MAP,
-  mapValue,
   StatementType,
   TIMESTAMP,
   timestampValue,
-  UBIGINT,
   UINTEGER,
-  VARCHAR,
 } from '@duckdb/node-api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import {
   ConfigError,
   InvalidCollectionError,
-  SchemaVersionError,
   ShutdownError,
   SqlRefusedError,
   StoreError,
@@ -34,13 +25,19 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
-import { PERFWATCH_VERSION } from '../version.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
+import { loadSeries, migrate } from './migrate.js';
 import type { QueryRunner } from './QueryRunner.js';
 import { type RollupSummary, rollUp } from './rollUp.js';
-import { SeriesCatalog, type SeriesEntry, type SeriesKind, type Temporality } from './SeriesCatalog.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { SeriesCatalog, type SeriesEntry } from './SeriesCatalog.js';
+import {
+  expHistogramColumns,
+  histogramColumns,
+  numberColumns,
+  seriesColumns,
+  type TableColumns,
+} from './tableColumns.js';
 import { type Row, toJs } from './toJs.js';
 import { translateOpenError } from './translateOpenError.js';
 import { type SnapshotSummary, writeSnapshot } from './writeSnapshot.js';
@@ -81,12 +78,10 @@ export interface WriteSummary {
 /** DuckDB lets one process hold a file; within one process a second instance would corrupt it. */
 const openPaths = new Set<string>();
 
+/** Rows per DataChunk handed to the Appender (DuckDB's vector size). */
 const CHUNK_ROWS = 2048;
 const POINT_TABLES = ['points_number', 'points_histogram', 'points_exp_histogram', 'points_summary'] as const;
 const ROLLUP_TABLES = ['rollup_number_1m', 'rollup_histogram_1m'] as const;
-const BOUNDS_LIST = LIST(DOUBLE);
-const COUNTS_LIST = LIST(UBIGINT);
-const STRING_MAP = MAP(VARCHAR, VARCHAR);
 
 /**
  * The DuckDB history file: the only place that talks to `@duckdb/node-api`. Writes are
@@ -544,257 +539,8 @@ async function ensureWritableFolder(absolutePath: string): Promise<void> {
   }
 }
 
-async function migrate(connection: DuckDBConnection, path: string, logger: Logger): Promise<void> {
-  const tables = (
-    await connection.runAndReadAll(
-      'SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()',
-    )
-  ).getRowObjectsJS();
-  const names = new Set(tables.map((row) => String(row.table_name)));
-  let version = 0;
-  if (names.has('perfwatch_schema')) {
-    const row = (
-      await connection.runAndReadAll('SELECT max(version) AS v FROM perfwatch_schema')
-    ).getRowObjectsJS()[0];
-    version = Number(row?.v ?? 0);
-  } else if (names.size > 0) {
-    throw new StoreError(
-      `${path} is a DuckDB file but not a perfwatch history (it has no perfwatch_schema table)`,
-    );
-  }
-  if (version > SCHEMA_VERSION) throw new SchemaVersionError(path, version, SCHEMA_VERSION);
-  for (let next = version; next < SCHEMA_VERSION; next++) {
-    await connection.run('BEGIN TRANSACTION');
-    try {
-      await connection.run(MIGRATIONS[next]!);
-      await connection.run('INSERT INTO perfwatch_schema (version, perfwatch_version) VALUES ($1, $2)', [
-        next + 1,
-        PERFWATCH_VERSION,
-      ]);
-      await connection.run('COMMIT');
-    } catch (error) {
-      await connection.run('ROLLBACK').catch(() => undefined);
-      throw new StoreError(`migrating ${path} to schema version ${next + 1} failed: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
-    if (version > 0) logger.info({ path, version: next + 1 }, 'history schema upgraded');
-  }
-  if (version === 0) logger.info({ path, version: SCHEMA_VERSION }, 'history file created');
-}
-
-async function loadSeries(connection: DuckDBConnection): Promise<SeriesEntry[]> {
-  const result = await connection.runAndReadAll(`
-    SELECT series_ref, series_id, metric_name, kind, unit, description, temporality, monotonic,
-           service_name, service_instance_id, service_version, host_name,
-           map_entries(resource_attrs) AS resource_attrs, scope_name, scope_version,
-           map_entries(attrs) AS attrs, epoch_us(last_seen) AS last_seen
-    FROM series ORDER BY series_ref`);
-  return result.getRowObjectsJS().map((row) => {
-    const resourceAttrs = entriesToRecord(row.resource_attrs);
-    return {
-      ref: Number(row.series_ref),
-      id: BigInt(row.series_id as bigint),
-      attrs: entriesToRecord(row.attrs),
-      lastSeenPersistedMicros: BigInt(row.last_seen as bigint),
-      identity: {
-        metricName: String(row.metric_name),
-        kind: row.kind as SeriesKind,
-        unit: String(row.unit),
-        description: String(row.description),
-        temporality: (row.temporality ?? null) as Temporality | null,
-        monotonic: (row.monotonic ?? null) as boolean | null,
-        scopeName: String(row.scope_name),
-        scopeVersion: (row.scope_version ?? null) as string | null,
-        resource: {
-          attrs: resourceAttrs,
-          canonical: JSON.stringify(resourceAttrs),
-          serviceName: (row.service_name ?? null) as string | null,
-          serviceInstanceId: (row.service_instance_id ?? null) as string | null,
-          serviceVersion: (row.service_version ?? null) as string | null,
-          hostName: (row.host_name ?? null) as string | null,
-        },
-      },
-    };
-  });
-}
-
-function entriesToRecord(entries: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const entry of (entries ?? []) as { key: string; value: string }[]) out[entry.key] = entry.value;
-  return out;
-}
-
-function toMap(record: Readonly<Record<string, string>>) {
-  return mapValue(Object.entries(record).map(([key, value]) => ({ key, value })));
-}
-
-/**
- * Converts µs to DuckDB timestamp values, reusing the last one: the rows of a collection share
- * their end time (and mostly their start time), so this saves an allocation per row.
- */
-function timestampConverter(): (micros: bigint | null) => DuckDBTimestampValue | null {
-  let lastMicros: bigint | undefined;
-  let lastValue: DuckDBTimestampValue | undefined;
-  return (micros) => {
-    if (micros === null) return null;
-    if (micros !== lastMicros || lastValue === undefined) {
-      lastMicros = micros;
-      lastValue = timestampValue(micros);
-    }
-    return lastValue;
-  };
-}
-
-/** A table's rows as column types plus one value getter per column. */
-interface TableColumns {
-  readonly types: DuckDBType[];
-  readonly rowCount: number;
-  readonly values: ((row: number) => DuckDBValue)[];
-}
-
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Histogram bounds are one array per instrument, shared by its points: convert each once. */
-const boundsLists = new WeakMap<readonly number[], DuckDBValue>();
-function boundsList(bounds: readonly number[]): DuckDBValue {
-  let list = boundsLists.get(bounds);
-  if (list === undefined) {
-    list = listValue(bounds);
-    boundsLists.set(bounds, list);
-  }
-  return list;
-}
-
-function seriesColumns(entries: readonly SeriesEntry[]): TableColumns {
-  const seen = entries.map((entry) => timestampValue(entry.lastSeenPersistedMicros));
-  return {
-    types: [
-      UINTEGER,
-      UBIGINT,
-      VARCHAR,
-      VARCHAR,
-      VARCHAR,
-      VARCHAR,
-      VARCHAR,
-      BOOLEAN,
-      VARCHAR,
-      VARCHAR,
-      VARCHAR,
-      VARCHAR,
-      STRING_MAP,
-      VARCHAR,
-      VARCHAR,
-      STRING_MAP,
-      TIMESTAMP,
-      TIMESTAMP,
-    ],
-    rowCount: entries.length,
-    values: [
-      (i) => entries[i]!.ref,
-      (i) => entries[i]!.id,
-      (i) => entries[i]!.identity.metricName,
-      (i) => entries[i]!.identity.kind,
-      (i) => entries[i]!.identity.unit,
-      (i) => entries[i]!.identity.description,
-      (i) => entries[i]!.identity.temporality,
-      (i) => entries[i]!.identity.monotonic,
-      (i) => entries[i]!.identity.resource.serviceName,
-      (i) => entries[i]!.identity.resource.serviceInstanceId,
-      (i) => entries[i]!.identity.resource.serviceVersion,
-      (i) => entries[i]!.identity.resource.hostName,
-      (i) => toMap(entries[i]!.identity.resource.attrs),
-      (i) => entries[i]!.identity.scopeName,
-      (i) => entries[i]!.identity.scopeVersion,
-      (i) => toMap(entries[i]!.attrs),
-      (i) => seen[i]!,
-      (i) => seen[i]!,
-    ],
-  };
-}
-
-function numberColumns(rows: CollectionRows): TableColumns {
-  const n = rows.numbers;
-  const startTime = timestampConverter();
-  const time = timestampConverter();
-  return {
-    types: [UINTEGER, TIMESTAMP, TIMESTAMP, DOUBLE],
-    rowCount: n.refs.length,
-    values: [
-      (i) => n.refs[i]!,
-      (i) => startTime(n.startTimes[i]!),
-      (i) => time(n.times[i]!),
-      (i) => n.values[i]!,
-    ],
-  };
-}
-
-function countsList(counts: readonly number[]) {
-  return listValue(counts.map((count) => BigInt(count)));
-}
-
-function histogramColumns(rows: CollectionRows): TableColumns {
-  const h = rows.histograms;
-  const startTime = timestampConverter();
-  const time = timestampConverter();
-  return {
-    types: [UINTEGER, TIMESTAMP, TIMESTAMP, UBIGINT, DOUBLE, DOUBLE, DOUBLE, BOUNDS_LIST, COUNTS_LIST],
-    rowCount: h.refs.length,
-    values: [
-      (i) => h.refs[i]!,
-      (i) => startTime(h.startTimes[i]!),
-      (i) => time(h.times[i]!),
-      (i) => BigInt(h.counts[i]!),
-      (i) => h.sums[i]!,
-      (i) => h.mins[i]!,
-      (i) => h.maxes[i]!,
-      (i) => boundsList(h.bounds[i]!),
-      (i) => countsList(h.bucketCounts[i]!),
-    ],
-  };
-}
-
-function expHistogramColumns(rows: CollectionRows): TableColumns {
-  const e = rows.expHistograms;
-  const startTime = timestampConverter();
-  const time = timestampConverter();
-  return {
-    types: [
-      UINTEGER,
-      TIMESTAMP,
-      TIMESTAMP,
-      UBIGINT,
-      DOUBLE,
-      DOUBLE,
-      DOUBLE,
-      INTEGER,
-      UBIGINT,
-      DOUBLE,
-      INTEGER,
-      COUNTS_LIST,
-      INTEGER,
-      COUNTS_LIST,
-    ],
-    rowCount: e.refs.length,
-    values: [
-      (i) => e.refs[i]!,
-      (i) => startTime(e.startTimes[i]!),
-      (i) => time(e.times[i]!),
-      (i) => BigInt(e.counts[i]!),
-      (i) => e.sums[i]!,
-      (i) => e.mins[i]!,
-      (i) => e.maxes[i]!,
-      (i) => e.scales[i]!,
-      (i) => BigInt(e.zeroCounts[i]!),
-      (i) => e.zeroThresholds[i]!,
-      (i) => e.positiveOffsets[i]!,
-      (i) => countsList(e.positiveCounts[i]!),
-      (i) => e.negativeOffsets[i]!,
-      (i) => countsList(e.negativeCounts[i]!),
-    ],
-  };
 }
 
 function messageOf(error: unknown): string {
