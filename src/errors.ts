@@ -104,3 +104,13 @@ export class SqlError extends PerfWatchError {
     super('PERFWATCH_SQL_FAILED', `sql: ${message}`, options);
   }
 }
+
+/** A query the arguments make impossible; `argument` names the offending one. */
+export class QueryError extends PerfWatchError {
+  readonly argument: string;
+
+  constructor(argument: string, message: string) {
+    super('PERFWATCH_QUERY_INVALID', `${argument}: ${message}`);
+    this.argument = argument;
+  }
+}

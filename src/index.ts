@@ -4,6 +4,7 @@ export {
   ConfigError,
   InvalidCollectionError,
   PerfWatchError,
+  QueryError,
   SchemaVersionError,
   ShutdownError,
   SqlError,
@@ -28,7 +29,6 @@ export {
 export type { QueryRunner } from './store/QueryRunner.js';
 export {
   type Aggregation,
-  QueryError,
   queryTimeSeries,
   type TimeSeriesPoint,
   type TimeSeriesQuery,

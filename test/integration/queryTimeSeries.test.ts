@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryError } from '../../src/errors.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
-import { QueryError, queryTimeSeries, type TimeSeriesQuery } from '../../src/store/queryTimeSeries.js';
+import { queryTimeSeries, type TimeSeriesQuery } from '../../src/store/queryTimeSeries.js';
 import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
 import { tempDir } from '../helpers/tempDir.js';
 

@@ -1,0 +1,284 @@
+import {
+  BIGINT,
+  type DuckDBType,
+  type DuckDBValue,
+  LIST,
+  TIMESTAMP,
+  UINTEGER,
+  VARCHAR,
+} from '@duckdb/node-api';
+import { QueryError } from '../errors.js';
+import { histogramQuantile } from './histogramQuantile.js';
+import { HISTOGRAM_INCREASES, VALUE_INCREASE } from './increaseSql.js';
+import type { QueryRunner } from './QueryRunner.js';
+import type { Aggregation } from './queryTimeSeries.js';
+
+/**
+ * The SQL shapes behind queryTimeSeries: per (group, bucket) rows for samples, counter
+ * increases, rollups plus the raw tail, and histograms. Each binds only the named parameters
+ * it uses.
+ */
+
+export const QUANTILES: Partial<Record<Aggregation, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+const SAMPLE_AGGREGATES: Partial<Record<Aggregation, string>> = {
+  avg: 'avg(p.value)',
+  min: 'min(p.value)',
+  max: 'max(p.value)',
+  sum: 'sum(p.value)',
+  count: 'count(*)',
+  last: 'arg_max(p.value, p.time)',
+  p50: 'quantile_cont(p.value, 0.5)',
+  p90: 'quantile_cont(p.value, 0.9)',
+  p95: 'quantile_cont(p.value, 0.95)',
+  p99: 'quantile_cont(p.value, 0.99)',
+};
+
+/** Named parameters of the query shapes; each statement binds only the ones it uses. */
+export type Params = Record<
+  'refs' | 'keys' | 'from_us' | 'step_us' | 'from' | 'to' | 'raw_from' | 'lookback',
+  DuckDBValue
+>;
+const PARAM_TYPES: Record<keyof Params, DuckDBType> = {
+  refs: LIST(UINTEGER),
+  keys: LIST(VARCHAR),
+  from_us: BIGINT,
+  step_us: BIGINT,
+  from: TIMESTAMP,
+  to: TIMESTAMP,
+  raw_from: TIMESTAMP,
+  lookback: TIMESTAMP,
+};
+
+/** Runs `sql` with the parameters it names ($from, $to, …): unused ones cannot be bound. */
+function run(db: QueryRunner, sql: string, params: Params): Promise<Record<string, unknown>[]> {
+  const used = (Object.keys(params) as (keyof Params)[]).filter((name) =>
+    new RegExp(`\\$${name}\\b`).test(sql),
+  );
+  return db.query(
+    sql,
+    Object.fromEntries(used.map((name) => [name, params[name]])),
+    Object.fromEntries(used.map((name) => [name, PARAM_TYPES[name]])),
+  );
+}
+
+/**
+ * The matched series with a small group id per (metric, labels): points are aggregated by that
+ * id, and labels are joined back once per group, not computed for every point.
+ */
+const SELECTED = `sel AS (
+  SELECT series_ref, metric_name AS metric,
+         list_transform($keys, k -> coalesce(element_at(attrs, k)[1], element_at(resource_attrs, k)[1])) AS labels,
+         dense_rank() OVER (ORDER BY metric_name, list_transform($keys, k -> coalesce(element_at(attrs, k)[1], element_at(resource_attrs, k)[1]))) AS gid,
+         temporality, kind, monotonic
+  FROM series WHERE series_ref IN (SELECT unnest($refs))
+), groups AS (SELECT DISTINCT gid, metric, labels FROM sel)`;
+
+const BUCKET = 'CAST((epoch_us(p.time) - $from_us) // $step_us AS BIGINT) AS bucket';
+
+/** Wraps an aggregation over `(gid, bucket)` with the group's metric and labels. */
+function withLabels(aggregated: string): string {
+  return `SELECT g.metric, g.labels, a.bucket, a.value FROM (${aggregated}) a JOIN groups g USING (gid)`;
+}
+
+export type Source = 'raw' | 'rollup';
+
+/** Raw histogram points from $raw_from on, as increases of count, sum and each bucket over their predecessor. */
+const HISTOGRAM_DELTAS = `pts AS (
+  SELECT p.series_ref, sel.gid, p.time, p.count, p.sum, p.counts, p.bounds, sel.temporality,
+         lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum, lag(p.counts) OVER w AS prev_counts,
+         lag(p.time) OVER w AS prev_time
+  FROM points_histogram p JOIN sel USING (series_ref)
+  WHERE p.time >= $lookback AND p.time < $to
+  WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+), deltas AS (
+  SELECT gid, time, bounds, ${HISTOGRAM_INCREASES}
+  FROM pts
+  WHERE time >= $raw_from
+)`;
+
+/** `sources`: histogram increases from rollups before $raw_from (when used) and raw points after. */
+function histogramSources(source: Source): string {
+  if (source === 'raw') return `${HISTOGRAM_DELTAS}, sources AS (SELECT * FROM deltas)`;
+  return `${HISTOGRAM_DELTAS}, sources AS (
+    SELECT sel.gid, r.minute AS time, r.bounds, r.count AS d_count, r.sum AS d_sum, r.counts AS d_counts
+    FROM rollup_histogram_1m r JOIN sel USING (series_ref)
+    WHERE r.minute >= $from AND r.minute < least($to, $raw_from)
+    UNION ALL
+    SELECT gid, time, bounds, d_count, d_sum, d_counts FROM deltas
+  )`;
+}
+
+/** Raw points after the rollups, with their predecessors (for increases). */
+const RAW_TAIL_WITH_PREDECESSORS = `
+  SELECT sel.gid, p.time, p.value, sel.temporality, sel.kind, sel.monotonic,
+         lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
+  FROM points_number p JOIN sel USING (series_ref)
+  WHERE p.time >= $lookback AND p.time < $to
+  WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)`;
+
+/** Raw points after the rollups, for figures that need no predecessor. */
+const RAW_TAIL = `
+  SELECT sel.gid, p.time, p.value
+  FROM points_number p JOIN sel USING (series_ref)
+  WHERE p.time >= $raw_from AND p.time < $to`;
+
+/** Gauge and counter figures per bucket from 1-minute rollups (before $raw_from) plus raw points. */
+const ROLLUP_AGGREGATES: Partial<Record<Aggregation, string>> = {
+  avg: 'sum(p.sum) / sum(p.count)',
+  min: 'min(p.min)',
+  max: 'max(p.max)',
+  sum: 'sum(p.sum)',
+  count: 'sum(p.count)',
+  last: 'arg_max(p.last, p.time)',
+  increase: 'sum(p.increase)',
+};
+
+export type Rows = { metric: string; labels: (string | null)[]; bucket: number; value: number | null }[];
+
+function toRows(rows: Record<string, unknown>[]): Rows {
+  return rows.map((row) => ({
+    metric: String(row.metric),
+    labels: row.labels as (string | null)[],
+    bucket: Number(row.bucket),
+    value: row.value === null || row.value === undefined ? null : Number(row.value),
+  }));
+}
+
+export async function sampleRows(db: QueryRunner, aggregation: Aggregation, params: Params): Promise<Rows> {
+  const aggregate = SAMPLE_AGGREGATES[aggregation]!;
+  return toRows(
+    await run(
+      db,
+      `WITH ${SELECTED}
+       ${withLabels(`SELECT sel.gid, ${BUCKET}, ${aggregate} AS value
+                     FROM points_number p JOIN sel USING (series_ref)
+                     WHERE p.time >= $from AND p.time < $to
+                     GROUP BY ALL`)}`,
+      params,
+    ),
+  );
+}
+
+/**
+ * Per-series increases between consecutive points, with Prometheus' reset rule (a value below
+ * its predecessor restarts from zero), summed per bucket. The first point of each series only
+ * sets the baseline; a point from before the range provides it when there is one.
+ */
+export async function counterRows(
+  db: QueryRunner,
+  aggregation: 'rate' | 'increase',
+  stepSeconds: number,
+  params: Params,
+): Promise<Rows> {
+  const divisor = aggregation === 'rate' ? stepSeconds : 1;
+  return toRows(
+    await run(
+      db,
+      `WITH ${SELECTED}, pts AS (
+         SELECT sel.gid, p.time, p.value, sel.temporality,
+                lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
+         FROM points_number p JOIN sel USING (series_ref)
+         WHERE p.time >= $lookback AND p.time < $to
+         WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+       )
+       ${withLabels(`SELECT p.gid, ${BUCKET}, sum(p.delta) / ${divisor} AS value
+                     FROM (SELECT gid, time, ${VALUE_INCREASE} AS delta FROM pts) p
+                     WHERE p.time >= $from AND p.delta IS NOT NULL
+                     GROUP BY ALL`)}`,
+      params,
+    ),
+  );
+}
+
+/** Numbers from rollups and the raw tail: everything but sample quantiles, which need raw samples. */
+export async function rollupNumberRows(
+  db: QueryRunner,
+  aggregation: Aggregation,
+  stepSeconds: number,
+  params: Params,
+): Promise<Rows> {
+  const aggregate =
+    aggregation === 'rate' ? `sum(p.increase) / ${stepSeconds}` : ROLLUP_AGGREGATES[aggregation];
+  if (aggregate === undefined) throw new QueryError('agg', `${aggregation} cannot be answered from rollups`);
+  // Only increases need each raw point's predecessor (a window over an extra hour of points).
+  const counting = aggregation === 'rate' || aggregation === 'increase';
+  return toRows(
+    await run(
+      db,
+      `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL}), parts AS (
+         SELECT sel.gid, r.minute AS time, r.count, r.sum, r.min, r.max, r.last, r.increase
+         FROM rollup_number_1m r JOIN sel USING (series_ref)
+         WHERE r.minute >= $from AND r.minute < least($to, $raw_from)
+         UNION ALL
+         SELECT gid, time, 1, value, value, value, value,
+                ${counting ? `CASE WHEN kind = 'sum' AND monotonic THEN ${VALUE_INCREASE} END` : 'NULL'}
+         FROM raw WHERE time >= $raw_from
+       )
+       ${withLabels(`SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`)}`,
+      params,
+    ),
+  );
+}
+
+/**
+ * Histograms: per series, the increase of count, sum and every bucket count between consecutive
+ * points (reset when the count drops), summed per group and time bucket, then reduced to the
+ * requested figure. Buckets with different bounds are never mixed: a group whose series disagree
+ * on bounds is an error.
+ */
+export async function histogramRows(
+  db: QueryRunner,
+  aggregation: Aggregation,
+  stepSeconds: number,
+  params: Params,
+  source: Source,
+): Promise<Rows> {
+  const rows = await run(
+    db,
+    `WITH ${SELECTED}, ${histogramSources(source)}, per_bucket AS (
+       SELECT p.gid, ${BUCKET}, p.bounds, p.d_count, p.d_sum, p.d_counts
+       FROM sources p
+       WHERE p.time >= $from AND p.d_count IS NOT NULL
+     ), exploded AS (
+       SELECT gid, bucket, bounds, unnest(d_counts) AS c, generate_subscripts(d_counts, 1) AS i
+       FROM per_bucket
+     ), summed_counts AS (
+       SELECT gid, bucket, bounds, list(c ORDER BY i) AS counts
+       FROM (SELECT gid, bucket, bounds, i, sum(c) AS c FROM exploded GROUP BY ALL)
+       GROUP BY ALL
+     )
+     SELECT g.metric, g.labels, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
+     FROM (SELECT gid, bucket, bounds, sum(d_count) AS d_count, sum(d_sum) AS d_sum
+           FROM per_bucket GROUP BY ALL) t
+     LEFT JOIN summed_counts c USING (gid, bucket, bounds)
+     JOIN groups g USING (gid)`,
+    params,
+  );
+  const seenBounds = new Map<string, string>();
+  const quantile = QUANTILES[aggregation];
+  return rows.map((row) => {
+    const labels = row.labels as (string | null)[];
+    const groupKey = JSON.stringify([row.metric, labels, Number(row.bucket)]);
+    const boundsText = JSON.stringify(row.bounds);
+    const previous = seenBounds.get(groupKey);
+    if (previous !== undefined && previous !== boundsText) {
+      throw new QueryError(
+        'group-by',
+        `series of ${String(row.metric)} in one group have different histogram bounds; group by more attributes so each group has one set of bounds`,
+      );
+    }
+    seenBounds.set(groupKey, boundsText);
+    const count = Number(row.count);
+    const sum = row.sum === null ? null : Number(row.sum);
+    let value: number | null;
+    if (quantile !== undefined) {
+      const counts = ((row.counts as (bigint | number)[] | null) ?? []).map(Number);
+      const result = histogramQuantile(quantile, row.bounds as number[], counts);
+      value = Number.isNaN(result) ? null : result;
+    } else if (aggregation === 'count' || aggregation === 'increase') value = count;
+    else if (aggregation === 'rate') value = count / stepSeconds;
+    else if (aggregation === 'sum') value = sum;
+    else value = count > 0 && sum !== null ? sum / count : null; // avg
+    return { metric: String(row.metric), labels, bucket: Number(row.bucket), value };
+  });
+}
