@@ -1,0 +1,197 @@
+/**
+ * Descriptive statistics and the rank tests the detectors share. Plain functions over arrays of
+ * finite numbers; callers drop gaps (null/NaN) before calling.
+ */
+
+export interface Summary {
+  readonly n: number;
+  readonly mean: number;
+  readonly median: number;
+  readonly stddev: number;
+  readonly p95: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Linear-interpolated quantile of an ascending array (as numpy's default and DuckDB's quantile_cont). */
+export function quantileOfSorted(ascending: ArrayLike<number>, q: number): number {
+  const n = ascending.length;
+  if (n === 0) return Number.NaN;
+  const position = (n - 1) * q;
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  return ascending[low]! + (ascending[high]! - ascending[low]!) * (position - low);
+}
+
+export function summarize(values: readonly number[]): Summary {
+  const n = values.length;
+  if (n === 0)
+    return {
+      n: 0,
+      mean: Number.NaN,
+      median: Number.NaN,
+      stddev: Number.NaN,
+      p95: Number.NaN,
+      min: Number.NaN,
+      max: Number.NaN,
+    };
+  let sum = 0;
+  for (const value of values) sum += value;
+  const mean = sum / n;
+  let squares = 0;
+  for (const value of values) squares += (value - mean) ** 2;
+  const ascending = Float64Array.from(values).sort();
+  return {
+    n,
+    mean,
+    median: quantileOfSorted(ascending, 0.5),
+    stddev: n > 1 ? Math.sqrt(squares / (n - 1)) : 0,
+    p95: quantileOfSorted(ascending, 0.95),
+    min: ascending[0]!,
+    max: ascending[n - 1]!,
+  };
+}
+
+/**
+ * Mid-ranks (1-based; ties share their average rank) and the tie correction term
+ * Σ(t³ − t) over groups of tied values, as the Mann–Whitney variance needs it.
+ */
+export function ranks(values: ArrayLike<number>): { ranks: Float64Array; tieTerm: number } {
+  const n = values.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  const out = new Float64Array(n);
+  let tieTerm = 0;
+  for (let i = 0; i < n; ) {
+    let j = i + 1;
+    while (j < n && values[order[j]!] === values[order[i]!]) j++;
+    const rank = (i + j + 1) / 2; // average of ranks i+1 … j
+    for (let k = i; k < j; k++) out[order[k]!] = rank;
+    const t = j - i;
+    if (t > 1) tieTerm += t * t * t - t;
+    i = j;
+  }
+  return { ranks: out, tieTerm };
+}
+
+/** Standard normal upper tail P(Z > z), by the complementary error function (Numerical Recipes erfc). */
+export function normalUpperTail(z: number): number {
+  return 0.5 * erfc(z / Math.SQRT2);
+}
+
+function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+/** The z with P(Z > z) = p, by bisection on normalUpperTail (accurate to ~1e-9; p in (0, 1)). */
+export function normalQuantileUpper(p: number): number {
+  let low = -40;
+  let high = 40;
+  for (let i = 0; i < 100; i++) {
+    const middle = (low + high) / 2;
+    if (normalUpperTail(middle) > p) low = middle;
+    else high = middle;
+  }
+  return (low + high) / 2;
+}
+
+export interface MannWhitneyResult {
+  /** U of the second sample (`after`): how often an `after` value exceeds a `before` value. */
+  readonly u: number;
+  readonly z: number;
+  /** Two-sided p-value, normal approximation with tie and autocorrelation corrections. */
+  readonly pValue: number;
+}
+
+/**
+ * Mann–Whitney U test of `after` against `before`, two-sided, normal approximation with the tie
+ * correction. `varianceInflation` (≥ 1) widens the variance for autocorrelated samples, whose
+ * effective size is smaller than their count.
+ */
+export function mannWhitney(
+  before: readonly number[],
+  after: readonly number[],
+  varianceInflation = 1,
+): MannWhitneyResult {
+  const n1 = before.length;
+  const n2 = after.length;
+  const { ranks: r, tieTerm } = ranks([...before, ...after]);
+  let rankSumAfter = 0;
+  for (let i = n1; i < n1 + n2; i++) rankSumAfter += r[i]!;
+  const u = rankSumAfter - (n2 * (n2 + 1)) / 2;
+  const n = n1 + n2;
+  const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1))) * varianceInflation;
+  const z = variance > 0 ? (u - (n1 * n2) / 2) / Math.sqrt(variance) : 0;
+  return { u, z, pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))) };
+}
+
+/**
+ * Hodges–Lehmann estimate of the shift (after − before): the median of all pairwise differences,
+ * with a confidence interval from their order statistics. Large samples are thinned evenly to at
+ * most `maxPerSide` values each, which keeps this O(maxPerSide² log) whatever the window.
+ */
+export function hodgesLehmann(
+  before: readonly number[],
+  after: readonly number[],
+  confidence = 0.95,
+  maxPerSide = 300,
+): { shift: number; low: number; high: number } {
+  const a = thin(before, maxPerSide);
+  const b = thin(after, maxPerSide);
+  const differences = new Float64Array(a.length * b.length);
+  let k = 0;
+  for (const y of b) for (const x of a) differences[k++] = y - x;
+  differences.sort();
+  const m = a.length;
+  const n = b.length;
+  const z = normalQuantileUpper((1 - confidence) / 2);
+  const spread = z * Math.sqrt((m * n * (m + n + 1)) / 12);
+  const lowIndex = Math.max(0, Math.floor((m * n) / 2 - spread));
+  const highIndex = Math.min(m * n - 1, Math.ceil((m * n) / 2 + spread) - 1);
+  return {
+    shift: quantileOfSorted(differences, 0.5),
+    low: differences[lowIndex]!,
+    high: differences[Math.max(lowIndex, highIndex)]!,
+  };
+}
+
+function thin(values: readonly number[], limit: number): readonly number[] {
+  if (values.length <= limit) return values;
+  const step = values.length / limit;
+  return Array.from({ length: limit }, (_, i) => values[Math.floor(i * step)]!);
+}
+
+/** Lag-1 autocorrelation of a sequence (0 for fewer than 3 values or no variance). */
+export function lag1Autocorrelation(values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n < 3) return 0;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += values[i]!;
+  mean /= n;
+  let numerator = 0;
+  let denominator = 0;
+  for (let i = 0; i < n; i++) {
+    const d = values[i]! - mean;
+    denominator += d * d;
+    if (i > 0) numerator += d * (values[i - 1]! - mean);
+  }
+  return denominator > 0 ? numerator / denominator : 0;
+}

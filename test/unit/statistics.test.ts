@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import {
+  hodgesLehmann,
+  lag1Autocorrelation,
+  mannWhitney,
+  normalQuantileUpper,
+  normalUpperTail,
+  ranks,
+  summarize,
+} from '../../src/analysis/statistics.js';
+
+describe('statistics', () => {
+  it('summarizes a sample', () => {
+    const summary = summarize([4, 1, 3, 2, 10]);
+    expect(summary).toMatchObject({ n: 5, mean: 4, median: 3, min: 1, max: 10 });
+    expect(summary.stddev).toBeCloseTo(Math.sqrt(12.5), 12);
+    expect(summary.p95).toBeCloseTo(8.8, 12); // position 3.8, between 4 and 10
+    expect(summarize([]).n).toBe(0);
+  });
+
+  it('gives tied values their average rank and the tie term', () => {
+    const { ranks: r, tieTerm } = ranks([10, 20, 20, 30, 20]);
+    expect([...r]).toEqual([1, 3, 3, 5, 3]);
+    expect(tieTerm).toBe(27 - 3);
+  });
+
+  it('matches the normal tail and its inverse', () => {
+    expect(normalUpperTail(1.959964)).toBeCloseTo(0.025, 6);
+    expect(normalUpperTail(0)).toBeCloseTo(0.5, 7);
+    expect(normalQuantileUpper(0.025)).toBeCloseTo(1.959964, 4);
+    expect(normalQuantileUpper(1e-6)).toBeCloseTo(4.753424, 3);
+  });
+
+  it('computes Mann–Whitney U, z and p as scipy (asymptotic, no continuity correction)', () => {
+    const separated = mannWhitney([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]);
+    expect(separated.u).toBe(25);
+    expect(separated.z).toBeCloseTo(12.5 / Math.sqrt((25 * 11) / 12), 10);
+    expect(separated.pValue).toBeCloseTo(0.00902, 4);
+    // With ties: ranks 1.5 1.5 3.5 | 3.5 5.5 5.5, U = 8.5, variance 0.75 × (7 − 18/30) = 4.8
+    const tied = mannWhitney([1, 1, 2], [2, 3, 3]);
+    expect(tied.u).toBe(8.5);
+    expect(tied.z).toBeCloseTo(4 / Math.sqrt(4.8), 10);
+    // An inflated variance (autocorrelation) weakens the same evidence.
+    expect(mannWhitney([1, 2, 3, 4, 5], [6, 7, 8, 9, 10], 4).pValue).toBeGreaterThan(separated.pValue);
+  });
+
+  it('estimates the Hodges–Lehmann shift with a confidence interval around it', () => {
+    const { shift, low, high } = hodgesLehmann([1, 2, 3], [4, 5, 6]);
+    expect(shift).toBe(3);
+    expect(low).toBeLessThanOrEqual(3);
+    expect(high).toBeGreaterThanOrEqual(3);
+    const large = hodgesLehmann(
+      Array.from({ length: 5000 }, (_, i) => i % 100),
+      Array.from({ length: 5000 }, (_, i) => (i % 100) + 10),
+    );
+    expect(large.shift).toBeCloseTo(10, 0);
+    expect(large.low).toBeLessThanOrEqual(10);
+    expect(large.high).toBeGreaterThanOrEqual(10);
+  });
+
+  it('measures lag-1 autocorrelation', () => {
+    expect(lag1Autocorrelation([1, -1, 1, -1, 1, -1])).toBeLessThan(-0.8);
+    expect(lag1Autocorrelation(Array.from({ length: 100 }, (_, i) => i))).toBeGreaterThan(0.9);
+    expect(lag1Autocorrelation([5, 5, 5])).toBe(0);
+  });
+});
