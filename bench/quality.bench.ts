@@ -1,0 +1,114 @@
+/**
+ * Change-point quality (`npm run bench:quality`): precision, recall and F1 on labelled series (a
+ * detection counts within ±5 points of a true change, each true change matched once), mean
+ * offset, false alarms on stationary series — for perfwatch's detector and for the original
+ * system's fixed-percentage rule.
+ */
+import { detectChangePoints } from '../src/analysis/detectChangePoints.js';
+import { type LabelledSeries, labelledSuite, stationarySuite } from './quality/groundTruth.js';
+
+const TOLERANCE = 5;
+
+/** The original: mean of each 10-point window against the first 50 points, flagged beyond ±10 %. */
+function naiveDetector(values: readonly number[]): number[] {
+  const baseline = values.slice(0, 50).reduce((a, b) => a + b, 0) / 50;
+  const found: number[] = [];
+  let flagged = false;
+  for (let i = 50; i + 10 <= values.length; i += 10) {
+    const mean = values.slice(i, i + 10).reduce((a, b) => a + b, 0) / 10;
+    const over = Math.abs(mean - baseline) > Math.abs(baseline) * 0.1;
+    if (over && !flagged) found.push(i);
+    flagged = over;
+  }
+  return found;
+}
+
+interface Score {
+  tp: number;
+  fp: number;
+  fn: number;
+  offsets: number[];
+}
+
+function score(suite: readonly LabelledSeries[], detect: (values: number[]) => number[]): Map<string, Score> {
+  const byKind = new Map<string, Score>();
+  for (const series of suite) {
+    const found = detect(series.values);
+    const s = byKind.get(series.kind) ?? { tp: 0, fp: 0, fn: 0, offsets: [] };
+    const unmatched = new Set(series.changes);
+    for (const index of found) {
+      let best: number | undefined;
+      for (const truth of unmatched) {
+        if (
+          Math.abs(truth - index) <= TOLERANCE &&
+          (best === undefined || Math.abs(truth - index) < Math.abs(best - index))
+        )
+          best = truth;
+      }
+      if (best === undefined) s.fp++;
+      else {
+        s.tp++;
+        s.offsets.push(Math.abs(best - index));
+        unmatched.delete(best);
+      }
+    }
+    s.fn += unmatched.size;
+    byKind.set(series.kind, s);
+  }
+  return byKind;
+}
+
+function line(name: string, s: Score): string {
+  const precision = s.tp + s.fp === 0 ? 1 : s.tp / (s.tp + s.fp);
+  const recall = s.tp + s.fn === 0 ? 1 : s.tp / (s.tp + s.fn);
+  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  const offset = s.offsets.length === 0 ? 0 : s.offsets.reduce((a, b) => a + b, 0) / s.offsets.length;
+  return `${name.padEnd(22)} P ${precision.toFixed(3)}  R ${recall.toFixed(3)}  F1 ${f1.toFixed(3)}  offset ${offset.toFixed(2)}  (tp ${s.tp}, fp ${s.fp}, fn ${s.fn})`;
+}
+
+function total(scores: Map<string, Score>): Score {
+  const all: Score = { tp: 0, fp: 0, fn: 0, offsets: [] };
+  for (const s of scores.values()) {
+    all.tp += s.tp;
+    all.fp += s.fp;
+    all.fn += s.fn;
+    all.offsets.push(...s.offsets);
+  }
+  return all;
+}
+
+const labelled = labelledSuite();
+const stationary = stationarySuite();
+const ours = (values: number[]) => detectChangePoints(values).map((c) => c.index);
+let started = performance.now();
+const oursScores = score(labelled, ours);
+const labelledMillis = performance.now() - started;
+const naiveScores = score(labelled, naiveDetector);
+
+console.log(`## change-point quality (${labelled.length} labelled series, ±${TOLERANCE} points)`);
+for (const [kind, s] of oursScores) console.log(`perfwatch  ${line(kind, s)}`);
+console.log(`perfwatch  ${line('ALL', total(oursScores))}   target F1 ≥ 0.9`);
+for (const [kind, s] of naiveScores) console.log(`original   ${line(kind, s)}`);
+console.log(`original   ${line('ALL', total(naiveScores))}`);
+
+started = performance.now();
+const falseAlarms = stationary.map((series) => detectChangePoints(series.values).length);
+const stationaryMillis = performance.now() - started;
+const naiveAlarms = stationary.map((series) => naiveDetector(series.values).length);
+console.log(`\n## ${stationary.length} stationary series (24 h at 10 s, no change)`);
+console.log(`perfwatch: ${falseAlarms.reduce((a, b) => a + b, 0)} change points reported (target 0)`);
+console.log(`original:  ${naiveAlarms.reduce((a, b) => a + b, 0)} alarms`);
+
+const long = stationary[0]!.values.concat(stationary[1]!.values).slice(0, 10_000);
+const times: number[] = [];
+for (let i = 0; i < 20; i++) {
+  const t = performance.now();
+  detectChangePoints(long);
+  times.push(performance.now() - t);
+}
+times.sort((a, b) => a - b);
+console.log(`\n## speed`);
+console.log(`detectChangePoints on 10,000 points: median ${times[10]!.toFixed(1)} ms (target ≤ 20 ms)`);
+console.log(
+  `whole labelled suite: ${labelledMillis.toFixed(0)} ms; stationary suite: ${stationaryMillis.toFixed(0)} ms`,
+);

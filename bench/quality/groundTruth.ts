@@ -1,0 +1,168 @@
+/**
+ * Ground-truth series for the change-point quality benchmark: known change points under the noise
+ * real metrics show. Seeded, so every run scores the same series.
+ */
+export interface LabelledSeries {
+  readonly kind: string;
+  readonly values: number[];
+  /** Indices of the first point after each true change. */
+  readonly changes: number[];
+}
+
+/** mulberry32: a small, fast, seedable PRNG. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rand: () => number): () => number {
+  return () => {
+    const u = Math.max(rand(), 1e-12);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  };
+}
+
+function poisson(rand: () => number, lambda: number): number {
+  const limit = Math.exp(-lambda);
+  let k = 0;
+  let p = rand();
+  while (p > limit) {
+    k++;
+    p *= rand();
+  }
+  return k;
+}
+
+/** 0–3 change positions at least `gap` apart and from the ends. */
+function changePositions(rand: () => number, n: number, gap: number): number[] {
+  const count = Math.floor(rand() * 4);
+  const positions: number[] = [];
+  for (let attempt = 0; positions.length < count && attempt < 100; attempt++) {
+    const p = gap + Math.floor(rand() * (n - 2 * gap));
+    if (positions.every((q) => Math.abs(q - p) >= gap)) positions.push(p);
+  }
+  return positions.sort((a, b) => a - b);
+}
+
+/** A level per point that steps at each change by `step()` (sign chosen at random). */
+function levels(
+  rand: () => number,
+  n: number,
+  changes: number[],
+  base: number,
+  step: () => number,
+): number[] {
+  const out: number[] = [];
+  let level = base;
+  let next = 0;
+  for (let i = 0; i < n; i++) {
+    if (next < changes.length && i === changes[next]) {
+      level += (rand() < 0.5 ? -1 : 1) * step();
+      next++;
+    }
+    out.push(level);
+  }
+  return out;
+}
+
+export function labelledSuite(seed = 42, perKind = 40): LabelledSeries[] {
+  const rand = random(seed);
+  const normal = gaussian(rand);
+  const suite: LabelledSeries[] = [];
+  for (let s = 0; s < perKind; s++) {
+    const n = 600 + Math.floor(rand() * 2400);
+    // Gaussian noise, steps of 1.5–4 σ.
+    let changes = changePositions(rand, n, 60);
+    let level = levels(rand, n, changes, 100, () => (1.5 + rand() * 2.5) * 5);
+    suite.push({ kind: 'gaussian', values: level.map((l) => l + 5 * normal()), changes });
+
+    // Log-normal latency: the log-level steps by ±(0.2–0.7), i.e. ×1.2 … ×2.
+    changes = changePositions(rand, n, 60);
+    level = levels(rand, n, changes, Math.log(120), () => 0.2 + rand() * 0.5);
+    suite.push({
+      kind: 'lognormal latency',
+      values: level.map((l) => Math.exp(l + 0.35 * normal())),
+      changes,
+    });
+
+    // AR(1) CPU (φ = 0.7), steps of 2–4 marginal σ.
+    changes = changePositions(rand, n, 80);
+    level = levels(rand, n, changes, 40, () => (2 + rand() * 2) * 3);
+    let noise = 0;
+    suite.push({
+      kind: 'AR(1) cpu',
+      values: level.map((l) => {
+        noise = 0.7 * noise + 3 * Math.sqrt(1 - 0.49) * normal();
+        return l + noise;
+      }),
+      changes,
+    });
+
+    // Isolated spikes (1 %, ×5) on Gaussian noise with steps.
+    changes = changePositions(rand, n, 60);
+    level = levels(rand, n, changes, 200, () => (2 + rand() * 2) * 8);
+    suite.push({
+      kind: 'spiky',
+      values: level.map((l) => (rand() < 0.01 ? l * 5 : l + 8 * normal())),
+      changes,
+    });
+
+    // Sparse error counts: Poisson 0.3 per point, the rate ×3 or ÷3 at a change.
+    changes = changePositions(rand, n, 100);
+    let rate = 0.3;
+    let next = 0;
+    suite.push({
+      kind: 'sparse counts',
+      values: Array.from({ length: n }, (_, i) => {
+        if (next < changes.length && i === changes[next]) {
+          rate = rate > 0.3 ? 0.3 : rate * 3;
+          next++;
+        }
+        return poisson(rand, rate);
+      }),
+      changes,
+    });
+
+    // Daily seasonality (one period) with steps of 1.5–3 × the amplitude's σ.
+    const days = 8640 / 8; // 3 h of 10 s points, keeps the suite quick
+    changes = changePositions(rand, days, 60);
+    level = levels(rand, days, changes, 50, () => 6 + rand() * 6);
+    suite.push({
+      kind: 'seasonal',
+      values: level.map((l, i) => l + 8 * Math.sin((2 * Math.PI * i) / days) + 2 * normal()),
+      changes,
+    });
+  }
+  return suite;
+}
+
+/** Series with no change at all, 24 h at 10 s each: every detection is a false alarm. */
+export function stationarySuite(seed = 7, count = 100): LabelledSeries[] {
+  const rand = random(seed);
+  const normal = gaussian(rand);
+  return Array.from({ length: count }, (_, s) => {
+    const n = 8640;
+    let noise = 0;
+    const kind = ['gaussian', 'lognormal', 'AR(1)', 'spiky'][s % 4]!;
+    const values = Array.from({ length: n }, () => {
+      switch (kind) {
+        case 'gaussian':
+          return 100 + 5 * normal();
+        case 'lognormal':
+          return Math.exp(Math.log(120) + 0.35 * normal());
+        case 'AR(1)':
+          noise = 0.7 * noise + 3 * Math.sqrt(0.51) * normal();
+          return 40 + noise;
+        default:
+          return rand() < 0.01 ? 1000 : 200 + 8 * normal();
+      }
+    });
+    return { kind: `stationary ${kind}`, values, changes: [] };
+  });
+}

@@ -1,0 +1,227 @@
+import { PerfWatchError } from '../errors.js';
+import {
+  hodgesLehmann,
+  lag1Autocorrelation,
+  mannWhitney,
+  normalQuantileUpper,
+  normalUpperTail,
+  ranks,
+  type Summary,
+  summarize,
+} from './statistics.js';
+
+export interface ChangePointOptions {
+  /** Fewest points on each side of a change: a shift that reverts sooner is an outlier. @default 5 */
+  minSegment?: number;
+  /** Family-wise false-alarm rate of the search over one segment, and the confirmation level. @default 0.001 */
+  alpha?: number;
+  /** Keep only increases (`up`), only decreases (`down`), or both. @default 'both' */
+  direction?: 'up' | 'down' | 'both';
+  /** Smallest |shift| / |median before| reported; 0 reports every significant change. @default 0 */
+  minRelativeEffect?: number;
+}
+
+export interface ChangePoint {
+  /** 0-based index (in the input, gaps included) of the first point after the change. */
+  readonly index: number;
+  readonly before: Summary;
+  readonly after: Summary;
+  /** Hodges–Lehmann estimate of after − before, with its 95 % confidence interval. */
+  readonly shift: number;
+  readonly shiftLow: number;
+  readonly shiftHigh: number;
+  /** shift / |median before|; NaN when the median before is 0. */
+  readonly relativeChange: number;
+  readonly pValue: number;
+  readonly test: 'mann-whitney' | 'poisson-rate';
+  readonly direction: 'up' | 'down';
+}
+
+/** Input that cannot be analysed (not an array, non-numeric entries). */
+export class AnalysisInputError extends PerfWatchError {
+  constructor(message: string) {
+    super('PERFWATCH_ANALYSIS_INPUT', message);
+  }
+}
+
+/** Autocorrelation beyond this is treated as this: the variance inflation stays finite. */
+const MAX_AUTOCORRELATION = 0.95;
+
+/**
+ * Change points of a series, robust to outliers, skew and autocorrelation, with defaults meant to
+ * work on any metric without tuning:
+ *
+ * 1. Search: binary segmentation on the rank statistic of Mann–Whitney. In each segment the split
+ *    with the largest standardized U is a candidate; it is kept when its z, corrected for the
+ *    lag-1 autocorrelation of the rank residuals around the split, passes a Bonferroni threshold
+ *    over all candidate splits (so stationary series stay quiet however long they are).
+ * 2. Confirmation: each change is tested again between its neighbouring changes — Mann–Whitney,
+ *    or a Poisson rate test for sparse counts where ranks tie too much — and dropped (and the
+ *    others re-tested) until all pass.
+ *
+ * Null and non-finite values are gaps: skipped, never filled in; indices refer to the input.
+ */
+export function detectChangePoints(
+  values: readonly (number | null)[],
+  options: ChangePointOptions = {},
+): ChangePoint[] {
+  if (!Array.isArray(values))
+    throw new AnalysisInputError('values must be an array of numbers (null for gaps)');
+  const minSegment = Math.max(2, Math.floor(options.minSegment ?? 5));
+  const alpha = options.alpha ?? 0.001;
+  if (!(alpha > 0 && alpha < 1)) throw new AnalysisInputError(`alpha must be between 0 and 1, got ${alpha}`);
+  const xs: number[] = [];
+  const positions: number[] = [];
+  for (const [i, value] of values.entries()) {
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'number')
+      throw new AnalysisInputError(`value at index ${i} is not a number: ${JSON.stringify(value)}`);
+    if (!Number.isFinite(value)) continue;
+    xs.push(value);
+    positions.push(i);
+  }
+  if (xs.length < 2 * minSegment) return [];
+
+  const cuts: number[] = [];
+  search(xs, 0, xs.length, minSegment, alpha, cuts);
+  cuts.sort((a, b) => a - b);
+  const sparse = isSparseCounts(xs);
+  const confirmed = confirm(xs, cuts, alpha, sparse);
+
+  const direction = options.direction ?? 'both';
+  const minEffect = options.minRelativeEffect ?? 0;
+  return confirmed
+    .map(({ cut, from, to, pValue }) => describe(xs, positions, from, cut, to, pValue, sparse))
+    .filter((point) => direction === 'both' || point.direction === direction)
+    .filter((point) => minEffect <= 0 || Math.abs(point.relativeChange) >= minEffect);
+}
+
+function search(
+  xs: readonly number[],
+  from: number,
+  to: number,
+  minSegment: number,
+  alpha: number,
+  cuts: number[],
+): void {
+  const n = to - from;
+  if (n < 2 * minSegment) return;
+  const { ranks: r, tieTerm } = ranks(xs.slice(from, to));
+  const tieFactor = 1 - tieTerm / (n * n * n - n);
+  if (tieFactor <= 0) return; // constant segment
+  // Rank sums of the right part for every split, from prefix sums.
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + r[i]!;
+  let best = -1;
+  let bestZ = 0;
+  for (let k = minSegment; k <= n - minSegment; k++) {
+    const n1 = k;
+    const n2 = n - k;
+    const u = prefix[n]! - prefix[k]! - (n2 * (n2 + 1)) / 2;
+    const z = (u - (n1 * n2) / 2) / Math.sqrt(((n1 * n2) / 12) * (n + 1) * tieFactor);
+    if (Math.abs(z) > Math.abs(bestZ)) {
+      bestZ = z;
+      best = k;
+    }
+  }
+  if (best < 0) return;
+  const inflation = varianceInflation(r);
+  const candidates = n - 2 * minSegment + 1;
+  const threshold = normalQuantileUpper(alpha / (2 * candidates));
+  if (Math.abs(bestZ) / Math.sqrt(inflation) < threshold) return;
+  cuts.push(from + best);
+  search(xs, from, from + best, minSegment, alpha, cuts);
+  search(xs, from + best, to, minSegment, alpha, cuts);
+}
+
+/**
+ * How much serial correlation widens the variance of a rank sum: (1 + φ) / (1 − φ) for an AR(1)
+ * coefficient φ estimated from the first differences (ρ₁ of the differences is (φ − 1) / 2).
+ * Differences ignore level shifts — the very thing being tested — which the autocorrelation of
+ * the values themselves would mistake for correlation when a segment holds several changes.
+ */
+function varianceInflation(values: ArrayLike<number>): number {
+  const differences = new Float64Array(Math.max(0, values.length - 1));
+  for (let i = 1; i < values.length; i++) differences[i - 1] = values[i]! - values[i - 1]!;
+  const phi = Math.min(MAX_AUTOCORRELATION, Math.max(0, 1 + 2 * lag1Autocorrelation(differences)));
+  return (1 + phi) / (1 - phi);
+}
+
+/** Mostly zeros and small non-negative integers: error counts, where ranks tie too much. */
+function isSparseCounts(xs: readonly number[]): boolean {
+  let zeros = 0;
+  for (const x of xs) {
+    if (x < 0 || !Number.isInteger(x)) return false;
+    if (x === 0) zeros++;
+  }
+  return zeros >= xs.length * 0.3;
+}
+
+/** Re-tests each change between its neighbours; drops the weakest failure and repeats. */
+function confirm(xs: readonly number[], cuts: readonly number[], alpha: number, sparse: boolean) {
+  let kept = [...cuts];
+  for (;;) {
+    const tested = kept.map((cut, i) => {
+      const from = i === 0 ? 0 : kept[i - 1]!;
+      const to = i === kept.length - 1 ? xs.length : kept[i + 1]!;
+      return { cut, from, to, pValue: pValueOf(xs, from, cut, to, sparse) };
+    });
+    const failures = tested.filter((t) => !(t.pValue < alpha));
+    if (failures.length === 0) return tested;
+    const weakest = failures.reduce((a, b) => (b.pValue > a.pValue ? b : a));
+    kept = kept.filter((cut) => cut !== weakest.cut);
+  }
+}
+
+function pValueOf(xs: readonly number[], from: number, cut: number, to: number, sparse: boolean): number {
+  const before = xs.slice(from, cut);
+  const after = xs.slice(cut, to);
+  if (sparse) return poissonRatePValue(before, after);
+  const { ranks: r } = ranks([...before, ...after]);
+  return mannWhitney(before, after, varianceInflation(r)).pValue;
+}
+
+/**
+ * Conditional test of two Poisson rates: given the total count, the count after the change is
+ * binomial with p = n_after / n; normal approximation, two-sided.
+ */
+function poissonRatePValue(before: readonly number[], after: readonly number[]): number {
+  const sumBefore = before.reduce((a, b) => a + b, 0);
+  const sumAfter = after.reduce((a, b) => a + b, 0);
+  const total = sumBefore + sumAfter;
+  if (total === 0) return 1;
+  const p = after.length / (before.length + after.length);
+  const z = (sumAfter - total * p) / Math.sqrt(total * p * (1 - p));
+  return Math.min(1, 2 * normalUpperTail(Math.abs(z)));
+}
+
+function describe(
+  xs: readonly number[],
+  positions: readonly number[],
+  from: number,
+  cut: number,
+  to: number,
+  pValue: number,
+  sparse: boolean,
+): ChangePoint {
+  const before = xs.slice(from, cut);
+  const after = xs.slice(cut, to);
+  const hl = hodgesLehmann(before, after);
+  const beforeSummary = summarize(before);
+  const afterSummary = summarize(after);
+  // For sparse counts the median shift is mostly 0: the rate (mean) difference says more.
+  const shift = sparse ? afterSummary.mean - beforeSummary.mean : hl.shift;
+  const reference = sparse ? beforeSummary.mean : beforeSummary.median;
+  return {
+    index: positions[cut]!,
+    before: beforeSummary,
+    after: afterSummary,
+    shift,
+    shiftLow: sparse ? shift : hl.low,
+    shiftHigh: sparse ? shift : hl.high,
+    relativeChange: reference === 0 ? Number.NaN : shift / Math.abs(reference),
+    pValue,
+    test: sparse ? 'poisson-rate' : 'mann-whitney',
+    direction: shift > 0 || (shift === 0 && afterSummary.mean > beforeSummary.mean) ? 'up' : 'down',
+  };
+}
