@@ -1,3 +1,9 @@
+export {
+  AnalysisInputError,
+  type ChangePoint,
+  type ChangePointOptions,
+  detectChangePoints,
+} from './analysis/detectChangePoints.js';
 export type { LogLevel, PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 export { resolveConfig } from './config/resolveConfig.js';
 export {

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { PerfWatchError } from '../errors.js';
 import { PERFWATCH_VERSION } from '../version.js';
+import { registerAnalyzeCommand } from './analyzeCommand.js';
 import { registerCleanupCommand } from './cleanupCommand.js';
 import { registerCompactCommand } from './compactCommand.js';
 import { registerExportCommand } from './exportCommand.js';
@@ -28,6 +29,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerSnapshotCommand(program);
   registerExportCommand(program);
   registerCompactCommand(program);
+  registerAnalyzeCommand(program);
   await program.parseAsync(argv);
 }
 

@@ -360,3 +360,33 @@ describe('perfwatch compact', () => {
     }
   });
 });
+
+describe('perfwatch analyze', () => {
+  it('prints change points as JSON with 0-based indices, and refuses a bad file with exit 2', async () => {
+    const lines = ['time,latency_ms'];
+    for (let i = 0; i < 120; i++)
+      lines.push(`${1_790_000_000 + i * 10},${(i < 70 ? 100 : 160) + ((i * 7) % 5)}`);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(dir.file('series.csv'), `${lines.join('\n')}\n`);
+    const result = await runCli(['analyze', dir.file('series.csv'), '--json']);
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout);
+    expect(
+      parsed.changePoints.map((p: { index: number; direction: string }) => [p.index, p.direction]),
+    ).toEqual([[70, 'up']]);
+    expect(parsed.changePoints[0].time).toBe(String(1_790_000_000 + 700));
+
+    await writeFile(
+      dir.file('values.json'),
+      JSON.stringify([5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]),
+    );
+    const down = await runCli(['analyze', dir.file('values.json'), '--direction', 'down', '--json']);
+    expect(JSON.parse(down.stdout).changePoints).toEqual([]);
+
+    const missing = await runCli(['analyze', dir.file('series.csv'), '--column', 'cpu']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe(
+      'perfwatch: --column: no column named "cpu"; the columns are time, latency_ms',
+    );
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { AnalysisInputError, detectChangePoints } from '../../src/analysis/detectChangePoints.js';
+import { readSeriesFile } from '../../src/analysis/readSeriesFile.js';
+
+/** Deterministic noise: a fixed pseudo-random sequence in [-1, 1]. */
+function noise(n: number, seed = 1): number[] {
+  let x = seed;
+  return Array.from({ length: n }, () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return (x / 2147483648) * 2 - 1;
+  });
+}
+
+const step = (n: number, at: number, before: number, after: number, amplitude = 2) =>
+  noise(n).map((e, i) => (i < at ? before : after) + amplitude * e);
+
+describe('detectChangePoints', () => {
+  it('finds a step, with its index, direction, shift and statistics', () => {
+    const [point, ...rest] = detectChangePoints(step(400, 250, 100, 130));
+    expect(rest).toEqual([]);
+    expect(point!.index).toBe(250);
+    expect(point!.direction).toBe('up');
+    expect(point!.shift).toBeCloseTo(30, 0);
+    expect(point!.shiftLow).toBeLessThanOrEqual(point!.shift);
+    expect(point!.shiftHigh).toBeGreaterThanOrEqual(point!.shift);
+    expect(point!.relativeChange).toBeCloseTo(0.3, 1);
+    expect(point!.pValue).toBeLessThan(1e-10);
+    expect(point!.test).toBe('mann-whitney');
+    expect(point!.before.n).toBe(250);
+    expect(point!.after.n).toBe(150);
+  });
+
+  it('reports decreases as down and filters by direction', () => {
+    const values = step(300, 100, 50, 30);
+    expect(detectChangePoints(values).map((p) => p.direction)).toEqual(['down']);
+    expect(detectChangePoints(values, { direction: 'up' })).toEqual([]);
+    expect(detectChangePoints(values, { direction: 'down' })).toHaveLength(1);
+  });
+
+  it('finds several changes', () => {
+    const base = noise(600);
+    const values = base.map((e, i) => (i < 200 ? 10 : i < 400 ? 20 : 12) + e);
+    expect(detectChangePoints(values).map((p) => p.index)).toEqual([200, 400]);
+  });
+
+  it('stays quiet on stationary noise, a constant series and a short series', () => {
+    expect(detectChangePoints(noise(5000).map((e) => 100 + e))).toEqual([]);
+    expect(detectChangePoints(Array(100).fill(7))).toEqual([]);
+    expect(detectChangePoints([1, 2, 3, 100, 200])).toEqual([]);
+  });
+
+  it('ignores a spike that reverts (persistence) and isolated outliers', () => {
+    const values = noise(300).map((e, i) => 100 + e + (i >= 150 && i < 153 ? 500 : 0));
+    expect(detectChangePoints(values)).toEqual([]);
+  });
+
+  it('skips gaps without inventing data, and reports indices of the input', () => {
+    const values: (number | null)[] = step(200, 100, 10, 20, 1);
+    for (const i of [5, 50, 99, 120]) values[i] = null;
+    values[60] = Number.NaN;
+    const [point] = detectChangePoints(values);
+    expect(point!.index).toBe(100);
+    expect(point!.before.n).toBe(100 - 4);
+  });
+
+  it('handles huge values', () => {
+    const values = step(200, 80, 1e300, 1.5e300, 1e298);
+    expect(detectChangePoints(values).map((p) => p.index)).toEqual([80]);
+  });
+
+  it('uses a rate test for sparse counts', () => {
+    const counts = Array.from({ length: 600 }, (_, i) =>
+      i < 300 ? (i % 10 === 0 ? 1 : 0) : i % 2 === 0 ? 1 : 0,
+    );
+    const [point] = detectChangePoints(counts);
+    expect(point!.test).toBe('poisson-rate');
+    expect(Math.abs(point!.index - 300)).toBeLessThanOrEqual(5);
+    expect(point!.direction).toBe('up');
+  });
+
+  it('refuses input that is not numbers', () => {
+    expect(() => detectChangePoints('1,2,3' as never)).toThrow(AnalysisInputError);
+    expect(() => detectChangePoints([1, 2, 'x' as never])).toThrow('value at index 2 is not a number: "x"');
+  });
+});
+
+describe('readSeriesFile', () => {
+  it('reads a JSON array with gaps', () => {
+    expect(readSeriesFile('[1, 2, null, 4]')).toEqual({ column: 'value', values: [1, 2, null, 4] });
+    expect(() => readSeriesFile('[1, "a"]')).toThrow('JSON entry 1 is not a number or null: "a"');
+  });
+
+  it('reads the first numeric non-time CSV column, or the one named, with quoted fields and gaps', () => {
+    const csv =
+      'time,host,latency,cpu\n2026-01-01T00:00:00Z,"a,b",10,0.5\n2026-01-01T00:00:10Z,a,,0.6\n2026-01-01T00:00:20Z,a,NaN,0.7\n';
+    expect(readSeriesFile(csv)).toMatchObject({ column: 'latency', values: [10, null, null] });
+    expect(readSeriesFile(csv, 'cpu').values).toEqual([0.5, 0.6, 0.7]);
+    expect(readSeriesFile(csv).times).toHaveLength(3);
+  });
+
+  it('names the problem: unknown column, no numeric column, bad cell, unsorted times', () => {
+    expect(() => readSeriesFile('a,b\n1,2\n', 'c')).toThrow(
+      '--column: no column named "c"; the columns are a, b',
+    );
+    expect(() => readSeriesFile('name,host\nx,y\n')).toThrow(
+      'the CSV has no numeric column (columns: name, host)',
+    );
+    expect(() => readSeriesFile('v\n1\nabc\n')).toThrow('row 3, column "v": "abc" is not a number');
+    expect(() => readSeriesFile('time,v\n2026-01-01T00:01:00Z,1\n2026-01-01T00:00:00Z,2\n')).toThrow(
+      /^rows are not in time order: row 3 \(2026-01-01T00:00:00Z\) is earlier than row 2/,
+    );
+  });
+});
