@@ -55,6 +55,7 @@ const MAX_AUTOCORRELATION = 0.95;
  *    with the largest standardized U is a candidate; it is kept when its z, corrected for the
  *    lag-1 autocorrelation of the rank residuals around the split, passes a Bonferroni threshold
  *    over all candidate splits (so stationary series stay quiet however long they are).
+ *    A candidate must also be abrupt (see isAbrupt): seasonality and slow drifts are not changes.
  * 2. Confirmation: each change is tested again between its neighbouring changes — Mann–Whitney,
  *    or a Poisson rate test for sparse counts where ranks tie too much — and dropped (and the
  *    others re-tested) until all pass.
@@ -86,7 +87,7 @@ export function detectChangePoints(
   search(xs, 0, xs.length, minSegment, alpha, cuts);
   cuts.sort((a, b) => a - b);
   const sparse = isSparseCounts(xs);
-  const confirmed = confirm(xs, cuts, alpha, sparse);
+  const confirmed = confirm(xs, refine(xs, cuts, minSegment, sparse), alpha, sparse);
 
   const direction = options.direction ?? 'both';
   const minEffect = options.minRelativeEffect ?? 0;
@@ -129,6 +130,8 @@ function search(
   const candidates = n - 2 * minSegment + 1;
   const threshold = normalQuantileUpper(alpha / (2 * candidates));
   if (Math.abs(bestZ) / Math.sqrt(inflation) < threshold) return;
+  // A significant but gradual split (seasonality, a drift) ends the search of this segment.
+  if (!isAbrupt(r, best)) return;
   cuts.push(from + best);
   search(xs, from, from + best, minSegment, alpha, cuts);
   search(xs, from + best, to, minSegment, alpha, cuts);
@@ -147,6 +150,40 @@ function varianceInflation(values: ArrayLike<number>): number {
   return (1 + phi) / (1 - phi);
 }
 
+/** Points on each side of a split compared at the small scale. */
+const LOCAL_WINDOW = 25;
+/** The large scale is this many times the small one. */
+const SCALE_RATIO = 4;
+/**
+ * A step shifts the neighbours by about as much at both scales; a smooth swing (seasonality, a
+ * drift) shifts them in proportion to their distance, so about 1 / SCALE_RATIO as much at the small
+ * scale. Halfway between the two tells them apart.
+ */
+const MIN_SMALL_SCALE_SHARE = (1 + 1 / SCALE_RATIO) / 2;
+
+/**
+ * True when the shift at `split` is abrupt: the mean rank of the points right after the split
+ * exceeds that of the points right before by about as much as at four times that distance.
+ * Seasonality and slow drifts move the two sides apart too, but gradually.
+ */
+function isAbrupt(r: ArrayLike<number>, split: number): boolean {
+  const room = Math.min(split, r.length - split);
+  const small = Math.min(LOCAL_WINDOW, Math.floor(room / SCALE_RATIO));
+  if (small < 3) return true; // too short to tell: the significance test alone decides
+  const large = small * SCALE_RATIO;
+  const mean = (start: number, end: number) => {
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += r[i]!;
+    return sum / (end - start);
+  };
+  const largeShift = mean(split, split + large) - mean(split - large, split);
+  const smallShift = mean(split, split + small) - mean(split - small, split);
+  return (
+    Math.sign(smallShift) === Math.sign(largeShift) &&
+    Math.abs(smallShift) >= MIN_SMALL_SCALE_SHARE * Math.abs(largeShift)
+  );
+}
+
 /** Mostly zeros and small non-negative integers: error counts, where ranks tie too much. */
 function isSparseCounts(xs: readonly number[]): boolean {
   let zeros = 0;
@@ -155,6 +192,65 @@ function isSparseCounts(xs: readonly number[]): boolean {
     if (x === 0) zeros++;
   }
   return zeros >= xs.length * 0.3;
+}
+
+/**
+ * Re-locates each change between its final neighbours: the first search placed it within a
+ * segment that may have held other changes, which pulls the maximum of the statistic off the
+ * true position.
+ */
+function refine(
+  xs: readonly number[],
+  cuts: readonly number[],
+  minSegment: number,
+  sparse: boolean,
+): number[] {
+  const refined = [...cuts];
+  for (let i = 0; i < refined.length; i++) {
+    const from = i === 0 ? 0 : refined[i - 1]!;
+    const to = i === refined.length - 1 ? xs.length : refined[i + 1]!;
+    const n = to - from;
+    if (sparse) {
+      refined[i] = from + bestRateSplit(xs.slice(from, to), minSegment, refined[i]! - from);
+      continue;
+    }
+    const { ranks: r } = ranks(xs.slice(from, to));
+    const prefix = new Float64Array(n + 1);
+    for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k]! + r[k]!;
+    let best = refined[i]! - from;
+    let bestZ = -1;
+    for (let k = minSegment; k <= n - minSegment; k++) {
+      const n2 = n - k;
+      const u = prefix[n]! - prefix[k]! - (n2 * (n2 + 1)) / 2;
+      const z = Math.abs(u - (k * n2) / 2) / Math.sqrt((k * n2 * (n + 1)) / 12);
+      if (z > bestZ) {
+        bestZ = z;
+        best = k;
+      }
+    }
+    refined[i] = from + best;
+  }
+  return [...new Set(refined)].sort((a, b) => a - b);
+}
+
+/** The split of a count segment where the Poisson rate test is strongest. */
+function bestRateSplit(counts: readonly number[], minSegment: number, fallback: number): number {
+  const n = counts.length;
+  const prefix = new Float64Array(n + 1);
+  for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k]! + counts[k]!;
+  const total = prefix[n]!;
+  if (total === 0) return fallback;
+  let best = fallback;
+  let bestZ = -1;
+  for (let k = minSegment; k <= n - minSegment; k++) {
+    const p = (n - k) / n;
+    const z = Math.abs(total - prefix[k]! - total * p) / Math.sqrt(total * p * (1 - p));
+    if (z > bestZ) {
+      bestZ = z;
+      best = k;
+    }
+  }
+  return best;
 }
 
 /** Re-tests each change between its neighbours; drops the weakest failure and repeats. */
