@@ -83,10 +83,11 @@ export function detectChangePoints(
   }
   if (xs.length < 2 * minSegment) return [];
 
-  const cuts: number[] = [];
-  search(xs, 0, xs.length, minSegment, alpha, cuts);
-  cuts.sort((a, b) => a - b);
   const sparse = isSparseCounts(xs);
+  const cuts: number[] = [];
+  if (sparse) searchCounts(xs, 0, xs.length, minSegment, alpha, cuts);
+  else search(xs, 0, xs.length, minSegment, alpha, cuts);
+  cuts.sort((a, b) => a - b);
   const confirmed = confirm(xs, refine(xs, cuts, minSegment, sparse), alpha, sparse);
 
   const direction = options.direction ?? 'both';
@@ -135,6 +136,31 @@ function search(
   cuts.push(from + best);
   search(xs, from, from + best, minSegment, alpha, cuts);
   search(xs, from + best, to, minSegment, alpha, cuts);
+}
+
+/**
+ * Binary segmentation for sparse counts: the Poisson rate statistic instead of ranks, which tie
+ * too much when most values are 0.
+ */
+function searchCounts(
+  xs: readonly number[],
+  from: number,
+  to: number,
+  minSegment: number,
+  alpha: number,
+  cuts: number[],
+): void {
+  const n = to - from;
+  if (n < 2 * minSegment) return;
+  const counts = xs.slice(from, to);
+  const best = bestRateSplit(counts, minSegment, -1);
+  if (best < 0) return;
+  const threshold = normalQuantileUpper(alpha / (2 * (n - 2 * minSegment + 1)));
+  const z = -normalQuantileUpper(poissonRatePValue(counts.slice(0, best), counts.slice(best)) / 2);
+  if (!(Math.abs(z) >= threshold) || !isAbrupt(counts, best)) return;
+  cuts.push(from + best);
+  searchCounts(xs, from, from + best, minSegment, alpha, cuts);
+  searchCounts(xs, from + best, to, minSegment, alpha, cuts);
 }
 
 /**
