@@ -12,6 +12,9 @@ interface StartFlags {
   otlpEndpoint?: string;
   serviceName?: string;
   logLevel?: string;
+  retentionDays?: string;
+  snapshotPath?: string;
+  snapshotInterval?: string;
 }
 
 /** `perfwatch start`: monitor this machine and process until SIGINT/SIGTERM. */
@@ -37,6 +40,18 @@ export function registerStartCommand(program: Command): void {
     .option(
       '--service-name <name>',
       'service.name of the resource (env OTEL_SERVICE_NAME, default perfwatch)',
+    )
+    .option(
+      '--retention-days <days>',
+      'days of raw points kept, 1–365 (env PERFWATCH_RETENTION_DAYS, default 30)',
+    )
+    .option(
+      '--snapshot-path <file>',
+      'write a readable snapshot of the history here (env PERFWATCH_SNAPSHOT_PATH)',
+    )
+    .option(
+      '--snapshot-interval <minutes>',
+      'minutes between snapshots (env PERFWATCH_SNAPSHOT_INTERVAL_MINUTES, default 15)',
     )
     .option(
       '--log-level <level>',
@@ -81,6 +96,12 @@ function optionsFromFlags(flags: StartFlags): PerfWatchOptions {
     options.prometheusPort = integerFlag('--prometheus-port', flags.prometheusPort);
   if (!flags.prometheus) options.prometheusEnabled = false;
   if (flags.otlpEndpoint !== undefined) options.otlpEndpoint = flags.otlpEndpoint;
+  if (flags.retentionDays !== undefined)
+    options.retentionDays = integerFlag('--retention-days', flags.retentionDays);
+  if (flags.snapshotPath !== undefined) options.snapshotPath = flags.snapshotPath;
+  if (flags.snapshotInterval !== undefined) {
+    options.snapshotIntervalMinutes = integerFlag('--snapshot-interval', flags.snapshotInterval);
+  }
   if (flags.logLevel !== undefined) options.logLevel = flags.logLevel as PerfWatchOptions['logLevel'];
   return options;
 }

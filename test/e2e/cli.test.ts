@@ -43,6 +43,11 @@ describe('perfwatch CLI', () => {
       'perfwatch: collectionIntervalMillis (OTEL_METRIC_EXPORT_INTERVAL): must be between 1 and 2147483647, got -1',
     ],
     [
+      ['start', '--retention-days', '0'],
+      {},
+      'perfwatch: retentionDays (PERFWATCH_RETENTION_DAYS): must be between 1 and 365, got 0',
+    ],
+    [
       ['start', '--otlp-endpoint', 'collector'],
       {},
       'perfwatch: otlpEndpoint: must be an http(s) URL such as http://localhost:4318, got "collector"',
