@@ -26,7 +26,10 @@ export interface ChangePoint {
   readonly index: number;
   readonly before: Summary;
   readonly after: Summary;
-  /** Hodges–Lehmann estimate of after − before, with its 95 % confidence interval. */
+  /**
+   * Hodges–Lehmann estimate of after − before, with its 95 % confidence interval; for sparse counts
+   * and discrete values whose median does not move, the mean difference, without an interval (NaN).
+   */
   readonly shift: number;
   readonly shiftLow: number;
   readonly shiftHigh: number;
@@ -68,9 +71,18 @@ export function detectChangePoints(
 ): ChangePoint[] {
   if (!Array.isArray(values))
     throw new AnalysisInputError('values must be an array of numbers (null for gaps)');
-  const minSegment = Math.max(2, Math.floor(options.minSegment ?? 5));
+  const minSegment = options.minSegment ?? 5;
+  if (!Number.isInteger(minSegment) || minSegment < 2) {
+    throw new AnalysisInputError(`minSegment must be an integer >= 2, got ${String(options.minSegment)}`);
+  }
   const alpha = options.alpha ?? 0.001;
   if (!(alpha > 0 && alpha < 1)) throw new AnalysisInputError(`alpha must be between 0 and 1, got ${alpha}`);
+  const direction = options.direction ?? 'both';
+  if (!['up', 'down', 'both'].includes(direction)) {
+    throw new AnalysisInputError(
+      `direction must be up, down or both, got ${JSON.stringify(options.direction)}`,
+    );
+  }
   const xs: number[] = [];
   const positions: number[] = [];
   for (const [i, value] of values.entries()) {
@@ -90,12 +102,17 @@ export function detectChangePoints(
   cuts.sort((a, b) => a - b);
   const confirmed = confirm(xs, refine(xs, cuts, minSegment, sparse), alpha, sparse);
 
-  const direction = options.direction ?? 'both';
   const minEffect = options.minRelativeEffect ?? 0;
-  return confirmed
-    .map(({ cut, from, to, pValue }) => describe(xs, positions, from, cut, to, pValue, sparse))
-    .filter((point) => direction === 'both' || point.direction === direction)
-    .filter((point) => minEffect <= 0 || Math.abs(point.relativeChange) >= minEffect);
+  return (
+    confirmed
+      .map(({ cut, from, to, pValue }) => describe(xs, positions, from, cut, to, pValue, sparse))
+      .filter((point) => direction === 'both' || point.direction === direction)
+      // From a level of 0 any shift is infinitely large: such changes always pass.
+      .filter(
+        (point) =>
+          minEffect <= 0 || Number.isNaN(point.relativeChange) || Math.abs(point.relativeChange) >= minEffect,
+      )
+  );
 }
 
 function search(
@@ -210,14 +227,30 @@ function isAbrupt(r: ArrayLike<number>, split: number): boolean {
   );
 }
 
-/** Mostly zeros and small non-negative integers: error counts, where ranks tie too much. */
+/**
+ * Sparse event counts — mostly zeros, small non-negative integers, variance about the mean (as
+ * Poisson counts have) — where ranks tie too much. Integer metrics that merely contain many zeros
+ * (GC pause milliseconds, on/off values) are far more dispersed and take the rank path.
+ */
 function isSparseCounts(xs: readonly number[]): boolean {
   let zeros = 0;
+  let sum = 0;
   for (const x of xs) {
     if (x < 0 || !Number.isInteger(x)) return false;
     if (x === 0) zeros++;
+    sum += x;
   }
-  return zeros >= xs.length * 0.3;
+  if (zeros < xs.length * 0.3) return false;
+  return sum === 0 || dispersion(xs) <= MAX_POISSON_DISPERSION;
+}
+
+/** Counts whose variance exceeds their mean by more than this are not treated as Poisson. */
+const MAX_POISSON_DISPERSION = 2;
+
+/** Variance / mean: 1 for Poisson counts. */
+function dispersion(xs: readonly number[]): number {
+  const { mean, stddev } = summarize(xs);
+  return mean > 0 ? (stddev * stddev) / mean : 1;
 }
 
 /**
@@ -313,7 +346,12 @@ function poissonRatePValue(before: readonly number[], after: readonly number[]):
   const total = sumBefore + sumAfter;
   if (total === 0) return 1;
   const p = after.length / (before.length + after.length);
-  const z = (sumAfter - total * p) / Math.sqrt(total * p * (1 - p));
+  // Quasi-Poisson: extra variance (within each side, so the change itself does not count) widens the test.
+  const overdispersion = Math.max(
+    1,
+    (dispersion(before) * before.length + dispersion(after) * after.length) / (before.length + after.length),
+  );
+  const z = (sumAfter - total * p) / Math.sqrt(total * p * (1 - p) * overdispersion);
   return Math.min(1, 2 * normalUpperTail(Math.abs(z)));
 }
 
@@ -331,16 +369,19 @@ function describe(
   const hl = hodgesLehmann(before, after);
   const beforeSummary = summarize(before);
   const afterSummary = summarize(after);
-  // For sparse counts the median shift is mostly 0: the rate (mean) difference says more.
-  const shift = sparse ? afterSummary.mean - beforeSummary.mean : hl.shift;
-  const reference = sparse ? beforeSummary.mean : beforeSummary.median;
+  // For sparse counts, and discrete values where the median shift is 0 although the
+  // distribution moved, the mean difference says more.
+  const byMean = sparse || (hl.shift === 0 && afterSummary.mean !== beforeSummary.mean);
+  const shift = byMean ? afterSummary.mean - beforeSummary.mean : hl.shift;
+  const reference = byMean ? beforeSummary.mean : beforeSummary.median;
   return {
     index: positions[cut]!,
     before: beforeSummary,
     after: afterSummary,
     shift,
-    shiftLow: sparse ? shift : hl.low,
-    shiftHigh: sparse ? shift : hl.high,
+    // No interval for a mean difference: NaN says "not computed" rather than a zero-width interval.
+    shiftLow: byMean ? Number.NaN : hl.low,
+    shiftHigh: byMean ? Number.NaN : hl.high,
     relativeChange: reference === 0 ? Number.NaN : shift / Math.abs(reference),
     pValue,
     test: sparse ? 'poisson-rate' : 'mann-whitney',

@@ -182,31 +182,6 @@ function thin(values: readonly number[], limit: number): readonly number[] {
   return Array.from({ length: limit }, (_, i) => values[Math.floor(i * step)]!);
 }
 
-/**
- * How much serial correlation widens the variance of a sum: 1 + 2 Σ ρ_k over lags 1…maxLag
- * (Bartlett), summing while the autocorrelation stays positive. 1 for independent values;
- * (1 + φ) / (1 − φ) for AR(1); large for trends and seasonality, which are not level changes.
- */
-export function varianceInflationFactor(values: ArrayLike<number>, maxLag: number): number {
-  const n = values.length;
-  if (n < 3) return 1;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += values[i]!;
-  mean /= n;
-  let variance = 0;
-  for (let i = 0; i < n; i++) variance += (values[i]! - mean) ** 2;
-  if (variance === 0) return 1;
-  let factor = 1;
-  for (let lag = 1; lag <= Math.min(maxLag, n - 2); lag++) {
-    let covariance = 0;
-    for (let i = lag; i < n; i++) covariance += (values[i]! - mean) * (values[i - lag]! - mean);
-    const rho = covariance / variance;
-    if (rho <= 0) break;
-    factor += 2 * rho;
-  }
-  return factor;
-}
-
 /** Lag-1 autocorrelation of a sequence (0 for fewer than 3 values or no variance). */
 export function lag1Autocorrelation(values: ArrayLike<number>): number {
   const n = values.length;

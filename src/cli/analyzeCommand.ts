@@ -56,14 +56,17 @@ function jsonNumbers(_key: string, value: unknown): unknown {
 
 function describe(point: ChangePoint & { time?: string | undefined }): string {
   const at = point.time ? `${point.index} (${point.time})` : String(point.index);
+  const fmt = (n: number) => Number(n.toPrecision(4)).toString();
   const relative = Number.isNaN(point.relativeChange)
     ? ''
-    : ` (${point.relativeChange >= 0 ? '+' : ''}${(point.relativeChange * 100).toFixed(1)} %)`;
-  const fmt = (n: number) => Number(n.toPrecision(4)).toString();
+    : ` (${point.relativeChange >= 0 ? '+' : ''}${(point.relativeChange * 100).toFixed(1)} % of the level before)`;
+  const interval = Number.isNaN(point.shiftLow)
+    ? ''
+    : ` [95 % CI ${fmt(point.shiftLow)}, ${fmt(point.shiftHigh)}]`;
+  const p = point.pValue < 1e-300 ? '< 1e-300' : `= ${point.pValue.toExponential(1)}`;
   return (
     `  index ${at}: ${point.direction}, median ${fmt(point.before.median)} → ${fmt(point.after.median)}, ` +
-    `mean ${fmt(point.before.mean)} → ${fmt(point.after.mean)}${relative}; shift ${fmt(point.shift)} ` +
-    `[${fmt(point.shiftLow)}, ${fmt(point.shiftHigh)}], p = ${point.pValue.toExponential(1)} (${point.test}), ` +
-    `${point.before.n} points before, ${point.after.n} after`
+    `mean ${fmt(point.before.mean)} → ${fmt(point.after.mean)}; shift ${fmt(point.shift)}${interval}${relative}, ` +
+    `p ${p} (${point.test}), ${point.before.n} points before, ${point.after.n} after`
   );
 }

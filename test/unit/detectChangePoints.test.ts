@@ -78,7 +78,26 @@ describe('detectChangePoints', () => {
     expect(point!.direction).toBe('up');
   });
 
-  it('refuses input that is not numbers', () => {
+  it('does not take integer metrics with many zeros for Poisson counts', () => {
+    // GC pause milliseconds: mostly 0, else 5–79 — stationary, and far more dispersed than Poisson.
+    const pauses = noise(4000, 3).map((e, i) => (i % 10 < 7 ? 0 : 5 + Math.round(Math.abs(e) * 74)));
+    expect(detectChangePoints(pauses)).toEqual([]);
+  });
+
+  it('reports a discrete shift by the mean when the median cannot move', () => {
+    const values = noise(800, 5).map((e, i) => (e < (i < 400 ? -0.4 : 0.4) ? 1 : 2));
+    const [point] = detectChangePoints(values);
+    expect(point!.shift).not.toBe(0);
+    expect(point!.shiftLow).toBeNaN();
+  });
+
+  it('refuses input that is not numbers, and invalid options', () => {
+    expect(() => detectChangePoints([1], { minSegment: Number.NaN })).toThrow(
+      'minSegment must be an integer >= 2, got NaN',
+    );
+    expect(() => detectChangePoints([1], { direction: 'UP' as never })).toThrow(
+      'direction must be up, down or both, got "UP"',
+    );
     expect(() => detectChangePoints('1,2,3' as never)).toThrow(AnalysisInputError);
     expect(() => detectChangePoints([1, 2, 'x' as never])).toThrow('value at index 2 is not a number: "x"');
   });
@@ -98,6 +117,17 @@ describe('readSeriesFile', () => {
     expect(readSeriesFile(csv).times).toHaveLength(3);
   });
 
+  it('skips time-like and mostly non-numeric columns when picking one, and counts file lines', () => {
+    expect(readSeriesFile('timestamp_ms,created_at,run_id,latency\n1,2,x1,10\n2,3,x2,11\n').column).toBe(
+      'latency',
+    );
+    expect(() => readSeriesFile('v\n1\n\n\nabc\n')).toThrow('line 5, column "v": "abc" is not a number');
+    expect(readSeriesFile('\uFEFFv\n1\ninf\n2\n').values).toEqual([1, null, 2]);
+    expect(() => readSeriesFile('{"a": 1}')).toThrow(
+      'a JSON file must be an array of numbers (null for gaps)',
+    );
+  });
+
   it('names the problem: unknown column, no numeric column, bad cell, unsorted times', () => {
     expect(() => readSeriesFile('a,b\n1,2\n', 'c')).toThrow(
       '--column: no column named "c"; the columns are a, b',
@@ -105,9 +135,9 @@ describe('readSeriesFile', () => {
     expect(() => readSeriesFile('name,host\nx,y\n')).toThrow(
       'the CSV has no numeric column (columns: name, host)',
     );
-    expect(() => readSeriesFile('v\n1\nabc\n')).toThrow('row 3, column "v": "abc" is not a number');
+    expect(() => readSeriesFile('v\n1\nabc\n')).toThrow('line 3, column "v": "abc" is not a number');
     expect(() => readSeriesFile('time,v\n2026-01-01T00:01:00Z,1\n2026-01-01T00:00:00Z,2\n')).toThrow(
-      /^rows are not in time order: row 3 \(2026-01-01T00:00:00Z\) is earlier than row 2/,
+      /^rows are not in time order: line 3 \(2026-01-01T00:00:00Z\) is earlier than line 2/,
     );
   });
 });
