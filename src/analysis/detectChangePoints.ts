@@ -128,21 +128,7 @@ function search(
   const { ranks: r, tieTerm } = ranks(xs.slice(from, to));
   const tieFactor = 1 - tieTerm / (n * n * n - n);
   if (tieFactor <= 0) return; // constant segment
-  // Rank sums of the right part for every split, from prefix sums.
-  const prefix = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + r[i]!;
-  let best = -1;
-  let bestZ = 0;
-  for (let k = minSegment; k <= n - minSegment; k++) {
-    const n1 = k;
-    const n2 = n - k;
-    const u = prefix[n]! - prefix[k]! - (n2 * (n2 + 1)) / 2;
-    const z = (u - (n1 * n2) / 2) / Math.sqrt(((n1 * n2) / 12) * (n + 1) * tieFactor);
-    if (Math.abs(z) > Math.abs(bestZ)) {
-      bestZ = z;
-      best = k;
-    }
-  }
+  const { split: best, z: bestZ } = bestRankSplit(r, minSegment, tieFactor);
   if (best < 0) return;
   const inflation = varianceInflation(r);
   const candidates = n - 2 * minSegment + 1;
@@ -153,6 +139,32 @@ function search(
   cuts.push(from + best);
   search(xs, from, from + best, minSegment, alpha, cuts);
   search(xs, from + best, to, minSegment, alpha, cuts);
+}
+
+/**
+ * The split of a ranked segment with the largest standardized Mann–Whitney U between its two
+ * sides (rank sums of the right side from prefix sums, O(n)); split -1 when none is allowed.
+ */
+function bestRankSplit(
+  r: ArrayLike<number>,
+  minSegment: number,
+  tieFactor: number,
+): { split: number; z: number } {
+  const n = r.length;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + r[i]!;
+  let split = -1;
+  let best = 0;
+  for (let k = minSegment; k <= n - minSegment; k++) {
+    const n2 = n - k;
+    const u = prefix[n]! - prefix[k]! - (n2 * (n2 + 1)) / 2;
+    const z = (u - (k * n2) / 2) / Math.sqrt(((k * n2) / 12) * (n + 1) * tieFactor);
+    if (split < 0 || Math.abs(z) > Math.abs(best)) {
+      best = z;
+      split = k;
+    }
+  }
+  return { split, z: best };
 }
 
 /**
@@ -268,25 +280,13 @@ function refine(
   for (let i = 0; i < refined.length; i++) {
     const from = i === 0 ? 0 : refined[i - 1]!;
     const to = i === refined.length - 1 ? xs.length : refined[i + 1]!;
-    const n = to - from;
     if (sparse) {
       refined[i] = from + bestRateSplit(xs.slice(from, to), minSegment, refined[i]! - from);
       continue;
     }
     const { ranks: r } = ranks(xs.slice(from, to));
-    const prefix = new Float64Array(n + 1);
-    for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k]! + r[k]!;
-    let best = refined[i]! - from;
-    let bestZ = -1;
-    for (let k = minSegment; k <= n - minSegment; k++) {
-      const n2 = n - k;
-      const u = prefix[n]! - prefix[k]! - (n2 * (n2 + 1)) / 2;
-      const z = Math.abs(u - (k * n2) / 2) / Math.sqrt((k * n2 * (n + 1)) / 12);
-      if (z > bestZ) {
-        bestZ = z;
-        best = k;
-      }
-    }
+    const { split: best } = bestRankSplit(r, minSegment, 1);
+    if (best < 0) continue;
     refined[i] = from + best;
   }
   return [...new Set(refined)].sort((a, b) => a - b);
