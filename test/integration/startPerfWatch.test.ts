@@ -280,3 +280,28 @@ describe('startPerfWatch: shutdown', () => {
     expect(rows).toEqual([{ value: 42 }]);
   });
 });
+
+describe('startPerfWatch: views and cardinality', () => {
+  it('gives http.server.request.duration the semconv buckets and caps series per metric with an overflow series', async () => {
+    const perfwatch = await start({ hostMetrics: false, runtimeMetrics: false, cardinalityLimit: 3 });
+    perfwatch.meter
+      .createHistogram('http.server.request.duration', { unit: 's' })
+      .record(0.2, { 'http.route': '/a' });
+    const users = perfwatch.meter.createCounter('app.logins');
+    for (let i = 0; i < 10; i++) users.add(1, { user: `u${i}` });
+    await perfwatch.forceFlush();
+
+    const [histogram] = await perfwatch.store.query(
+      `SELECT ExplicitBounds AS bounds FROM otel_metrics_histogram WHERE MetricName = 'http.server.request.duration'`,
+    );
+    expect(histogram?.bounds).toEqual([
+      0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+    ]);
+
+    const series = await perfwatch.store.query(
+      `SELECT Attributes AS attrs, Value AS value FROM otel_metrics_sum WHERE MetricName = 'app.logins' ORDER BY Value`,
+    );
+    expect(series).toHaveLength(3); // 2 kept attribute sets + the SDK's overflow series
+    expect(series.at(-1)).toEqual({ attrs: { 'otel.metric.overflow': 'true' }, value: 8 });
+  });
+});
