@@ -97,8 +97,7 @@ export function detectChangePoints(
 
   const sparse = isSparseCounts(xs);
   const cuts: number[] = [];
-  if (sparse) searchCounts(xs, 0, xs.length, minSegment, alpha, cuts);
-  else search(xs, 0, xs.length, minSegment, alpha, cuts);
+  segment(xs, 0, xs.length, minSegment, alpha, sparse ? countSplit : rankSplit, cuts);
   cuts.sort((a, b) => a - b);
   const confirmed = confirm(xs, refine(xs, cuts, minSegment, sparse), alpha, sparse);
 
@@ -115,31 +114,43 @@ export function detectChangePoints(
   );
 }
 
-function search(
+/** Finds the accepted split of one segment (an index inside it), or -1 when there is none. */
+type SplitFinder = (segment: readonly number[], minSegment: number, alpha: number) => number;
+
+/** Binary segmentation: split where `findSplit` accepts, then search both sides the same way. */
+function segment(
   xs: readonly number[],
   from: number,
   to: number,
   minSegment: number,
   alpha: number,
+  findSplit: SplitFinder,
   cuts: number[],
 ): void {
-  const n = to - from;
-  if (n < 2 * minSegment) return;
-  const { ranks: r, tieTerm } = ranks(xs.slice(from, to));
-  const tieFactor = 1 - tieTerm / (n * n * n - n);
-  if (tieFactor <= 0) return; // constant segment
-  const { split: best, z: bestZ } = bestRankSplit(r, minSegment, tieFactor);
-  if (best < 0) return;
-  const inflation = varianceInflation(r);
-  const candidates = n - 2 * minSegment + 1;
-  const threshold = normalQuantileUpper(alpha / (2 * candidates));
-  if (Math.abs(bestZ) / Math.sqrt(inflation) < threshold) return;
-  // A significant but gradual split (seasonality, a drift) ends the search of this segment.
-  if (!isAbrupt(r, best)) return;
-  cuts.push(from + best);
-  search(xs, from, from + best, minSegment, alpha, cuts);
-  search(xs, from + best, to, minSegment, alpha, cuts);
+  if (to - from < 2 * minSegment) return;
+  const split = findSplit(xs.slice(from, to), minSegment, alpha);
+  if (split < 0) return;
+  cuts.push(from + split);
+  segment(xs, from, from + split, minSegment, alpha, findSplit, cuts);
+  segment(xs, from + split, to, minSegment, alpha, findSplit, cuts);
 }
+
+/**
+ * The strongest split on the rank statistic, if it passes the autocorrelation-corrected
+ * Bonferroni threshold and is abrupt.
+ */
+const rankSplit: SplitFinder = (values, minSegment, alpha) => {
+  const n = values.length;
+  const { ranks: r, tieTerm } = ranks(values);
+  const tieFactor = 1 - tieTerm / (n * n * n - n);
+  if (tieFactor <= 0) return -1; // constant segment
+  const { split, z } = bestRankSplit(r, minSegment, tieFactor);
+  if (split < 0) return -1;
+  const threshold = normalQuantileUpper(alpha / (2 * (n - 2 * minSegment + 1)));
+  if (Math.abs(z) / Math.sqrt(varianceInflation(r)) < threshold) return -1;
+  // A significant but gradual split (seasonality, a drift) ends the search of this segment.
+  return isAbrupt(r, split) ? split : -1;
+};
 
 /**
  * The split of a ranked segment with the largest standardized Mann–Whitney U between its two
@@ -168,29 +179,16 @@ function bestRankSplit(
 }
 
 /**
- * Binary segmentation for sparse counts: the Poisson rate statistic instead of ranks, which tie
+ * For sparse counts: the strongest split on the Poisson rate statistic instead of ranks, which tie
  * too much when most values are 0.
  */
-function searchCounts(
-  xs: readonly number[],
-  from: number,
-  to: number,
-  minSegment: number,
-  alpha: number,
-  cuts: number[],
-): void {
-  const n = to - from;
-  if (n < 2 * minSegment) return;
-  const counts = xs.slice(from, to);
-  const best = bestRateSplit(counts, minSegment, -1);
-  if (best < 0) return;
-  const threshold = normalQuantileUpper(alpha / (2 * (n - 2 * minSegment + 1)));
-  const z = -normalQuantileUpper(poissonRatePValue(counts.slice(0, best), counts.slice(best)) / 2);
-  if (!(Math.abs(z) >= threshold) || !isAbrupt(counts, best)) return;
-  cuts.push(from + best);
-  searchCounts(xs, from, from + best, minSegment, alpha, cuts);
-  searchCounts(xs, from + best, to, minSegment, alpha, cuts);
-}
+const countSplit: SplitFinder = (counts, minSegment, alpha) => {
+  const split = bestRateSplit(counts, minSegment, -1);
+  if (split < 0) return -1;
+  const threshold = normalQuantileUpper(alpha / (2 * (counts.length - 2 * minSegment + 1)));
+  const z = normalQuantileUpper(poissonRatePValue(counts.slice(0, split), counts.slice(split)) / 2);
+  return z >= threshold && isAbrupt(counts, split) ? split : -1;
+};
 
 /**
  * How much serial correlation widens the variance of a rank sum: (1 + φ) / (1 − φ) for an AR(1)

@@ -14,7 +14,7 @@ export interface Summary {
 }
 
 /** Linear-interpolated quantile of an ascending array (as numpy's default and DuckDB's quantile_cont). */
-export function quantileOfSorted(ascending: ArrayLike<number>, q: number): number {
+function quantileOfSorted(ascending: ArrayLike<number>, q: number): number {
   const n = ascending.length;
   if (n === 0) return Number.NaN;
   const position = (n - 1) * q;

@@ -19,7 +19,8 @@ export class ReaderSelfMetrics {
 
   constructor(private readonly meterProvider: () => MeterProvider) {}
 
-  private get meter() {
+  /** The instruments, created on first use. */
+  private get recorders() {
     if (this.instruments === undefined) {
       const meter = this.meterProvider().getMeter('perfwatch', PERFWATCH_VERSION);
       this.instruments = {
@@ -57,19 +58,19 @@ export class ReaderSelfMetrics {
   }
 
   collectionFinished(seconds: number, outcome: 'written' | 'buffered'): void {
-    this.meter.collectionDuration.record(seconds, { outcome });
+    this.recorders.collectionDuration.record(seconds, { outcome });
   }
 
   pointsWritten(points: number): void {
-    this.meter.pointsWritten.add(points);
+    this.recorders.pointsWritten.add(points);
   }
 
   writeFailed(): void {
-    this.meter.writeErrors.add(1);
+    this.recorders.writeErrors.add(1);
   }
 
   collectionsDropped(count: number): void {
-    this.meter.droppedCollections.add(count);
+    this.recorders.droppedCollections.add(count);
   }
 
   storeSize(bytes: number): void {

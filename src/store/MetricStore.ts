@@ -141,11 +141,6 @@ export class MetricStore implements QueryRunner {
     }
   }
 
-  /** Number of distinct series known to this file. */
-  get seriesCount(): number {
-    return this.catalog.size;
-  }
-
   /**
    * Persists one collection in a single transaction. On failure nothing of it is stored and the
    * error is raised; the caller decides whether to retry.
