@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MetricStore } from '../../src/store/MetricStore.js';
-import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
+import { type FixturePoint, writeFixtureFile } from '../helpers/fixtureCollection.js';
 import { runCli, spawnCli, stderrContaining } from '../helpers/runCli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -173,7 +173,6 @@ describe('perfwatch query', () => {
   const T0 = 1_790_000_040;
   async function fixtureDb(): Promise<string> {
     const db = dir.file('q.duckdb');
-    const store = await MetricStore.open(db);
     const points: FixturePoint[] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110].flatMap((offset, i) => [
       { metric: 'app.latency', kind: 'gauge', time: T0 + offset, value: i, attributes: { route: '/a' } },
       {
@@ -184,8 +183,7 @@ describe('perfwatch query', () => {
         attributes: { route: '/b' },
       },
     ]);
-    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
-    await store.close();
+    await writeFixtureFile(db, points);
     return db;
   }
   const iso = (offset: number) => new Date((T0 + offset) * 1000).toISOString();
@@ -282,14 +280,12 @@ describe('perfwatch query', () => {
 describe('perfwatch cleanup', () => {
   it('applies a retention period to a stopped file, and refuses an out-of-range one', async () => {
     const db = dir.file('c.duckdb');
-    const store = await MetricStore.open(db);
     const now = Math.floor(Date.now() / 1000);
     const points: FixturePoint[] = [
       { metric: 'm', kind: 'gauge', time: now - 40 * 86_400, value: 1 },
       { metric: 'm', kind: 'gauge', time: now - 3600, value: 2 },
     ];
-    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
-    await store.close();
+    await writeFixtureFile(db, points);
 
     const refused = await runCli(['cleanup', '--db', db, '--retention-days', '0']);
     expect(refused.code).toBe(2);
@@ -306,15 +302,13 @@ describe('perfwatch cleanup', () => {
 describe('perfwatch snapshot and export', () => {
   it('writes a snapshot and a Parquet export of a stopped file, with plain progress lines off a terminal', async () => {
     const db = dir.file('s.duckdb');
-    const store = await MetricStore.open(db);
     const points: FixturePoint[] = [1, 2, 3].map((i) => ({
       metric: 'm',
       kind: 'gauge',
       time: 1_790_000_000 + i * 86_400,
       value: i,
     }));
-    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
-    await store.close();
+    await writeFixtureFile(db, points);
 
     const snapshot = await runCli(['snapshot', '--db', db, '--out', dir.file('copy.duckdb')]);
     expect(snapshot.code).toBe(0);
@@ -334,7 +328,6 @@ describe('perfwatch snapshot and export', () => {
 describe('perfwatch compact', () => {
   it('shrinks a file after retention freed most of it, keeping what remains', async () => {
     const db = dir.file('big.duckdb');
-    const store = await MetricStore.open(db);
     const now = Math.floor(Date.now() / 1000);
     const points: FixturePoint[] = [];
     for (let i = 0; i < 200; i++) {
@@ -349,9 +342,7 @@ describe('perfwatch compact', () => {
       }
     }
     points.push({ metric: 'm', kind: 'gauge', time: now - 60, value: 7, attributes: { s: 'recent' } });
-    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
-    await store.deleteBefore(new Date((now - 30 * 86_400) * 1000));
-    await store.close();
+    await writeFixtureFile(db, points, (store) => store.deleteBefore(new Date((now - 30 * 86_400) * 1000)));
 
     const result = await runCli(['compact', '--db', db]);
     expect(result.code).toBe(0);

@@ -6,6 +6,7 @@ import {
   type MetricData,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { MetricStore } from '../../src/store/MetricStore.js';
 
 /** Fixture points at exact times, written through the real store like an SDK collection. */
 export interface FixturePoint {
@@ -76,4 +77,22 @@ export function fixtureCollections(points: readonly FixturePoint[]): ResourceMet
     });
     return { resource, scopeMetrics: [{ scope: { name: 'fixture' }, metrics }] };
   });
+}
+
+/**
+ * Writes fixture points into a history file through the real store and closes it; `before`
+ * runs on the open store first (e.g. a retention run).
+ */
+export async function writeFixtureFile(
+  path: string,
+  points: readonly FixturePoint[],
+  before?: (store: MetricStore) => Promise<unknown>,
+): Promise<void> {
+  const store = await MetricStore.open(path);
+  try {
+    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
+    await before?.(store);
+  } finally {
+    await store.close();
+  }
 }
