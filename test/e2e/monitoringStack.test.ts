@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -6,13 +7,15 @@ import { parse, stringify } from 'yaml';
 import { perfwatchDashboard } from '../../monitoring/grafana/perfwatchDashboard.js';
 import { type PerfWatch, startPerfWatch } from '../../src/startPerfWatch.js';
 import { captureLogger } from '../helpers/captureLogger.js';
+import { spawnCli, stderrContaining } from '../helpers/runCli.js';
 import { type PrometheusServer, startPrometheus } from '../helpers/startPrometheus.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
  * monitoring/ end to end: promtool checks the shipped files, then a real Prometheus loads the
- * shipped scrape config and rules, scrapes a real perfwatch, evaluates the recording rules, and
- * answers every query of the shipped Grafana dashboard.
+ * shipped scrape config and rules and scrapes two perfwatch targets — a `perfwatch start` process
+ * on its own history file, and a service using the library that records HTTP server metrics —
+ * evaluates every rule, and answers every query of the shipped Grafana dashboard.
  */
 const monitoring = fileURLToPath(new URL('../../monitoring/', import.meta.url));
 
@@ -52,11 +55,18 @@ describe('promtool on the shipped monitoring files', () => {
 describe('a real Prometheus with the shipped config and rules, scraping perfwatch', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let perfwatch: PerfWatch;
+  let cli: ReturnType<typeof spawnCli>;
   let prometheus: PrometheusServer;
   let traffic: NodeJS.Timeout;
+  let targets: string[];
 
   beforeAll(async () => {
     dir = await tempDir();
+    cli = spawnCli(['start', '--db', dir.file('cli.duckdb'), '--interval', '1', '--prometheus-port', '0']);
+    const banner = await stderrContaining(cli, 'Ctrl-C to stop');
+    const cliUrl = /scrape (http:\/\/\S+\/metrics)/.exec(banner)?.[1];
+    expect(cliUrl).toBeDefined();
+
     perfwatch = await startPerfWatch({
       dbPath: dir.file('h.duckdb'),
       serviceName: 'monitoring-e2e',
@@ -87,7 +97,8 @@ describe('a real Prometheus with the shipped config and rules, scraping perfwatc
     config.global = { scrape_interval: '250ms', scrape_timeout: '200ms', evaluation_interval: '250ms' };
     config.rule_files = [`${monitoring}perfwatch-rules.yml`];
     expect(config.scrape_configs).toHaveLength(1);
-    config.scrape_configs[0].static_configs = [{ targets: [new URL(perfwatch.prometheusUrl!).host] }];
+    targets = [new URL(cliUrl!).host, new URL(perfwatch.prometheusUrl!).host].sort();
+    config.scrape_configs[0].static_configs = [{ targets }];
     await writeFile(dir.file('prometheus.yml'), stringify(config));
     const check = promtool('check', 'config', dir.file('prometheus.yml'));
     expect(check.status, check.output).toBe(0);
@@ -101,11 +112,15 @@ describe('a real Prometheus with the shipped config and rules, scraping perfwatc
         interval: 100,
       },
     );
-  }, 30_000);
+  }, 45_000);
 
   afterAll(async () => {
     clearInterval(traffic);
     await prometheus?.stop();
+    if (cli && cli.exitCode === null && cli.signalCode === null) {
+      cli.kill('SIGTERM');
+      await once(cli, 'exit');
+    }
     await perfwatch?.shutdown();
     await dir?.cleanup();
   });
@@ -114,7 +129,9 @@ describe('a real Prometheus with the shipped config and rules, scraping perfwatc
     await vi.waitFor(
       async () => {
         const up = await prometheus.query('up{job="perfwatch"}');
-        expect(up.map((sample) => sample.value[1])).toEqual(['1']);
+        expect(up.map((sample) => [sample.metric.instance, sample.value[1]]).sort()).toEqual(
+          targets.map((target) => [target, '1']),
+        );
       },
       { timeout: 15_000, interval: 100 },
     );
@@ -124,10 +141,11 @@ describe('a real Prometheus with the shipped config and rules, scraping perfwatc
     await vi.waitFor(
       async () => {
         const cpu = await prometheus.query('instance:system_cpu_utilization:rate5m{job="perfwatch"}');
-        expect(cpu).toHaveLength(1);
-        const busy = Number(cpu[0]!.value[1]);
-        expect(busy).toBeGreaterThanOrEqual(0);
-        expect(busy).toBeLessThanOrEqual(1);
+        expect(cpu.map((sample) => sample.metric.instance).sort()).toEqual(targets);
+        for (const sample of cpu) {
+          expect(Number(sample.value[1])).toBeGreaterThanOrEqual(0);
+          expect(Number(sample.value[1])).toBeLessThanOrEqual(1);
+        }
         const errors = await prometheus.query('instance:http_server_request_errors:ratio_rate5m');
         expect(Number(errors[0]?.value[1])).toBeGreaterThan(0.05);
         expect(Number(errors[0]?.value[1])).toBeLessThan(0.2);
@@ -151,19 +169,21 @@ describe('a real Prometheus with the shipped config and rules, scraping perfwatc
   });
 
   it('answers every query of the Grafana dashboard with data', { timeout: 40_000 }, async () => {
-    // The variables, resolved as Grafana would: services from target_info, then their instances.
+    // The variables, resolved as Grafana resolves "All": the services of target_info, then
+    // the instances of those services, each joined into a regex alternation.
+    const anyOf = (values: string[]) => values.map((value) => value.replaceAll('.', '\\\\.')).join('|');
     const services = await prometheus.api<string[]>(
       `/api/v1/label/service_name/values?match[]=${encodeURIComponent('target_info{job="perfwatch"}')}`,
     );
-    expect(services).toEqual(['monitoring-e2e']);
+    expect(services).toEqual(['monitoring-e2e', 'perfwatch']);
     const instances = await prometheus.api<string[]>(
-      `/api/v1/label/instance/values?match[]=${encodeURIComponent('target_info{job="perfwatch", service_name=~"monitoring-e2e"}')}`,
+      `/api/v1/label/instance/values?match[]=${encodeURIComponent(`target_info{job="perfwatch", service_name=~"${anyOf(services)}"}`)}`,
     );
-    expect(instances).toEqual([new URL(perfwatch.prometheusUrl!).host]);
+    expect(instances).toEqual(targets);
     const substitute = (expr: string) =>
       expr
-        .replaceAll('$instance', instances[0]!.replaceAll('.', '\\\\.'))
-        .replaceAll('$service', services[0]!)
+        .replaceAll('$instance', anyOf(instances))
+        .replaceAll('$service', anyOf(services))
         .replaceAll('$__rate_interval', '1m');
 
     const panels = (perfwatchDashboard().panels ?? []).filter((panel) => panel.type !== 'row');
