@@ -32,7 +32,7 @@ interface Query {
   legend: string;
 }
 
-function queries(panel: TimeseriesPanelBuilder | StatPanelBuilder, list: readonly Query[]): void {
+function addQueries(panel: TimeseriesPanelBuilder | StatPanelBuilder, list: readonly Query[]): void {
   list.forEach((query, index) => {
     panel.withTarget(
       new DataqueryBuilder()
@@ -58,7 +58,7 @@ function timeseries(
     .fillOpacity(10)
     .height(8)
     .span(8);
-  queries(panel, list);
+  addQueries(panel, list);
   return panel;
 }
 
@@ -71,7 +71,7 @@ function stat(title: string, description: string, list: readonly Query[]): StatP
     .noValue('0')
     .height(8)
     .span(12);
-  queries(panel, list);
+  addQueries(panel, list);
   return panel;
 }
 
