@@ -106,11 +106,8 @@ describe('a real Prometheus with the shipped config and rules, scraping perfwatc
     prometheus = await startPrometheus(dir.file('prometheus.yml'), dir.file('tsdb'));
     // Every test below needs at least one scrape: wait for it here (bounded), poll, no sleeps.
     await vi.waitFor(
-      async () => expect(await prometheus.query('target_info{job="perfwatch"}')).toHaveLength(1),
-      {
-        timeout: 20_000,
-        interval: 100,
-      },
+      async () => expect(await prometheus.query('target_info{job="perfwatch"}')).toHaveLength(2),
+      { timeout: 20_000, interval: 100 },
     );
   }, 45_000);
 
@@ -118,8 +115,11 @@ describe('a real Prometheus with the shipped config and rules, scraping perfwatc
     clearInterval(traffic);
     await prometheus?.stop();
     if (cli && cli.exitCode === null && cli.signalCode === null) {
+      const exited = once(cli, 'exit');
       cli.kill('SIGTERM');
-      await once(cli, 'exit');
+      const timer = setTimeout(() => cli.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
     }
     await perfwatch?.shutdown();
     await dir?.cleanup();
