@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { freePort } from './freePort.js';
 
 export interface PrometheusSample {
@@ -13,8 +12,6 @@ export interface PrometheusServer {
   query(promql: string): Promise<PrometheusSample[]>;
   /** GET a path of the HTTP API and return its `data`. */
   api<T>(path: string): Promise<T>;
-  /** What the server logged, for failure messages. */
-  stderr(): string;
   /** SIGTERM to its PID, SIGKILL if it has not exited 5 s later. */
   stop(): Promise<void>;
 }
@@ -44,9 +41,15 @@ export async function startPrometheus(configFile: string, storageDir: string): P
   child.stderr!.setEncoding('utf8').on('data', (text: string) => {
     stderr += text;
   });
-  const exited = once(child, 'exit');
+  child.on('error', (error) => {
+    stderr += `${error}\n`;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
 
   async function api<T>(path: string): Promise<T> {
+    // A config Prometheus rejects ends the process: say why instead of "connection refused".
+    if (hasExited()) throw new Error(`prometheus exited (${child.exitCode ?? child.signalCode}): ${stderr}`);
     const response = await fetch(`${url}${path}`);
     const body = (await response.json()) as { status: string; data: T; error?: string };
     if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error ?? body.status}`);
@@ -58,9 +61,8 @@ export async function startPrometheus(configFile: string, storageDir: string): P
     api,
     query: async (promql) =>
       (await api<{ result: PrometheusSample[] }>(`/api/v1/query?query=${encodeURIComponent(promql)}`)).result,
-    stderr: () => stderr,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (hasExited()) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
