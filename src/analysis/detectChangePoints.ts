@@ -173,6 +173,15 @@ const rankSplit: SplitFinder = (values, minSegment, alpha) => {
   return localRankSplit(r, minSegment, alpha / 2);
 };
 
+/**
+ * The multiplicity of a local scan with windows of `h`: its statistics at neighbouring positions
+ * share almost all their points, so the scan holds about n / h independent tests, not n; four
+ * times that keeps a margin (Bonferroni over every position would miss steps a mature scan finds).
+ */
+function localTests(n: number, h: number): number {
+  return Math.min(n - 2 * h + 1, Math.ceil((4 * n) / h));
+}
+
 /** Window widths of the local scan, in points on each side. */
 const LOCAL_BANDWIDTHS = [20, 60];
 
@@ -192,7 +201,7 @@ function localRankSplit(r: Float64Array, minSegment: number, alpha: number): num
   let best = -1;
   let bestExcess = 0;
   for (const h of bandwidths) {
-    const threshold = normalQuantileUpper(alpha / (2 * bandwidths.length * (n - 2 * h + 1)));
+    const threshold = normalQuantileUpper(alpha / (2 * bandwidths.length * localTests(n, h)));
     for (const k of strongestPositions(prefix, h, LOCAL_CANDIDATES)) {
       const window = r.subarray(k - h, k + h);
       const { ranks: local, tieTerm } = ranks(window);
@@ -265,11 +274,46 @@ function bestRankSplit(
 const countSplit: SplitFinder = (counts, minSegment, alpha) => {
   const split = bestRateSplit(counts, minSegment, -1);
   if (split < 0) return -1;
-  const threshold = normalQuantileUpper(alpha / (2 * (counts.length - 2 * minSegment + 1)));
+  const threshold = normalQuantileUpper(alpha / (4 * (counts.length - 2 * minSegment + 1)));
   const z = normalQuantileUpper(poissonRatePValue(counts.slice(0, split), counts.slice(split)) / 2);
   // Counts are too coarse for fitted lines: the two-scale comparison alone.
-  return z >= threshold && isAbrupt(counts, split, false) ? split : -1;
+  if (z >= threshold && isAbrupt(counts, split, false)) return split;
+  return localCountSplit(counts, minSegment, alpha / 2);
 };
+
+/** Window widths of the local scan of counts: wider than for ranks, as sparse counts carry less per point. */
+const LOCAL_COUNT_BANDWIDTHS = [25, 50, 100];
+
+/**
+ * The local scan for counts: at each position, the events in the `h` points after against the `h`
+ * before, by the conditional (binomial) test of two Poisson rates with the quasi-Poisson widening;
+ * the strongest position over all bandwidths passing a Bonferroni threshold, if abrupt, or -1.
+ * Rate changes that come and go (0.3 → 0.9 → 0.3 …) cancel in the whole-segment statistic.
+ */
+function localCountSplit(counts: readonly number[], minSegment: number, alpha: number): number {
+  const n = counts.length;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + counts[i]!;
+  const overdispersion = Math.max(1, dispersion(counts));
+  const bandwidths = LOCAL_COUNT_BANDWIDTHS.filter((h) => h >= minSegment && 4 * h <= n);
+  let best = -1;
+  let bestExcess = 0;
+  for (const h of bandwidths) {
+    const threshold = normalQuantileUpper(alpha / (2 * bandwidths.length * localTests(n, h)));
+    for (let k = h; k <= n - h; k++) {
+      const after = prefix[k + h]! - prefix[k]!;
+      const before = prefix[k]! - prefix[k - h]!;
+      const total = after + before;
+      if (total === 0) continue;
+      const excess = Math.abs(after - before) / Math.sqrt(total * overdispersion) / threshold;
+      if (excess >= 1 && excess > bestExcess && isAbrupt(counts, k, false)) {
+        bestExcess = excess;
+        best = k;
+      }
+    }
+  }
+  return best;
+}
 
 /**
  * How much serial correlation widens the variance of a rank sum: (1 + φ) / (1 − φ) for an AR(1)
