@@ -2,6 +2,8 @@ import type { Meter } from '@opentelemetry/api';
 import { HostMetrics } from '@opentelemetry/host-metrics';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import type { AlertProcessor } from './alerts/AlertProcessor.js';
+import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
 import { ConfigError, ShutdownError } from './errors.js';
@@ -29,6 +31,8 @@ export interface PerfWatch {
   readonly config: PerfWatchConfig;
   /** URL of the scrape endpoint, or undefined when it is disabled. */
   readonly prometheusUrl: string | undefined;
+  /** The alert rules' evaluator (after every collection), or undefined when no rule is configured. */
+  readonly alerts: AlertProcessor | undefined;
   /** Adds a pull-style custom collector; returns a function that removes it. */
   registerCollector(name: string, collector: CustomCollector): () => void;
   /**
@@ -61,6 +65,8 @@ const DAY_MILLIS = 86_400_000;
 export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<PerfWatch> {
   const config = resolveConfig(options);
   const logger = options.logger ?? createLogger(config.logLevel);
+  // Before the file is opened: an invalid rules file stops start-up with nothing to undo.
+  const alertRules = await loadConfiguredRules(config);
   const store = await MetricStore.open(config.dbPath, { logger });
 
   // Stop order matters: the MeterProvider goes first, so its last collection still calls the
@@ -68,6 +74,8 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const stopProvider: (() => Promise<void>)[] = [];
   const stopSources: (() => Promise<void> | void)[] = [];
   const stopAll = () => runSteps([...stopProvider, ...stopSources, () => store.close()], logger);
+  // Run after each written collection; filled once the processors exist.
+  const afterCollection: (() => Promise<unknown>)[] = [];
   try {
     let provider: MeterProvider | undefined;
     const duckDbReader = new DuckDbMetricReader({
@@ -78,6 +86,9 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       cardinalityLimit: config.cardinalityLimit,
       logger,
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      onCollectionWritten: async () => {
+        for (const step of afterCollection) await step();
+      },
       // The provider does not exist yet; self-metrics resolve it lazily on first record.
       selfMetricsMeterProvider: { getMeter: (...args) => (provider as MeterProvider).getMeter(...args) },
     });
@@ -132,6 +143,11 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     stopSources.push(() => collectors.clear());
 
     const now = options.now ?? Date.now;
+    const alerts = await startAlerting(config, alertRules, { store, meterProvider, now, logger });
+    if (alerts) {
+      afterCollection.push(() => alerts.evaluate());
+      stopSources.push(() => alerts.shutdown());
+    }
     const scheduler = options.scheduler ?? timerScheduler;
     const retention = new PeriodicTask({
       name: 'retention',
@@ -178,6 +194,8 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
         intervalMillis: config.collectionIntervalMillis,
         prometheus: prometheusUrl,
         otlp: config.otlpMetricsUrl,
+        alertRules: alertRules.length,
+        alertmanager: config.alertmanagerUrl,
       },
       'perfwatch started',
     );
@@ -189,6 +207,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       store,
       config,
       prometheusUrl,
+      alerts,
       registerCollector: (name, collector) => collectors.register(name, collector),
       cleanup: async (retentionDays = config.retentionDays) => {
         if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 365) {
@@ -214,6 +233,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       forceFlush: async () => {
         if (shutdownPromise !== undefined) throw new ShutdownError('perfwatch');
         await Promise.all([duckDbReader.forceFlush(), otlpReader?.forceFlush().catch(() => undefined)]);
+        await alerts?.forceFlush();
       },
       shutdown: () => {
         shutdownPromise ??= stopAll();

@@ -25,6 +25,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
+import { type AlertEventRecord, insertAlertEvents, type RuleStateUpdate } from './alertEvents.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
 import { loadSeries, migrate } from './migrate.js';
@@ -171,6 +172,22 @@ export class MetricStore implements QueryRunner {
     } finally {
       this.inflightReads.delete(read);
     }
+  }
+
+  /** Persists alert transitions and rule summaries in one transaction, between collections. */
+  recordAlertEvents(events: readonly AlertEventRecord[], rules: readonly RuleStateUpdate[]): Promise<void> {
+    return this.serialised(async () => {
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        await insertAlertEvents(this.writer, events, rules);
+        await this.writer.run('COMMIT');
+      } catch (error) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw new StoreError(`recording alert events in ${this.path} failed: ${messageOf(error)}`, {
+          cause: error,
+        });
+      }
+    });
   }
 
   /** Forces a checkpoint: the WAL is merged into the file (benchmarks, maintenance). */
