@@ -2,11 +2,13 @@
 import { Command, CommanderError } from 'commander';
 import { PerfWatchError } from '../errors.js';
 import { PERFWATCH_VERSION } from '../version.js';
+import { registerAlertsCommand } from './alertsCommand.js';
 import { registerAnalyzeCommand } from './analyzeCommand.js';
 import { registerCleanupCommand } from './cleanupCommand.js';
 import { registerCompactCommand } from './compactCommand.js';
 import { registerExportCommand } from './exportCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
+import { registerRulesCommand } from './rulesCommand.js';
 import { registerSnapshotCommand } from './snapshotCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
@@ -30,6 +32,8 @@ async function main(argv: readonly string[]): Promise<void> {
   registerExportCommand(program);
   registerCompactCommand(program);
   registerAnalyzeCommand(program);
+  registerAlertsCommand(program);
+  registerRulesCommand(program);
   await program.parseAsync(argv);
 }
 
