@@ -141,6 +141,14 @@ describe('a real Alertmanager receiving perfwatch alerts', () => {
     expect(alert!.generatorURL).toBe('perfwatch://alerts/QueueBacklog');
     expect(Date.parse(alert!.endsAt)).toBeGreaterThan(Date.now());
 
+    // The next collection records perfwatch.alerts.active as the evaluation left it.
+    await perfwatch.forceFlush();
+    const active = await perfwatch.store.query(
+      `SELECT Attributes AS attrs, Value AS value FROM otel_metrics_gauge
+       WHERE MetricName = 'perfwatch.alerts.active' ORDER BY TimeUnix DESC LIMIT 1`,
+    );
+    expect(active).toEqual([{ attrs: { alertname: 'QueueBacklog', severity: 'critical' }, value: 1 }]);
+
     depth = 3;
     await perfwatch.forceFlush();
     expect(perfwatch.alerts?.statuses()).toMatchObject([{ rule: 'QueueBacklog', state: 'inactive' }]);
