@@ -1,3 +1,7 @@
+export type { AlertProcessor, AlertStatus, EvaluationSummary } from './alerts/AlertProcessor.js';
+export type { AlertRule, Comparison, MetricSelector, Severity } from './alerts/AlertRule.js';
+export type { AlertState } from './alerts/alertState.js';
+export { loadRulesFile, parseRules } from './alerts/parseRules.js';
 export {
   AnalysisInputError,
   type ChangePoint,
@@ -11,6 +15,7 @@ export {
   InvalidCollectionError,
   PerfWatchError,
   QueryError,
+  RuleError,
   SchemaVersionError,
   ShutdownError,
   SqlError,
@@ -35,6 +40,7 @@ export {
 export type { QueryRunner } from './store/QueryRunner.js';
 export {
   type Aggregation,
+  type LabelMatcher,
   queryTimeSeries,
   type TimeSeriesPoint,
   type TimeSeriesQuery,
