@@ -124,7 +124,11 @@ export class AlertProcessor {
     return processor;
   }
 
-  /** Evaluates every enabled rule once at `now()`. Never rejects; evaluations never overlap. */
+  /**
+   * Evaluates every enabled rule once at `now()`; evaluations never overlap. Failures of a rule,
+   * of the history write or of a receiver are logged and counted, not raised: it rejects only
+   * after shutdown.
+   */
   evaluate(): Promise<EvaluationSummary> {
     if (this.stopped) return Promise.reject(new ShutdownError('AlertProcessor'));
     const run = this.chain.then(() => this.evaluateAll());

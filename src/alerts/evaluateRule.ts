@@ -22,12 +22,12 @@ export async function evaluateRule(
 ): Promise<Map<string, RuleSample>> {
   const read = (selector: MetricSelector) => readSelector(db, rule, selector, now, collectionIntervalSeconds);
   if (rule.query.kind === 'selector') return read(rule.query.selector);
-  const [denominator, ...numerators] = await Promise.all([
-    read(rule.query.denominator),
-    ...rule.query.numerator.map(read),
-  ]);
+  // One after another: the queries share the store's read connection.
+  const denominator = await read(rule.query.denominator);
+  const numerators: Map<string, RuleSample>[] = [];
+  for (const selector of rule.query.numerator) numerators.push(await read(selector));
   const out = new Map<string, RuleSample>();
-  for (const [key, sample] of denominator!) {
+  for (const [key, sample] of denominator) {
     let errors = 0;
     for (const numerator of numerators) errors += numerator.get(key)?.value ?? 0;
     const total = sample.value;
