@@ -179,10 +179,14 @@ export class AlertProcessor {
     const ruleUpdates: RuleStateUpdate[] = [];
     const changed: AlertNotification[] = [];
     let errors = 0;
+    const shared = new Map<string, Promise<Map<string, RuleSample>>>();
     for (const rule of this.rules) {
       let samples: Map<string, RuleSample>;
       try {
-        samples = await evaluateRule(this.options.store, rule, now, this.options.collectionIntervalSeconds);
+        // A copy: the placeholder below must not leak into another rule's shared answer.
+        samples = new Map(
+          await evaluateRule(this.options.store, rule, now, this.options.collectionIntervalSeconds, shared),
+        );
       } catch (error) {
         errors++;
         this.evaluationErrors?.add(1, { alertname: rule.name });

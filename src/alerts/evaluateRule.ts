@@ -19,8 +19,21 @@ export async function evaluateRule(
   rule: AlertRule,
   now: number,
   collectionIntervalSeconds?: number,
+  /**
+   * Answers shared by the rules of one evaluation: rules that differ only in threshold or
+   * severity (warning and critical pairs) or ratios over one metric read it once.
+   */
+  shared: Map<string, Promise<Map<string, RuleSample>>> = new Map(),
 ): Promise<Map<string, RuleSample>> {
-  const read = (selector: MetricSelector) => readSelector(db, rule, selector, now, collectionIntervalSeconds);
+  const read = (selector: MetricSelector) => {
+    const key = JSON.stringify([selector, rule.aggregation, rule.windowMillis, rule.groupBy]);
+    let answer = shared.get(key);
+    if (answer === undefined) {
+      answer = readSelector(db, rule, selector, now, collectionIntervalSeconds);
+      shared.set(key, answer);
+    }
+    return answer;
+  };
   if (rule.query.kind === 'selector') return read(rule.query.selector);
   // One after another: the queries share the store's read connection.
   const denominator = await read(rule.query.denominator);
