@@ -83,7 +83,8 @@ export class AlertProcessor {
     const meter = options.meterProvider?.getMeter('perfwatch', PERFWATCH_VERSION);
     this.evaluationErrors = meter?.createCounter('perfwatch.alerts.evaluation_errors', {
       unit: '{error}',
-      description: 'Alert rule evaluations that failed (the rule keeps its previous state).',
+      description:
+        'Failed alert evaluations: a rule query (stage=query; the rule keeps its state) or recording the transitions (stage=record).',
     });
     meter
       ?.createObservableGauge('perfwatch.alerts.active', {
@@ -189,7 +190,7 @@ export class AlertProcessor {
         );
       } catch (error) {
         errors++;
-        this.evaluationErrors?.add(1, { alertname: rule.name });
+        this.evaluationErrors?.add(1, { alertname: rule.name, stage: 'query' });
         this.errorWarning.warn(
           { err: error, rule: rule.name },
           'alert rule evaluation failed; it keeps its state',
@@ -269,7 +270,7 @@ export class AlertProcessor {
         await this.options.store.recordAlertEvents(events, ruleUpdates);
       } catch (error) {
         errors++;
-        this.evaluationErrors?.add(1, { alertname: '' });
+        this.evaluationErrors?.add(1, { stage: 'record' });
         this.errorWarning.warn(
           { err: error, events: events.length },
           'recording alert transitions failed; they are not in the history',

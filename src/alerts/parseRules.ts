@@ -65,6 +65,9 @@ export function parseRules(text: string, source = 'rules'): AlertRule[] {
       source,
     );
   }
+  if (document === null || document === undefined) {
+    throw new RuleError(undefined, 'file', 'is empty; it needs a `rules:` list', source);
+  }
   if (!validateFile(document)) throw schemaError(document, validateFile.errors ?? [], source);
   const inputs = (document as { rules: RuleInput[] }).rules;
   const seen = new Set<string>();

@@ -190,5 +190,7 @@ describe('parseRules', () => {
     );
     expect(errorOf('rules: [\n').message).toMatch(/rules.yaml: file: not valid YAML or JSON \(line \d+\)/);
     expect(errorOf('{}').field).toBe('rules');
+    expect(errorOf('').message).toBe('rules.yaml: file: is empty; it needs a `rules:` list');
+    expect(errorOf('rules: {}').message).toBe('rules.yaml: rules: must be array');
   });
 });
