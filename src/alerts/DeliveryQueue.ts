@@ -16,6 +16,8 @@ export interface DeliveryQueueOptions {
   timeoutMillis?: number;
   /** How to wait between attempts; tests inject one that resolves at once. @default unref'd setTimeout */
   sleep?: (millis: number, signal: AbortSignal) => Promise<void>;
+  /** How long shutdown waits for queued requests before giving them up. @default 5000 */
+  shutdownTimeoutMillis?: number;
   /** Called when a request is given up (retries exhausted, or dropped from a full queue). */
   onFailure?: (reason: 'retries_exhausted' | 'queue_full' | 'shutdown') => void;
   logger?: Logger;
@@ -25,9 +27,6 @@ interface Request {
   readonly url: string;
   readonly body: unknown;
 }
-
-/** How long shutdown waits for queued requests before giving them up. */
-const SHUTDOWN_TIMEOUT_MILLIS = 5000;
 
 /**
  * JSON POSTs sent one at a time, in order, with exponential backoff between attempts. Network
@@ -87,13 +86,13 @@ export class DeliveryQueue {
     while (this.worker !== undefined) await this.worker;
   }
 
-  /** Stops accepting requests and delivers the queued ones within 5 s; the rest is given up. */
+  /** Stops accepting requests and delivers the queued ones within the shutdown timeout; the rest is given up. */
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MILLIS);
+      timer = setTimeout(resolve, this.options.shutdownTimeoutMillis ?? 5000);
       timer.unref();
     });
     await Promise.race([this.forceFlush(), timeout]);
@@ -114,8 +113,9 @@ export class DeliveryQueue {
     while (this.queue.length > 0 && !this.abort.signal.aborted) {
       const request = this.queue[0]!;
       const delivered = await this.deliver(request);
-      // The request may already have been dropped (queue full, shutdown) while it was being sent.
-      if (this.queue[0] === request) this.queue.shift();
+      // Shutdown may have given it up (and counted it) while it was being sent.
+      if (this.queue[0] !== request) continue;
+      this.queue.shift();
       if (!delivered) this.options.onFailure?.('retries_exhausted');
     }
   }

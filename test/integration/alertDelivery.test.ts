@@ -131,6 +131,41 @@ describe('alert delivery', () => {
     expect(target.received.map((r) => r.body)).toEqual([{ n: 1 }, { n: 1 }, { n: 4 }]);
   });
 
+  it('shutdown gives up what it cannot deliver in time, interrupting a backoff wait', async () => {
+    const target = await receiver([500]);
+    servers.push(target.server);
+    const failures: string[] = [];
+    const logger = captureLogger();
+    let waiting: () => void = () => undefined;
+    const backingOff = new Promise<void>((resolve) => {
+      waiting = resolve;
+    });
+    const queue = new DeliveryQueue({
+      name: 'test',
+      // A backoff that only an abort ends.
+      sleep: (_millis, signal) => {
+        waiting();
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        );
+      },
+      shutdownTimeoutMillis: 1,
+      onFailure: (reason) => failures.push(reason),
+      logger,
+    });
+    queue.enqueue(target.url, { n: 1 });
+    queue.enqueue(target.url, { n: 2 });
+    await backingOff;
+    await queue.shutdown();
+    expect(target.received.map((r) => r.body)).toEqual([{ n: 1 }]);
+    expect(failures).toEqual(['shutdown', 'shutdown']);
+    expect(logger.entries.map((e) => e.message)).toContain(
+      'shutting down with undelivered alert notifications',
+    );
+    queue.enqueue(target.url, { n: 3 });
+    expect(failures).toEqual(['shutdown', 'shutdown', 'shutdown']);
+  });
+
   it('posts Alertmanager v2 alerts with sanitised labels, resends firing ones and ends resolved ones', async () => {
     const target = await receiver();
     servers.push(target.server);
