@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { PerfWatchConfig } from '../config/PerfWatchOptions.js';
 import type { Logger } from '../logging/Logger.js';
+import { PERFWATCH_VERSION } from '../version.js';
 import { AlertmanagerNotifier } from './AlertmanagerNotifier.js';
 import type { AlertNotifier } from './AlertNotifier.js';
 import { type AlertProcessor, type AlertStore, AlertProcessor as Processor } from './AlertProcessor.js';
@@ -30,11 +31,21 @@ export async function startAlerting(
   deps: { store: AlertStore; meterProvider: MeterProvider; now: () => number; logger: Logger },
 ): Promise<AlertProcessor | undefined> {
   if (rules.length === 0) return undefined;
+  const failed = deps.meterProvider
+    .getMeter('perfwatch', PERFWATCH_VERSION)
+    .createCounter('perfwatch.alerts.notifications_failed', {
+      unit: '{notification}',
+      description: 'Alert notifications given up: retries exhausted, queue full, or undelivered at shutdown.',
+    });
+  const delivery = (receiver: string) => ({
+    logger: deps.logger,
+    onFailure: (reason: string) => failed.add(1, { receiver, reason }),
+  });
   const notifiers: AlertNotifier[] = config.webhookUrls.map(
-    (url) => new WebhookNotifier({ url, logger: deps.logger }),
+    (url) => new WebhookNotifier({ url, ...delivery('webhook') }),
   );
   if (config.alertmanagerUrl !== undefined) {
-    notifiers.push(new AlertmanagerNotifier({ url: config.alertmanagerUrl, logger: deps.logger }));
+    notifiers.push(new AlertmanagerNotifier({ url: config.alertmanagerUrl, ...delivery('alertmanager') }));
   }
   return Processor.create({
     rules,

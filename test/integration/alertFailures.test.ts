@@ -1,8 +1,13 @@
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlertProcessor } from '../../src/alerts/AlertProcessor.js';
 import { parseRules } from '../../src/alerts/parseRules.js';
 import { DuckDbMetricReader } from '../../src/reader/DuckDbMetricReader.js';
+import { startPerfWatch } from '../../src/startPerfWatch.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
 import { captureLogger } from '../helpers/captureLogger.js';
 import { fixtureCollections } from '../helpers/fixtureCollection.js';
@@ -71,6 +76,51 @@ describe('alert evaluation failures never break collection', () => {
       );
     } finally {
       await store.close();
+    }
+  });
+
+  it('a webhook that refuses the payload is given up, logged and counted', async () => {
+    const server = createServer((request, response) => {
+      request.resume();
+      response.statusCode = 400;
+      response.end('bad payload');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    await writeFile(
+      dir.file('rules.yaml'),
+      "rules: [{name: Always, selector: {metric: app.queue.depth}, aggregation: last, comparison: '>=', threshold: 0}]",
+    );
+    const logger = captureLogger();
+    const perfwatch = await startPerfWatch({
+      dbPath: dir.file('pw.duckdb'),
+      collectionIntervalMillis: 3_600_000,
+      prometheusEnabled: false,
+      hostMetrics: false,
+      runtimeMetrics: false,
+      defaultAlertRules: false,
+      alertRulesPath: dir.file('rules.yaml'),
+      webhookUrls: [`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`],
+      logger,
+    });
+    try {
+      perfwatch.registerCollector('queue', {
+        metrics: { 'app.queue.depth': {} },
+        collect: () => [{ metric: 'app.queue.depth', value: 1 }],
+      });
+      await perfwatch.forceFlush(); // fires; the webhook answers 400: not retried
+      await perfwatch.forceFlush(); // records the counter
+      expect(logger.entries.map((e) => e.message)).toContain(
+        'alert notification could not be delivered; gave up',
+      );
+      const rows = await perfwatch.store.query(
+        `SELECT Attributes AS attrs, Value AS value FROM otel_metrics_sum
+         WHERE MetricName = 'perfwatch.alerts.notifications_failed' ORDER BY TimeUnix DESC LIMIT 1`,
+      );
+      expect(rows).toEqual([{ attrs: { receiver: 'webhook', reason: 'retries_exhausted' }, value: 1 }]);
+    } finally {
+      await perfwatch.shutdown();
+      server.close();
     }
   });
 });
