@@ -1,4 +1,5 @@
 import {
+  BIGINT,
   DOUBLE,
   type DuckDBConnection,
   LIST,
@@ -42,63 +43,76 @@ export interface RuleStateRecord {
   readonly updatedAt: Date;
 }
 
-const micros = (millis: number) => timestampValue(BigInt(Math.round(millis)) * 1000n);
+/** Epoch microseconds, as `make_timestamp` takes them. */
+const micros = (millis: number) => BigInt(Math.round(millis)) * 1000n;
 const optionalMicros = (millis: number | undefined) => (millis === undefined ? null : micros(millis));
 
 /**
- * Appends transitions and upserts the rule summaries on the writer connection; the caller (the
- * store) wraps it in its write serialisation and a transaction.
+ * Appends transitions and upserts the rule summaries on the writer connection, each as one
+ * statement over lists (a first evaluation over many series records thousands of transitions:
+ * one INSERT per row would take seconds); the caller (the store) serialises and wraps it in a
+ * transaction.
  */
 export async function insertAlertEvents(
   connection: DuckDBConnection,
   events: readonly AlertEventRecord[],
   rules: readonly RuleStateUpdate[],
 ): Promise<void> {
-  for (const event of events) {
-    const keys = Object.keys(event.labels);
+  if (events.length > 0) {
+    const column = <T>(pick: (event: AlertEventRecord) => T) => events.map(pick);
     await connection.run(
       `INSERT INTO alert_events (time, rule, series_key, labels, state, previous_state, value, severity, active_at, fired_at)
-       VALUES ($1, $2, $3, map($4, $5), $6, $7, $8, $9, $10, $11)`,
+       SELECT make_timestamp(t), r, k, map(lk, lv), s, ps, v, sev, make_timestamp(a), make_timestamp(f)
+       FROM (SELECT unnest($1) AS t, unnest($2) AS r, unnest($3) AS k, unnest($4) AS lk, unnest($5) AS lv,
+                    unnest($6) AS s, unnest($7) AS ps, unnest($8) AS v, unnest($9) AS sev,
+                    unnest($10) AS a, unnest($11) AS f)`,
       [
-        micros(event.time),
-        event.rule,
-        event.seriesKey,
-        listValue(keys),
-        listValue(keys.map((key) => event.labels[key]!)),
-        event.state,
-        event.previousState,
-        event.value,
-        event.severity,
-        optionalMicros(event.activeAt),
-        optionalMicros(event.firedAt),
+        listValue(column((e) => micros(e.time))),
+        listValue(column((e) => e.rule)),
+        listValue(column((e) => e.seriesKey)),
+        listValue(column((e) => listValue(Object.keys(e.labels)))),
+        listValue(column((e) => listValue(Object.values(e.labels)))),
+        listValue(column((e) => e.state)),
+        listValue(column((e) => e.previousState)),
+        listValue(column((e) => e.value)),
+        listValue(column((e) => e.severity)),
+        listValue(column((e) => optionalMicros(e.activeAt))),
+        listValue(column((e) => optionalMicros(e.firedAt))),
       ],
       [
-        TIMESTAMP,
-        VARCHAR,
-        VARCHAR,
+        LIST(BIGINT),
         LIST(VARCHAR),
         LIST(VARCHAR),
-        VARCHAR,
-        VARCHAR,
-        DOUBLE,
-        VARCHAR,
-        TIMESTAMP,
-        TIMESTAMP,
+        LIST(LIST(VARCHAR)),
+        LIST(LIST(VARCHAR)),
+        LIST(VARCHAR),
+        LIST(VARCHAR),
+        LIST(DOUBLE),
+        LIST(VARCHAR),
+        LIST(BIGINT),
+        LIST(BIGINT),
       ],
     );
   }
-  for (const rule of rules) {
+  if (rules.length > 0) {
     await connection.run(
       `INSERT INTO alert_rule_state (rule, state, severity, trigger_count, last_triggered, updated_at)
-       VALUES ($1, $2, $3, $4, CASE WHEN $4 > 0 THEN $5 END, $5)
+       SELECT r, s, sev, n, CASE WHEN n > 0 THEN make_timestamp(t) END, make_timestamp(t)
+       FROM (SELECT unnest($1) AS r, unnest($2) AS s, unnest($3) AS sev, unnest($4) AS n, unnest($5) AS t)
        ON CONFLICT (rule) DO UPDATE SET
          state = excluded.state,
          severity = excluded.severity,
          trigger_count = alert_rule_state.trigger_count + excluded.trigger_count,
          last_triggered = coalesce(excluded.last_triggered, alert_rule_state.last_triggered),
          updated_at = excluded.updated_at`,
-      [rule.rule, rule.state, rule.severity, BigInt(rule.fired), micros(rule.time)],
-      [VARCHAR, VARCHAR, VARCHAR, UBIGINT, TIMESTAMP],
+      [
+        listValue(rules.map((rule) => rule.rule)),
+        listValue(rules.map((rule) => rule.state)),
+        listValue(rules.map((rule) => rule.severity)),
+        listValue(rules.map((rule) => BigInt(rule.fired))),
+        listValue(rules.map((rule) => micros(rule.time))),
+      ],
+      [LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT)],
     );
   }
 }
@@ -127,7 +141,7 @@ export async function alertEventsSince(
      FROM alert_events
      WHERE time >= $1 AND ($2::VARCHAR IS NULL OR rule = $2)
      ORDER BY event_id`,
-    [micros(since.getTime()), rule ?? null],
+    [timestampValue(micros(since.getTime())), rule ?? null],
     [TIMESTAMP, VARCHAR],
   );
   return rows.map(toEvent);
