@@ -277,6 +277,7 @@ export class AlertProcessor {
         );
       }
     }
+    if (this.notifiers.length === 0) return { rules: this.rules.length, errors, transitions: events.length };
     const firing = this.rules.flatMap((rule) =>
       [...(this.series.get(rule.name)?.values() ?? [])]
         .filter((tracked) => tracked.state.state === 'firing')
