@@ -4,6 +4,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { AlertProcessor } from './alerts/AlertProcessor.js';
 import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
+import { RegressionProcessor } from './analysis/RegressionProcessor.js';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
 import { ConfigError, ShutdownError } from './errors.js';
@@ -18,6 +19,7 @@ import { CollectorRegistry, type CustomCollector } from './telemetry/CollectorRe
 import { createOtlpReader } from './telemetry/createOtlpReader.js';
 import { createResource } from './telemetry/createResource.js';
 import { PrometheusEndpoint } from './telemetry/PrometheusEndpoint.js';
+import { registerRegressionGauge } from './telemetry/registerRegressionGauge.js';
 import { registerSystemMetrics } from './telemetry/registerSystemMetrics.js';
 import { defaultViews } from './telemetry/views.js';
 import { PERFWATCH_VERSION } from './version.js';
@@ -33,6 +35,8 @@ export interface PerfWatch {
   readonly prometheusUrl: string | undefined;
   /** The alert rules' evaluator (after every collection), or undefined when no rule is configured. */
   readonly alerts: AlertProcessor | undefined;
+  /** The regression processor: `runCycle()` checks now; records are read with `listRegressions`. */
+  readonly regressions: RegressionProcessor;
   /** Adds a pull-style custom collector; returns a function that removes it. */
   registerCollector(name: string, collector: CustomCollector): () => void;
   /**
@@ -170,6 +174,31 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     });
     rollups.start();
     stopSources.push(() => rollups.shutdown());
+    const regressions = new RegressionProcessor({
+      store,
+      logger,
+      lookbackMillis: config.regressionLookbackHours * 3_600_000,
+      rules: config.regressionRules,
+      now,
+    });
+    await regressions.loadActiveCounts();
+    stopSources.push(
+      registerRegressionGauge(meterProvider.getMeter('perfwatch', PERFWATCH_VERSION), () =>
+        regressions.activeCounts(),
+      ),
+    );
+    if (config.regressionIntervalMinutes > 0) {
+      const regressionCycles = new PeriodicTask({
+        name: 'regression cycle',
+        intervalMillis: config.regressionIntervalMinutes * 60_000,
+        run: () => regressions.runCycle(),
+        scheduler,
+        logger,
+      });
+      regressionCycles.start();
+      stopSources.push(() => regressionCycles.shutdown());
+    }
+    stopSources.push(() => regressions.shutdown());
     const snapshotPath = config.snapshotPath;
     if (snapshotPath !== undefined) {
       const snapshots = new PeriodicTask({
@@ -208,6 +237,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       config,
       prometheusUrl,
       alerts,
+      regressions,
       registerCollector: (name, collector) => collectors.register(name, collector),
       cleanup: async (retentionDays = config.retentionDays) => {
         if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 365) {

@@ -3,7 +3,13 @@ import { ShutdownError } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
 import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
-import { type AlertEventRecord, latestAlertEvents, type RuleStateUpdate } from '../store/alertEvents.js';
+import {
+  type AlertEventRecord,
+  alertEventStatements,
+  latestAlertEvents,
+  type RuleStateUpdate,
+} from '../store/alertEvents.js';
+import type { Statement } from '../store/MetricStore.js';
 import type { QueryRunner } from '../store/QueryRunner.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import type { AlertNotification, AlertNotifier } from './AlertNotifier.js';
@@ -13,7 +19,8 @@ import { evaluateRule, labelsKey, type RuleSample } from './evaluateRule.js';
 
 /** Where the processor reads the history and records transitions: the running MetricStore. */
 export interface AlertStore extends QueryRunner {
-  recordAlertEvents(events: readonly AlertEventRecord[], rules: readonly RuleStateUpdate[]): Promise<void>;
+  /** Runs statements in one transaction, in turn with collections (MetricStore.execute). */
+  execute(statements: readonly Statement[]): Promise<void>;
 }
 
 export interface AlertProcessorOptions {
@@ -267,7 +274,7 @@ export class AlertProcessor {
     }
     if (events.length > 0) {
       try {
-        await this.options.store.recordAlertEvents(events, ruleUpdates);
+        await this.options.store.execute(alertEventStatements(events, ruleUpdates));
       } catch (error) {
         errors++;
         this.evaluationErrors?.add(1, { stage: 'record' });

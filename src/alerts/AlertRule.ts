@@ -1,7 +1,8 @@
 import type { Aggregation, LabelMatcher } from '../store/queryTimeSeries.js';
+// One severity scale for regressions and alerts.
+import type { Severity } from '../store/regressionRecords.js';
 
 export type Comparison = '>' | '<' | '>=' | '<=' | '==' | '!=';
-export type Severity = 'info' | 'warning' | 'critical';
 
 /** Which series a rule reads: one metric, narrowed by exact `where` matches and label matchers. */
 export interface MetricSelector {

@@ -3,7 +3,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { RuleError } from '../errors.js';
 import type { Aggregation, LabelMatcher } from '../store/queryTimeSeries.js';
-import type { AlertRule, Comparison, MetricSelector, Severity } from './AlertRule.js';
+import type { Severity } from '../store/regressionRecords.js';
+import type { AlertRule, Comparison, MetricSelector } from './AlertRule.js';
 import { RULES_FILE_SCHEMA } from './ruleSchema.js';
 
 /** The rules file as written, after schema validation. */

@@ -25,7 +25,6 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
-import { type AlertEventRecord, insertAlertEvents, type RuleStateUpdate } from './alertEvents.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
 import { loadSeries, migrate } from './migrate.js';
@@ -54,6 +53,13 @@ export interface MetricStoreOptions {
    * @default 300000
    */
   lastSeenGranularityMillis?: number;
+}
+
+/** One SQL statement with positional parameters, for MetricStore.execute. */
+export interface Statement {
+  readonly sql: string;
+  readonly params?: DuckDBValue[];
+  readonly types?: DuckDBType[];
 }
 
 export interface RetentionSummary {
@@ -174,18 +180,22 @@ export class MetricStore implements QueryRunner {
     }
   }
 
-  /** Persists alert transitions and rule summaries in one transaction, between collections. */
-  recordAlertEvents(events: readonly AlertEventRecord[], rules: readonly RuleStateUpdate[]): Promise<void> {
-    return this.serialised(async () => {
-      await this.writer.run('BEGIN TRANSACTION');
+  /**
+   * Runs `statements` in one transaction on the writer, in turn with collections: for the analysis
+   * records (regressions, deploy verdicts) kept next to the points. All or nothing.
+   */
+  async execute(statements: readonly Statement[]): Promise<void> {
+    this.assertOpen();
+    if (statements.length === 0) return;
+    await this.serialised(async () => {
       try {
-        await insertAlertEvents(this.writer, events, rules);
+        await this.writer.run('BEGIN TRANSACTION');
+        for (const statement of statements)
+          await this.writer.run(statement.sql, statement.params ?? [], statement.types);
         await this.writer.run('COMMIT');
       } catch (error) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw new StoreError(`recording alert events in ${this.path} failed: ${messageOf(error)}`, {
-          cause: error,
-        });
+        throw new StoreError(`writing to ${this.path} failed: ${messageOf(error)}`, { cause: error });
       }
     });
   }

@@ -1,7 +1,6 @@
 import {
   BIGINT,
   DOUBLE,
-  type DuckDBConnection,
   LIST,
   listValue,
   TIMESTAMP,
@@ -9,6 +8,7 @@ import {
   UBIGINT,
   VARCHAR,
 } from '@duckdb/node-api';
+import type { Statement } from './MetricStore.js';
 import type { QueryRunner } from './QueryRunner.js';
 
 /** One persisted alert transition. Times are epoch milliseconds. */
@@ -48,25 +48,24 @@ const micros = (millis: number) => BigInt(Math.round(millis)) * 1000n;
 const optionalMicros = (millis: number | undefined) => (millis === undefined ? null : micros(millis));
 
 /**
- * Appends transitions and upserts the rule summaries on the writer connection, each as one
- * statement over lists (a first evaluation over many series records thousands of transitions:
- * one INSERT per row would take seconds); the caller (the store) serialises and wraps it in a
- * transaction.
+ * The statements (for MetricStore.execute, one transaction) that append transitions and upsert
+ * the rule summaries, each one statement over lists: a first evaluation over many series records
+ * thousands of transitions, and one INSERT per row would take seconds.
  */
-export async function insertAlertEvents(
-  connection: DuckDBConnection,
+export function alertEventStatements(
   events: readonly AlertEventRecord[],
   rules: readonly RuleStateUpdate[],
-): Promise<void> {
+): Statement[] {
+  const statements: Statement[] = [];
   if (events.length > 0) {
     const column = <T>(pick: (event: AlertEventRecord) => T) => events.map(pick);
-    await connection.run(
-      `INSERT INTO alert_events (time, rule, series_key, labels, state, previous_state, value, severity, active_at, fired_at)
+    statements.push({
+      sql: `INSERT INTO alert_events (time, rule, series_key, labels, state, previous_state, value, severity, active_at, fired_at)
        SELECT make_timestamp(t), r, k, map(lk, lv), s, ps, v, sev, make_timestamp(a), make_timestamp(f)
        FROM (SELECT unnest($1) AS t, unnest($2) AS r, unnest($3) AS k, unnest($4) AS lk, unnest($5) AS lv,
                     unnest($6) AS s, unnest($7) AS ps, unnest($8) AS v, unnest($9) AS sev,
                     unnest($10) AS a, unnest($11) AS f)`,
-      [
+      params: [
         listValue(column((e) => micros(e.time))),
         listValue(column((e) => e.rule)),
         listValue(column((e) => e.seriesKey)),
@@ -79,7 +78,7 @@ export async function insertAlertEvents(
         listValue(column((e) => optionalMicros(e.activeAt))),
         listValue(column((e) => optionalMicros(e.firedAt))),
       ],
-      [
+      types: [
         LIST(BIGINT),
         LIST(VARCHAR),
         LIST(VARCHAR),
@@ -92,11 +91,11 @@ export async function insertAlertEvents(
         LIST(BIGINT),
         LIST(BIGINT),
       ],
-    );
+    });
   }
   if (rules.length > 0) {
-    await connection.run(
-      `INSERT INTO alert_rule_state (rule, state, severity, trigger_count, last_triggered, updated_at)
+    statements.push({
+      sql: `INSERT INTO alert_rule_state (rule, state, severity, trigger_count, last_triggered, updated_at)
        SELECT r, s, sev, n, CASE WHEN n > 0 THEN make_timestamp(t) END, make_timestamp(t)
        FROM (SELECT unnest($1) AS r, unnest($2) AS s, unnest($3) AS sev, unnest($4) AS n, unnest($5) AS t)
        ON CONFLICT (rule) DO UPDATE SET
@@ -105,16 +104,17 @@ export async function insertAlertEvents(
          trigger_count = alert_rule_state.trigger_count + excluded.trigger_count,
          last_triggered = coalesce(excluded.last_triggered, alert_rule_state.last_triggered),
          updated_at = excluded.updated_at`,
-      [
+      params: [
         listValue(rules.map((rule) => rule.rule)),
         listValue(rules.map((rule) => rule.state)),
         listValue(rules.map((rule) => rule.severity)),
         listValue(rules.map((rule) => BigInt(rule.fired))),
         listValue(rules.map((rule) => micros(rule.time))),
       ],
-      [LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT)],
-    );
+      types: [LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT)],
+    });
   }
+  return statements;
 }
 
 /** The latest event of every alert series: its current state (and, after a restart, where to resume). */

@@ -73,6 +73,11 @@ export interface TimeSeriesQuery {
    * the data (median spacing of one matched series)
    */
   collectionIntervalSeconds?: number;
+  /**
+   * Only the groups [offset, offset + limit) in (metric, labels) order, to page through answers too
+   * large for one result; `totalGroups` in the result says how many there are.
+   */
+  groupPage?: { readonly offset: number; readonly limit: number };
 }
 
 export interface LabelMatcher {
@@ -96,6 +101,8 @@ export interface TimeSeriesResult {
   readonly stepSeconds: number;
   /** Where the answer came from: raw points, or 1-minute rollups followed by the raw points after them. */
   readonly source: 'raw' | 'rollup';
+  /** Groups matched before paging (equal to series.length without groupPage, when all have data). */
+  readonly totalGroups: number;
   readonly series: readonly {
     readonly metric: string;
     readonly labels: Readonly<Record<string, string | null>>;
@@ -113,6 +120,8 @@ interface MatchedSeries {
   metric: string;
   kind: string;
   monotonic: boolean | null;
+  /** JSON of [metric, group labels]: the group the series belongs to. */
+  group: string;
 }
 
 /**
@@ -135,15 +144,17 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
     );
   }
 
-  const matched = await matchSeries(db, query);
-  const kinds = new Set(matched.map((s) => s.kind));
+  const allMatched = await matchSeries(db, query);
+  const groupKeys = [...new Set(allMatched.map((s) => s.group))].sort();
+  const matched = pageOf(allMatched, groupKeys, query.groupPage);
+  const kinds = new Set(allMatched.map((s) => s.kind));
   if (kinds.size > 1) {
     throw new QueryError(
       'metric',
       `"${query.metric}" matches metrics of different kinds (${[...kinds].join(', ')}); narrow the pattern`,
     );
   }
-  const empty: TimeSeriesResult = { ...resultHeader(query), series: [] };
+  const empty: TimeSeriesResult = { ...resultHeader(query), totalGroups: groupKeys.length, series: [] };
   if (matched.length === 0) return empty;
   const kind = matched[0]!.kind;
   checkAggregation(query.aggregation, kind, matched);
@@ -179,7 +190,22 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
       `the answer would hold ${groups} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
     );
   }
-  return { ...resultHeader(query), source, series: assemble(rows, groupBy, buckets, query.from, stepUs) };
+  return {
+    ...resultHeader(query),
+    source,
+    totalGroups: groupKeys.length,
+    series: assemble(rows, groupBy, buckets, query.from, stepUs),
+  };
+}
+
+function pageOf(
+  matched: MatchedSeries[],
+  groupKeys: readonly string[],
+  page: TimeSeriesQuery['groupPage'],
+): MatchedSeries[] {
+  if (page === undefined) return matched;
+  const wanted = new Set(groupKeys.slice(page.offset, page.offset + page.limit));
+  return matched.filter((s) => wanted.has(s.group));
 }
 
 function resultHeader(query: TimeSeriesQuery) {
@@ -261,6 +287,13 @@ function validate(query: TimeSeriesQuery): void {
     if (!['=', '!=', '=~', '!~'].includes(matcher.op))
       throw new QueryError('matchers', `unknown operator ${JSON.stringify(matcher.op)} for ${matcher.key}`);
   }
+  const page = query.groupPage;
+  if (page !== undefined) {
+    if (!Number.isInteger(page.offset) || page.offset < 0)
+      throw new QueryError('group-page', `offset must be an integer >= 0, got ${page.offset}`);
+    if (!Number.isInteger(page.limit) || page.limit < 1)
+      throw new QueryError('group-page', `limit must be an integer >= 1, got ${page.limit}`);
+  }
   if (!AGGREGATIONS.includes(query.aggregation)) {
     throw new QueryError(
       'agg',
@@ -315,8 +348,13 @@ async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<Mat
           : `${matcher.op === '!~' ? 'NOT ' : ''}regexp_full_match(${label}, ${v})`,
     );
   }
+  const groupBy = query.groupBy ?? [];
+  const labels = groupBy.map((key) => {
+    params.push(key);
+    return `coalesce(element_at(attrs, $${params.length})[1], element_at(resource_attrs, $${params.length})[1])`;
+  });
   const rows = await db.query(
-    `SELECT series_ref, metric_name, kind, monotonic FROM series
+    `SELECT series_ref, metric_name, kind, monotonic, [${labels.join(', ')}]::VARCHAR[] AS labels FROM series
      WHERE metric_name GLOB $1 ${conditions.map((c) => `AND ${c}`).join(' ')}
      ORDER BY series_ref`,
     params,
@@ -326,6 +364,7 @@ async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<Mat
     metric: String(row.metric_name),
     kind: String(row.kind),
     monotonic: row.monotonic as boolean | null,
+    group: JSON.stringify([String(row.metric_name), row.labels]),
   }));
 }
 

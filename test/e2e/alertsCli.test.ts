@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES_PATH } from '../../src/alerts/startAlerting.js';
+import { alertEventStatements } from '../../src/store/alertEvents.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
 import { runCli } from '../helpers/runCli.js';
 import { tempDir } from '../helpers/tempDir.js';
@@ -61,52 +62,56 @@ describe('perfwatch alerts', () => {
     const base = { rule: 'QueueBacklog', severity: 'critical', value: 150 };
     const emails = { seriesKey: '[["queue","emails"]]', labels: { queue: 'emails' } };
     const sms = { seriesKey: '[["queue","sms"]]', labels: { queue: 'sms' } };
-    await store.recordAlertEvents(
-      [
-        {
-          ...base,
-          ...emails,
-          time: t,
-          state: 'pending',
-          previousState: 'inactive',
-          activeAt: t,
-          firedAt: undefined,
-        },
-        {
-          ...base,
-          ...sms,
-          time: t,
-          state: 'pending',
-          previousState: 'inactive',
-          activeAt: t,
-          firedAt: undefined,
-        },
-      ],
-      [{ rule: 'QueueBacklog', state: 'pending', severity: 'critical', fired: 0, time: t }],
+    await store.execute(
+      alertEventStatements(
+        [
+          {
+            ...base,
+            ...emails,
+            time: t,
+            state: 'pending',
+            previousState: 'inactive',
+            activeAt: t,
+            firedAt: undefined,
+          },
+          {
+            ...base,
+            ...sms,
+            time: t,
+            state: 'pending',
+            previousState: 'inactive',
+            activeAt: t,
+            firedAt: undefined,
+          },
+        ],
+        [{ rule: 'QueueBacklog', state: 'pending', severity: 'critical', fired: 0, time: t }],
+      ),
     );
-    await store.recordAlertEvents(
-      [
-        {
-          ...base,
-          ...emails,
-          time: t + 60_000,
-          state: 'firing',
-          previousState: 'pending',
-          activeAt: t,
-          firedAt: t + 60_000,
-        },
-        {
-          ...base,
-          ...sms,
-          time: t + 60_000,
-          state: 'inactive',
-          previousState: 'pending',
-          value: 20,
-          activeAt: undefined,
-          firedAt: undefined,
-        },
-      ],
-      [{ rule: 'QueueBacklog', state: 'firing', severity: 'critical', fired: 1, time: t + 60_000 }],
+    await store.execute(
+      alertEventStatements(
+        [
+          {
+            ...base,
+            ...emails,
+            time: t + 60_000,
+            state: 'firing',
+            previousState: 'pending',
+            activeAt: t,
+            firedAt: t + 60_000,
+          },
+          {
+            ...base,
+            ...sms,
+            time: t + 60_000,
+            state: 'inactive',
+            previousState: 'pending',
+            value: 20,
+            activeAt: undefined,
+            firedAt: undefined,
+          },
+        ],
+        [{ rule: 'QueueBacklog', state: 'firing', severity: 'critical', fired: 1, time: t + 60_000 }],
+      ),
     );
     await store.close();
 

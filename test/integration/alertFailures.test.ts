@@ -59,7 +59,7 @@ describe('alert evaluation failures never break collection', () => {
       }
       const logger = captureLogger();
       const failingStore = Object.assign(Object.create(store) as MetricStore, {
-        recordAlertEvents: () => Promise.reject(new Error('disk full')),
+        execute: () => Promise.reject(new Error('disk full')),
       });
       const processor = await AlertProcessor.create({
         rules: parseRules(
