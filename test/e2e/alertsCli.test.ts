@@ -43,6 +43,18 @@ describe('perfwatch rules check', () => {
     );
   });
 
+  it('start documents the alert flags', async () => {
+    const help = await runCli(['start', '--help']);
+    expect(help.code).toBe(0);
+    for (const flag of [
+      '--rules <file>',
+      '--no-default-rules',
+      '--alertmanager-url <url>',
+      '--webhook-url <url>',
+    ])
+      expect(help.stdout).toContain(flag);
+  });
+
   it('start refuses an invalid rules file before creating the history file', async () => {
     await writeFile(dir.file('rules.yaml'), invalid);
     const result = await runCli(['start', '--db', dir.file('h.duckdb'), '--no-prometheus'], {
