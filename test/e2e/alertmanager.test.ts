@@ -7,7 +7,7 @@ import { captureLogger } from '../helpers/captureLogger.js';
 import { freePort } from '../helpers/freePort.js';
 import { tempDir } from '../helpers/tempDir.js';
 
-const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
+const ALERTMANAGER = 'prometheus-alertmanager';
 
 interface AmAlert {
   labels: Record<string, string>;
