@@ -14,6 +14,7 @@ import type { QueryRunner } from '../store/QueryRunner.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import type { AlertNotification, AlertNotifier } from './AlertNotifier.js';
 import type { AlertRule } from './AlertRule.js';
+import { alertNotification } from './alertNotification.js';
 import { type AlertState, INACTIVE, nextState, type SeriesState, type Transition } from './alertState.js';
 import { evaluateRule, labelsKey, type RuleSample } from './evaluateRule.js';
 
@@ -249,10 +250,10 @@ export class AlertProcessor {
         if (transition === undefined) continue;
         record(key, current.labels, next, transition);
         if (transition.to === 'firing')
-          changed.push(this.notification(rule, current.labels, next, 'firing', now));
+          changed.push(alertNotification(rule, current.labels, next, 'firing', now));
         else if (transition.from === 'firing') {
           changed.push(
-            this.notification(
+            alertNotification(
               rule,
               current.labels,
               { ...current.state, value: next.value },
@@ -288,7 +289,7 @@ export class AlertProcessor {
     const firing = this.rules.flatMap((rule) =>
       [...(this.series.get(rule.name)?.values() ?? [])]
         .filter((tracked) => tracked.state.state === 'firing')
-        .map((tracked) => this.notification(rule, tracked.labels, tracked.state, 'firing', now)),
+        .map((tracked) => alertNotification(rule, tracked.labels, tracked.state, 'firing', now)),
     );
     for (const notifier of this.notifiers) {
       try {
@@ -308,34 +309,4 @@ export class AlertProcessor {
     for (const series of tracked.values()) worst = Math.max(worst, STATE_ORDER.indexOf(series.state.state));
     return STATE_ORDER[worst]!;
   }
-
-  private notification(
-    rule: AlertRule,
-    groupLabels: Readonly<Record<string, string>>,
-    state: SeriesState,
-    event: AlertNotification['event'],
-    now: number,
-  ): AlertNotification {
-    const labels = { ...groupLabels, ...rule.labels, alertname: rule.name, severity: rule.severity };
-    const annotations: Record<string, string> = {};
-    const source = { ...(rule.description ? { description: rule.description } : {}), ...rule.annotations };
-    for (const [key, text] of Object.entries(source)) annotations[key] = expand(text, state.value, labels);
-    const firing = event === 'firing';
-    return {
-      status: firing ? 'firing' : 'resolved',
-      event,
-      labels,
-      annotations,
-      value: state.value,
-      startsAt: state.firedAt ?? now,
-      endsAt: firing ? undefined : now,
-    };
-  }
-}
-
-/** Fills `{{ $value }}` and `{{ $labels.KEY }}` as Prometheus' alert templates do (a subset). */
-function expand(text: string, value: number | null, labels: Readonly<Record<string, string>>): string {
-  return text
-    .replace(/\{\{\s*\$value\s*\}\}/g, value === null ? 'no data' : String(Number(value.toPrecision(4))))
-    .replace(/\{\{\s*\$labels\.([\w.]+)\s*\}\}/g, (_, key: string) => labels[key] ?? '');
 }
