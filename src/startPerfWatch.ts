@@ -112,8 +112,9 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
             logger,
           });
     if (otlpReader) readers.push(otlpReader);
+    const resource = createResource(config.serviceName, config.resourceAttributes);
     provider = new MeterProvider({
-      resource: createResource(config.serviceName, config.resourceAttributes),
+      resource,
       readers,
       views: defaultViews(config.cardinalityLimit),
     });
@@ -183,8 +184,10 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     });
     await regressions.loadActiveCounts();
     stopSources.push(
-      registerRegressionGauge(meterProvider.getMeter('perfwatch', PERFWATCH_VERSION), () =>
-        regressions.activeCounts(),
+      registerRegressionGauge(
+        meterProvider.getMeter('perfwatch', PERFWATCH_VERSION),
+        () => regressions.activeCounts(),
+        [String(resource.attributes['service.name'])],
       ),
     );
     if (config.regressionIntervalMinutes > 0) {

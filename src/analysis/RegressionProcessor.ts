@@ -55,7 +55,7 @@ export interface ActiveCount {
 }
 
 /** At most this many points are read per query page, to bound memory whatever the history holds. */
-const MAX_POINTS_PER_PAGE = 500_000;
+const MAX_POINTS_PER_PAGE = 1_000_000;
 /** Two changes of one series this close (or closer than 10 buckets) are the same change. */
 const SAME_CHANGE_MILLIS = 10 * 60_000;
 /** The derived error rate is computed from these histograms' counts by status. */
