@@ -1,8 +1,8 @@
 /**
  * Change-point quality (`npm run bench:quality`): precision, recall and F1 on labelled series (a
  * detection counts within ±5 points of a true change, each true change matched once), mean
- * offset, false alarms on stationary series — for perfwatch's detector and for the original
- * system's fixed-percentage rule.
+ * offset, detection delay, false alarms on stationary series — for perfwatch's detector and for
+ * the original system's fixed-percentage rule.
  */
 import { detectChangePoints } from '../src/analysis/detectChangePoints.js';
 import { type LabelledSeries, labelledSuite, stationarySuite } from './quality/groundTruth.js';
@@ -90,6 +90,42 @@ for (const [kind, s] of oursScores) console.log(`perfwatch  ${line(kind, s)}`);
 console.log(`perfwatch  ${line('ALL', total(oursScores))}   target F1 ≥ 0.9`);
 for (const [kind, s] of naiveScores) console.log(`original   ${line(kind, s)}`);
 console.log(`original   ${line('ALL', total(naiveScores))}`);
+
+/**
+ * Detection delay: how many points after a true change the detector, run on the history up to
+ * then (as the live processor sees it), first reports it within the tolerance. Changes with
+ * fewer than 80 points before the next one are skipped.
+ */
+const DELAY_STEPS = [5, 10, 15, 20, 30, 40, 60, 80];
+const delays = new Map<string, { found: number[]; missed: number }>();
+const perKind = new Map<string, number>();
+for (const series of labelled) {
+  const seen = perKind.get(series.kind) ?? 0;
+  if (seen >= 10) continue;
+  perKind.set(series.kind, seen + 1);
+  const entry = delays.get(series.kind) ?? { found: [], missed: 0 };
+  for (const [i, change] of series.changes.entries()) {
+    const room = (series.changes[i + 1] ?? series.values.length) - change;
+    if (room < 80) continue;
+    const delay = DELAY_STEPS.find((d) =>
+      detectChangePoints(series.values.slice(0, change + d)).some(
+        (c) => Math.abs(c.index - change) <= TOLERANCE,
+      ),
+    );
+    if (delay === undefined) entry.missed++;
+    else entry.found.push(delay);
+  }
+  delays.set(series.kind, entry);
+}
+console.log('\n## detection delay (points after the change until reported; first 10 series per kind)');
+for (const [kind, { found, missed }] of delays) {
+  const sorted = [...found].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const p90 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))];
+  console.log(
+    `${kind.padEnd(22)} median ${median ?? '–'}  p90 ${p90 ?? '–'}  (${found.length} found within 80 points, ${missed} not)`,
+  );
+}
 
 started = performance.now();
 const falseAlarms = stationary.map((series) => detectChangePoints(series.values).length);

@@ -4,6 +4,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { AlertProcessor } from './alerts/AlertProcessor.js';
 import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
+import { loadRegressionRules } from './analysis/loadRegressionRules.js';
 import { RegressionProcessor } from './analysis/RegressionProcessor.js';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
@@ -71,6 +72,12 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const logger = options.logger ?? createLogger(config.logLevel);
   // Before the file is opened: an invalid rules file stops start-up with nothing to undo.
   const alertRules = await loadConfiguredRules(config);
+  const regressionRules = [
+    ...(config.regressionRulesPath === undefined
+      ? []
+      : await loadRegressionRules(config.regressionRulesPath)),
+    ...config.regressionRules,
+  ];
   const store = await MetricStore.open(config.dbPath, { logger });
 
   // Stop order matters: the MeterProvider goes first, so its last collection still calls the
@@ -179,7 +186,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       store,
       logger,
       lookbackMillis: config.regressionLookbackHours * 3_600_000,
-      rules: config.regressionRules,
+      rules: regressionRules,
       now,
     });
     await regressions.loadActiveCounts();

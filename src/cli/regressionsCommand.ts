@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loadRegressionRules } from '../analysis/loadRegressionRules.js';
 import { RegressionProcessor } from '../analysis/RegressionProcessor.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../logging/createLogger.js';
@@ -28,6 +29,7 @@ interface RegressionsFlags {
   check?: boolean;
   lookback: string;
   at?: string;
+  rules?: string;
   json?: boolean;
 }
 
@@ -48,6 +50,10 @@ export function registerRegressionsCommand(program: Command): void {
     )
     .option('--lookback <duration>', 'with --check: history analysed', '24h')
     .option('--at <time>', 'with --check: analyse as of this time instead of now (ISO 8601)')
+    .option(
+      '--rules <file>',
+      'with --check: regression rules file, YAML or JSON (env PERFWATCH_REGRESSION_RULES)',
+    )
     .option('--json', 'print {"regressions": […], "deploys": […]} as JSON')
     .action(async (flags: RegressionsFlags) => {
       const filter = filterOf(flags);
@@ -55,6 +61,8 @@ export function registerRegressionsCommand(program: Command): void {
       const path = historyPath(flags.db);
       if (flags.check) {
         const lookbackMillis = parseDuration('--lookback', flags.lookback) * 1000;
+        const rulesPath = flags.rules ?? (process.env.PERFWATCH_REGRESSION_RULES?.trim() || undefined);
+        const rules = rulesPath === undefined ? [] : await loadRegressionRules(rulesPath);
         const store = await openForMaintenance(
           path,
           'a running `perfwatch start` holds the file and runs regression cycles itself (PERFWATCH_REGRESSION_INTERVAL_MINUTES); list them without --check',
@@ -64,6 +72,7 @@ export function registerRegressionsCommand(program: Command): void {
             store,
             logger: createLogger('warn'),
             lookbackMillis,
+            rules,
             now: () => at,
           });
           const summary = await processor.runCycle();

@@ -16,6 +16,7 @@ interface StartFlags {
   snapshotPath?: string;
   snapshotInterval?: string;
   rules?: string;
+  regressionRules?: string;
   defaultRules: boolean;
   alertmanagerUrl?: string;
   webhookUrl: string[];
@@ -58,6 +59,10 @@ export function registerStartCommand(program: Command): void {
       'minutes between snapshots (env PERFWATCH_SNAPSHOT_INTERVAL_MINUTES, default 15)',
     )
     .option('--rules <file>', 'alert rules file, YAML or JSON (env PERFWATCH_ALERT_RULES)')
+    .option(
+      '--regression-rules <file>',
+      'regression rules file, YAML or JSON (env PERFWATCH_REGRESSION_RULES)',
+    )
     .option('--no-default-rules', 'do not evaluate the shipped default alert rules')
     .option(
       '--alertmanager-url <url>',
@@ -119,6 +124,7 @@ function optionsFromFlags(flags: StartFlags): PerfWatchOptions {
     options.snapshotIntervalMinutes = integerFlag('--snapshot-interval', flags.snapshotInterval);
   }
   if (flags.rules !== undefined) options.alertRulesPath = flags.rules;
+  if (flags.regressionRules !== undefined) options.regressionRulesPath = flags.regressionRules;
   if (!flags.defaultRules) options.defaultAlertRules = false;
   if (flags.alertmanagerUrl !== undefined) options.alertmanagerUrl = flags.alertmanagerUrl;
   if (flags.webhookUrl.length > 0) options.webhookUrls = flags.webhookUrl;

@@ -60,8 +60,10 @@ export interface PerfWatchOptions {
   regressionIntervalMinutes?: number;
   /** Hours of history each regression cycle analyses. Env `PERFWATCH_REGRESSION_LOOKBACK_HOURS` (1–168). @default 24 */
   regressionLookbackHours?: number;
-  /** Regression rules (metric glob → worse direction, minimum effect, enabled); later rules win. @default [] */
+  /** Regression rules (metric glob → worse direction, minimum effect, enabled); later rules win, and these come after the file's. @default [] */
   regressionRules?: readonly RegressionRule[];
+  /** YAML or JSON file of regression rules (`regressions:` list). Env `PERFWATCH_REGRESSION_RULES`. @default undefined */
+  regressionRulesPath?: string;
   /** Level of perfwatch's own structured log (stderr). Env `PERFWATCH_LOG_LEVEL`. @default 'info' */
   logLevel?: LogLevel;
   /** Alert rules file (YAML or JSON), evaluated after every collection next to the default rules. Env `PERFWATCH_ALERT_RULES`. @default undefined */
@@ -105,6 +107,7 @@ export interface PerfWatchConfig {
   readonly regressionIntervalMinutes: number;
   readonly regressionLookbackHours: number;
   readonly regressionRules: readonly RegressionRule[];
+  readonly regressionRulesPath: string | undefined;
   readonly logLevel: LogLevel;
   readonly alertRulesPath: string | undefined;
   readonly defaultAlertRules: boolean;

@@ -115,6 +115,11 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       { min: 1, max: 168 },
     ),
     regressionRules: Object.freeze(regressionRulesOf(options.regressionRules)),
+    regressionRulesPath: read.optionalString(
+      'regressionRulesPath',
+      'PERFWATCH_REGRESSION_RULES',
+      options.regressionRulesPath,
+    ),
     logLevel: read.oneOf('logLevel', 'PERFWATCH_LOG_LEVEL', options.logLevel, 'info', LOG_LEVELS),
     alertRulesPath: read.optionalString('alertRulesPath', 'PERFWATCH_ALERT_RULES', options.alertRulesPath),
     defaultAlertRules: read.boolean(

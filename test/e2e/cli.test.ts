@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -444,6 +445,17 @@ describe('perfwatch regressions', () => {
 
     const none = await runCli(['regressions', '--db', db, '--since', '7d', '--service', 'elsewhere']);
     expect(none.stdout).toBe('no regressions, improvements or changes match\n');
+
+    const rules = dir.file('regression-rules.yaml');
+    await writeFile(rules, 'regressions:\n  - metric: process.cpu.*\n    enabled: false\n');
+    const disabled = await runCli(['regressions', '--db', db, '--check', '--at', at, '--rules', rules]);
+    expect(disabled.stdout).toMatch(/^analysed 0 series /);
+    await writeFile(rules, 'regressions:\n  - metric: process.cpu.*\n    worse: sideways\n');
+    const invalid = await runCli(['regressions', '--db', db, '--check', '--at', at, '--rules', rules]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr.trim()).toBe(
+      `perfwatch: regression rules: ${rules}: regression rule 1: worse must be up, down or none, got "sideways"`,
+    );
 
     const bad = await runCli(['regressions', '--db', db, '--severity', 'huge']);
     expect(bad.code).toBe(2);

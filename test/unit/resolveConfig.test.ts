@@ -28,6 +28,7 @@ describe('resolveConfig', () => {
       regressionIntervalMinutes: 10,
       regressionLookbackHours: 24,
       regressionRules: [],
+      regressionRulesPath: undefined,
       logLevel: 'info',
       alertRulesPath: undefined,
       defaultAlertRules: true,
