@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../logging/Logger.js';
 import {
   listAnalysedMetrics,
@@ -7,7 +6,7 @@ import {
   type MetricOverview,
 } from '../store/listAnalysedMetrics.js';
 import type { MetricStore } from '../store/MetricStore.js';
-import { type Aggregation, queryTimeSeries, type TimeSeriesResult } from '../store/queryTimeSeries.js';
+import type { Aggregation, TimeSeriesResult } from '../store/queryTimeSeries.js';
 import {
   listRegressions,
   type RegressionRecord,
@@ -18,6 +17,8 @@ import {
 import { type AnalysedSeries, analyseSeries, type Finding, latestLevel, returnsTo } from './analyseSeries.js';
 import { DeployComparison } from './DeployComparison.js';
 import { type MetricPolicy, policyFor, type RegressionRule } from './metricPolicy.js';
+import { readSeriesPages } from './readSeriesPages.js';
+import { statisticsOf } from './statisticsOf.js';
 
 export interface RegressionProcessorOptions {
   readonly store: MetricStore;
@@ -54,8 +55,6 @@ export interface ActiveCount {
   readonly count: number;
 }
 
-/** At most this many points are read per query page, to bound memory whatever the history holds. */
-const MAX_POINTS_PER_PAGE = 1_000_000;
 /** Two changes of one series this close (or closer than 10 buckets) are the same change. */
 const SAME_CHANGE_MILLIS = 10 * 60_000;
 /** The derived error rate is computed from these histograms' counts by status. */
@@ -158,7 +157,7 @@ export class RegressionProcessor {
       if (metric.metric.startsWith('perfwatch.')) continue; // our own output: no feedback loops
       for (const { statistic, aggregation } of statisticsOf(metric)) {
         const groupBy = ['service.name', ...metric.attributeKeys];
-        await this.readPages(metric, aggregation, groupBy, from, to, (result) => {
+        await this.readPages(metric.metric, aggregation, groupBy, from, to, (result) => {
           for (const s of result.series) {
             const labels = { ...s.labels };
             const service = labels['service.name'] ?? null;
@@ -215,31 +214,19 @@ export class RegressionProcessor {
     return summary;
   }
 
-  /** Reads one statistic of a metric page by page, bounding the points held at once. */
-  private async readPages(
-    metric: MetricOverview,
+  private readPages(
+    metric: string,
     aggregation: Aggregation,
     groupBy: readonly string[],
     from: Date,
     to: Date,
     visit: (result: TimeSeriesResult) => void,
   ): Promise<void> {
-    const buckets = Math.ceil((to.getTime() - from.getTime()) / (this.stepSeconds * 1000));
-    const limit = Math.max(1, Math.floor(MAX_POINTS_PER_PAGE / buckets));
-    for (let offset = 0; ; offset += limit) {
-      const result = await queryTimeSeries(this.options.store, {
-        metric: metric.metric, // OTel instrument names hold no glob characters
-        from,
-        to,
-        stepSeconds: this.stepSeconds,
-        aggregation,
-        groupBy,
-        groupPage: { offset, limit },
-      });
-      visit(result);
-      await yieldToEventLoop();
-      if (offset + limit >= result.totalGroups) return;
-    }
+    return readSeriesPages(
+      this.options.store,
+      { metric, aggregation, groupBy, from, to, stepSeconds: this.stepSeconds },
+      visit,
+    );
   }
 
   /**
@@ -250,7 +237,7 @@ export class RegressionProcessor {
     const perService = new Map<string | null, { errors: Float64Array; total: Float64Array; times: Date[] }>();
     const statusKey = 'http.response.status_code';
     const groupBy = ['service.name', statusKey, 'error.type'];
-    await this.readPages(metric, 'increase', groupBy, from, to, (result) => {
+    await this.readPages(metric.metric, 'increase', groupBy, from, to, (result) => {
       for (const s of result.series) {
         const service = s.labels['service.name'] ?? null;
         const status = Number(s.labels[statusKey] ?? Number.NaN);
@@ -282,20 +269,6 @@ export class RegressionProcessor {
       to,
     }));
   }
-}
-
-/** What is compared for each kind of metric. */
-function statisticsOf(metric: MetricOverview): { statistic: string; aggregation: Aggregation }[] {
-  if (metric.kind === 'gauge' || (metric.kind === 'sum' && metric.monotonic !== true))
-    return [{ statistic: 'value', aggregation: 'avg' }];
-  if (metric.kind === 'sum') return [{ statistic: 'rate', aggregation: 'rate' }];
-  if (metric.kind === 'histogram')
-    return [
-      { statistic: 'p50', aggregation: 'p50' },
-      { statistic: 'p95', aggregation: 'p95' },
-      { statistic: 'p99', aggregation: 'p99' },
-    ];
-  return []; // exponential histograms and summaries: not readable through the query layer yet
 }
 
 /**
