@@ -157,3 +157,16 @@ export class BenchmarkError extends PerfWatchError {
     this.field = field;
   }
 }
+
+/** `perfwatch benchmark compare --fail-on`: series with a failing verdict; the CLI exits 1. */
+export class BenchmarkGateError extends PerfWatchError {
+  readonly failing: number;
+
+  constructor(failing: number, verdicts: readonly string[]) {
+    super(
+      'PERFWATCH_BENCHMARK_GATE_FAILED',
+      `benchmark gate failed: ${failing} series ${verdicts.join(' or ')} (--fail-on ${verdicts.join(',')})`,
+    );
+    this.failing = failing;
+  }
+}
