@@ -2,6 +2,7 @@
  * perfwatch benchmarks: prints figures, asserts nothing. `npm run bench` (builds first, since the
  * RSS figure runs the compiled CLI as users do).
  */
+import { benchBenchmarkCompare } from './benchmarkCompare.bench.js';
 import { benchCollection } from './collection.bench.js';
 import { benchHistory } from './history.bench.js';
 import { benchRegressionCycle } from './regressionCycle.bench.js';
@@ -14,6 +15,7 @@ const sections: [string, () => Promise<void>][] = [
   ['store', benchStoreWrites],
   ['history', benchHistory],
   ['regressions', benchRegressionCycle],
+  ['benchmarks', benchBenchmarkCompare],
   ['rss', benchRss],
 ];
 for (const [name, run] of sections) {

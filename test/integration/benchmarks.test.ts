@@ -79,14 +79,15 @@ describe('benchmarks', () => {
       'value',
     ]);
 
+    const window = { windowMillis: 10 * MINUTE * 1000, now: at(80) };
+    const beforeRestart = await compareBenchmark(store!, 'baseline', window);
     const restarted = await reopen();
     const stored = await readBenchmark(restarted, 'baseline');
     expect(stored).toEqual(created);
 
-    const comparison = await compareBenchmark(restarted, 'baseline', {
-      windowMillis: 10 * MINUTE * 1000,
-      now: at(80),
-    });
+    // After the restart the same comparison gives the same numbers.
+    const comparison = await compareBenchmark(restarted, 'baseline', window);
+    expect(comparison).toEqual(beforeRestart);
     expect(comparison.against).toMatchObject({ kind: 'window', name: null });
     expect(comparison.against.from.toISOString()).toBe(new Date((T0 + 70 * MINUTE) * 1000).toISOString());
     const worse = comparison.series.filter((s) => s.verdict === 'degraded');
