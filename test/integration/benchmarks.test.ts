@@ -123,6 +123,16 @@ describe('benchmarks', () => {
       now: at(55),
     });
     expect(quiet.summary.degraded).toBe(0);
+    expect(quiet.summary.stable).toBe(6);
+    // Three minutes hold three values per series: too few for a verdict.
+    const short = await compareBenchmark(restarted, 'baseline', {
+      windowMillis: 3 * MINUTE * 1000,
+      now: at(80),
+    });
+    expect(short.summary).toEqual({ degraded: 0, improved: 0, stable: 0, insufficient_data: 6 });
+    expect(short.series[0]!.reason).toMatch(
+      /^\d+ baseline and [0-3] current values; at least 5 on each side are needed$/,
+    );
   });
 
   it('keeps names unique: re-creating needs replace, and a refused create changes nothing', async () => {
