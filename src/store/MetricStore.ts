@@ -5,6 +5,7 @@ import {
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
+  type DuckDBPreparedStatement,
   type DuckDBType,
   type DuckDBValue,
   LIST,
@@ -29,6 +30,7 @@ import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
 import { loadSeries, migrate } from './migrate.js';
 import type { QueryRunner } from './QueryRunner.js';
+import { type NumberColumns, readNumberColumns } from './readNumberColumns.js';
 import { type RollupSummary, rollUp } from './rollUp.js';
 import { SeriesCatalog, type SeriesEntry } from './SeriesCatalog.js';
 import {
@@ -170,6 +172,18 @@ export class MetricStore implements QueryRunner {
     return this.trackRead(this.runSelect(sql, params, types));
   }
 
+  /** query() for numeric columns, read into typed arrays (see QueryRunner.queryNumbers). */
+  async queryNumbers(
+    sql: string,
+    params: DuckDBValue[] | Record<string, DuckDBValue> = [],
+    types?: DuckDBType[] | Record<string, DuckDBType>,
+  ): Promise<NumberColumns> {
+    this.assertOpen();
+    return this.trackRead(
+      this.runSelect(sql, params, types, (statement) => statement.run().then(readNumberColumns)),
+    );
+  }
+
   /** Registers a read on the reader connection, so close() interrupts and awaits it. */
   private async trackRead<T>(read: Promise<T>): Promise<T> {
     this.inflightReads.add(read);
@@ -206,11 +220,13 @@ export class MetricStore implements QueryRunner {
     await this.serialised(() => this.writer.run('CHECKPOINT'));
   }
 
-  private async runSelect(
+  private async runSelect<T = Row[]>(
     sql: string,
     params: DuckDBValue[] | Record<string, DuckDBValue>,
     types: DuckDBType[] | Record<string, DuckDBType> | undefined,
-  ): Promise<Row[]> {
+    read: (statement: DuckDBPreparedStatement) => Promise<T> = async (statement) =>
+      (await statement.runAndReadAll()).convertRowObjects(toJs) as T,
+  ): Promise<T> {
     const extracted = await this.reader.extractStatements(sql);
     if (extracted.count !== 1)
       throw new SqlRefusedError(`exactly one statement is allowed, got ${extracted.count}`);
@@ -222,7 +238,7 @@ export class MetricStore implements QueryRunner {
       }
       if (Array.isArray(params) ? params.length > 0 : Object.keys(params).length > 0)
         statement.bind(params, types);
-      return (await statement.runAndReadAll()).convertRowObjects(toJs) as Row[];
+      return await read(statement);
     } finally {
       statement.destroySync();
     }
