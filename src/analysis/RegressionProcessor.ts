@@ -172,8 +172,8 @@ export class RegressionProcessor {
                 unit: metric.unit,
                 service,
                 labels,
-                times: s.points.map((p) => p.time),
-                values: s.points.map((p) => p.value),
+                times: s.times,
+                values: s.values,
                 to,
               },
               policy,
@@ -247,7 +247,10 @@ export class RegressionProcessor {
    * requests, from the request-duration histogram's count increases.
    */
   private async errorRates(metric: MetricOverview, from: Date, to: Date): Promise<AnalysedSeries[]> {
-    const perService = new Map<string | null, { errors: Float64Array; total: Float64Array; times: Date[] }>();
+    const perService = new Map<
+      string | null,
+      { errors: Float64Array; total: Float64Array; times: readonly Date[] }
+    >();
     const statusKey = 'http.response.status_code';
     const groupBy = ['service.name', statusKey, 'error.type'];
     await this.readPages(metric, 'increase', groupBy, from, to, (result) => {
@@ -258,16 +261,16 @@ export class RegressionProcessor {
         let sums = perService.get(service);
         if (sums === undefined) {
           sums = {
-            errors: new Float64Array(s.points.length),
-            total: new Float64Array(s.points.length),
-            times: s.points.map((p) => p.time),
+            errors: new Float64Array(s.values.length),
+            total: new Float64Array(s.values.length),
+            times: s.times,
           };
           perService.set(service, sums);
         }
-        for (const [i, p] of s.points.entries()) {
-          if (p.value === null) continue;
-          sums.total[i]! += p.value;
-          if (isError) sums.errors[i]! += p.value;
+        for (const [i, value] of s.values.entries()) {
+          if (value === null) continue;
+          sums.total[i]! += value;
+          if (isError) sums.errors[i]! += value;
         }
       }
     });

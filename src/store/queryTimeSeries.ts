@@ -106,7 +106,12 @@ export interface TimeSeriesResult {
   readonly series: readonly {
     readonly metric: string;
     readonly labels: Readonly<Record<string, string | null>>;
+    /** Every bucket of the range (built on first access from `times` and `values`). */
     readonly points: readonly TimeSeriesPoint[];
+    /** Bucket starts, shared by every series of the result. */
+    readonly times: readonly Date[];
+    /** One value per bucket, null when it holds no data: for bulk readers that need no point objects. */
+    readonly values: readonly (number | null)[];
   }[];
 }
 
@@ -479,10 +484,16 @@ function assemble(
   for (const [gid, group] of groups.entries()) {
     const groupValues = values[gid];
     if (groupValues === undefined) continue;
+    let points: TimeSeriesPoint[] | undefined;
     out.push({
       metric: group.metric,
       labels: Object.fromEntries(groupBy.map((key, i) => [key, group.labels[i] ?? null])),
-      points: groupValues.map((value, i) => ({ time: times[i]!, value })),
+      get points() {
+        points ??= groupValues.map((value, i) => ({ time: times[i]!, value }));
+        return points;
+      },
+      times,
+      values: groupValues,
     });
   }
   return out;
