@@ -7,6 +7,7 @@ import { registerCleanupCommand } from './cleanupCommand.js';
 import { registerCompactCommand } from './compactCommand.js';
 import { registerExportCommand } from './exportCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
+import { registerServeCommand } from './serveCommand.js';
 import { registerSnapshotCommand } from './snapshotCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
@@ -23,6 +24,7 @@ async function main(argv: readonly string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError();
   registerStartCommand(program);
+  registerServeCommand(program);
   registerSqlCommand(program);
   registerQueryCommand(program);
   registerCleanupCommand(program);
