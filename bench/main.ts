@@ -4,6 +4,7 @@
  */
 import { benchCollection } from './collection.bench.js';
 import { benchHistory } from './history.bench.js';
+import { benchReceiver } from './receiver.bench.js';
 import { benchRss } from './rss.bench.js';
 import { benchStoreWrites } from './storeWrite.bench.js';
 
@@ -12,6 +13,7 @@ const sections: [string, () => Promise<void>][] = [
   ['collection', benchCollection],
   ['store', benchStoreWrites],
   ['history', benchHistory],
+  ['receiver', benchReceiver],
   ['rss', benchRss],
 ];
 for (const [name, run] of sections) {

@@ -94,7 +94,9 @@ class Conversion {
   points = 0;
   rejected = 0;
   private readonly reasons: string[] = [];
-  private readonly times = new HrTimeCache();
+  // Two caches: start and end times alternate, and each mostly repeats across a request's points.
+  private readonly startTimes = new HrTimeCache();
+  private readonly endTimes = new HrTimeCache();
 
   errorMessage(): string {
     if (this.rejected === 0) return '';
@@ -141,15 +143,22 @@ class Conversion {
     return undefined;
   }
 
-  /** Common checks and fields of every point; undefined when the point is rejected or skipped. */
-  private base(point: { timeUnixNano: Int64; startTimeUnixNano: Int64; flags: number }, where: string) {
+  /**
+   * The end time of a point to keep; undefined when the point is skipped (no recorded value) or
+   * rejected (no time). Locations are only formatted for rejections: this runs once per point.
+   */
+  private endTime(
+    point: { timeUnixNano: Int64; flags: number },
+    where: string,
+    index: number,
+  ): HrTime | undefined {
     if ((point.flags & NO_RECORDED_VALUE) !== 0) return undefined;
-    const endTime = this.times.of(point.timeUnixNano);
+    const endTime = this.endTimes.of(point.timeUnixNano);
     if (endTime[0] === 0 && endTime[1] === 0) {
-      this.reject(1, `${where}: timeUnixNano must be set`);
+      this.reject(1, `${where} point ${index}: timeUnixNano must be set`);
       return undefined;
     }
-    return { startTime: this.times.of(point.startTimeUnixNano), endTime };
+    return endTime;
   }
 
   private numberMetric(metric: OtlpMetric, where: string): MetricData | undefined {
@@ -166,8 +175,8 @@ class Conversion {
     let intValues = true;
     for (let i = 0; i < data.dataPoints.length; i++) {
       const point = data.dataPoints[i]!;
-      const times = this.base(point, `${where} point ${i}`);
-      if (times === undefined) continue;
+      const endTime = this.endTime(point, where, i);
+      if (endTime === undefined) continue;
       let value: number;
       if (point.value === 'asInt') value = int64ToNumber(point.asInt);
       else if (point.value === 'asDouble') {
@@ -181,7 +190,12 @@ class Conversion {
         this.reject(1, `${where} point ${i}: a monotonic sum must be finite and ≥ 0, got ${value}`);
         continue;
       }
-      dataPoints.push({ ...times, attributes: toAttributes(point.attributes), value });
+      dataPoints.push({
+        startTime: this.startTimes.of(point.startTimeUnixNano),
+        endTime,
+        attributes: toAttributes(point.attributes),
+        value,
+      });
     }
     this.points += dataPoints.length;
     const descriptor = descriptorOf(metric, intValues && dataPoints.length > 0);
@@ -208,12 +222,11 @@ class Conversion {
     const dataPoints: DataPoint<Histogram>[] = [];
     for (let i = 0; i < data.dataPoints.length; i++) {
       const point = data.dataPoints[i]!;
-      const at = `${where} point ${i}`;
-      const times = this.base(point, at);
-      if (times === undefined) continue;
+      const endTime = this.endTime(point, where, i);
+      if (endTime === undefined) continue;
       const problem = histogramProblem(point);
       if (problem !== undefined) {
-        this.reject(1, `${at}: ${problem}`);
+        this.reject(1, `${where} point ${i}: ${problem}`);
         continue;
       }
       const value: Histogram = {
@@ -226,7 +239,12 @@ class Conversion {
       if (Object.hasOwn(point, 'sum')) value.sum = point.sum!;
       if (Object.hasOwn(point, 'min')) value.min = point.min!;
       if (Object.hasOwn(point, 'max')) value.max = point.max!;
-      dataPoints.push({ ...times, attributes: toAttributes(point.attributes), value });
+      dataPoints.push({
+        startTime: this.startTimes.of(point.startTimeUnixNano),
+        endTime,
+        attributes: toAttributes(point.attributes),
+        value,
+      });
     }
     this.points += dataPoints.length;
     return {
@@ -244,12 +262,11 @@ class Conversion {
     const dataPoints: DataPoint<ExponentialHistogram>[] = [];
     for (let i = 0; i < data.dataPoints.length; i++) {
       const point = data.dataPoints[i]!;
-      const at = `${where} point ${i}`;
-      const times = this.base(point, at);
-      if (times === undefined) continue;
+      const endTime = this.endTime(point, where, i);
+      if (endTime === undefined) continue;
       const problem = exponentialHistogramProblem(point);
       if (problem !== undefined) {
-        this.reject(1, `${at}: ${problem}`);
+        this.reject(1, `${where} point ${i}: ${problem}`);
         continue;
       }
       // zeroThreshold travels beside the SDK's fields; the store keeps it (see collectionRows).
@@ -264,7 +281,12 @@ class Conversion {
       if (Object.hasOwn(point, 'sum')) value.sum = point.sum!;
       if (Object.hasOwn(point, 'min')) value.min = point.min!;
       if (Object.hasOwn(point, 'max')) value.max = point.max!;
-      dataPoints.push({ ...times, attributes: toAttributes(point.attributes), value });
+      dataPoints.push({
+        startTime: this.startTimes.of(point.startTimeUnixNano),
+        endTime,
+        attributes: toAttributes(point.attributes),
+        value,
+      });
     }
     this.points += dataPoints.length;
     return {
@@ -280,16 +302,16 @@ class Conversion {
     const dataPoints: DataPoint<SummaryValue>[] = [];
     for (let i = 0; i < data.dataPoints.length; i++) {
       const point = data.dataPoints[i]!;
-      const at = `${where} point ${i}`;
-      const times = this.base(point, at);
-      if (times === undefined) continue;
+      const endTime = this.endTime(point, where, i);
+      if (endTime === undefined) continue;
       const problem = summaryProblem(point);
       if (problem !== undefined) {
-        this.reject(1, `${at}: ${problem}`);
+        this.reject(1, `${where} point ${i}: ${problem}`);
         continue;
       }
       dataPoints.push({
-        ...times,
+        startTime: this.startTimes.of(point.startTimeUnixNano),
+        endTime,
         attributes: toAttributes(point.attributes),
         value: {
           count: int64ToNumber(point.count),
