@@ -6,9 +6,12 @@ import { ExportMetricsServiceRequest } from './otlpMetricsSchema.js';
  */
 export type Int64 = number | { readonly low: number; readonly high: number; readonly unsigned: boolean };
 
-/** The decoded shapes this package reads (lowerCamelCase, as in OTLP/JSON). */
+/**
+ * The decoded shapes this package reads (lowerCamelCase, as in OTLP/JSON). A field is an own
+ * property of a decoded message exactly when it was sent (see otlpMetricsSchema): one-of members
+ * and optional fields are told apart with `Object.hasOwn`.
+ */
 export interface OtlpAnyValue {
-  readonly value?: string;
   readonly stringValue?: string;
   readonly boolValue?: boolean;
   readonly intValue?: Int64;
@@ -31,10 +34,8 @@ interface OtlpPointBase {
 }
 
 export interface OtlpNumberDataPoint extends OtlpPointBase {
-  /** Name of the member of the `value` one-of that is set, if any. */
-  readonly value?: 'asDouble' | 'asInt';
-  readonly asDouble: number;
-  readonly asInt: Int64;
+  readonly asDouble?: number;
+  readonly asInt?: Int64;
 }
 
 export interface OtlpHistogramDataPoint extends OtlpPointBase {
@@ -73,23 +74,21 @@ export interface OtlpMetric {
   readonly name: string;
   readonly description: string;
   readonly unit: string;
-  /** Name of the member of the `data` one-of that is set, if any. */
-  readonly data?: 'gauge' | 'sum' | 'histogram' | 'exponentialHistogram' | 'summary';
-  readonly gauge?: { readonly dataPoints: readonly OtlpNumberDataPoint[] };
+  readonly gauge?: { readonly dataPoints: readonly OtlpNumberDataPoint[] } | null;
   readonly sum?: {
     readonly dataPoints: readonly OtlpNumberDataPoint[];
     readonly aggregationTemporality: number;
     readonly isMonotonic: boolean;
-  };
+  } | null;
   readonly histogram?: {
     readonly dataPoints: readonly OtlpHistogramDataPoint[];
     readonly aggregationTemporality: number;
-  };
+  } | null;
   readonly exponentialHistogram?: {
     readonly dataPoints: readonly OtlpExponentialHistogramDataPoint[];
     readonly aggregationTemporality: number;
-  };
-  readonly summary?: { readonly dataPoints: readonly OtlpSummaryDataPoint[] };
+  } | null;
+  readonly summary?: { readonly dataPoints: readonly OtlpSummaryDataPoint[] } | null;
 }
 
 export interface OtlpResourceMetrics {

@@ -23,6 +23,7 @@ import type {
   OtlpKeyValue,
   OtlpMetric,
   OtlpMetricsRequest,
+  OtlpNumberDataPoint,
   OtlpSummaryDataPoint,
 } from './decodeOtlpMetrics.js';
 
@@ -116,20 +117,15 @@ class Conversion {
       return undefined;
     }
     const where = `metric ${JSON.stringify(metric.name)}`;
-    switch (metric.data) {
-      case 'gauge':
-      case 'sum':
-        return this.numberMetric(metric, where);
-      case 'histogram':
-        return this.histogramMetric(metric, where);
-      case 'exponentialHistogram':
-        return this.exponentialHistogramMetric(metric, where);
-      case 'summary':
-        return this.summaryMetric(metric, where);
-      default:
-        // No data member set: a metric without points, nothing to store or reject.
-        return undefined;
+    if (metric.gauge) return this.numberMetric(metric.gauge.dataPoints, undefined, metric, where);
+    if (metric.sum) return this.numberMetric(metric.sum.dataPoints, metric.sum, metric, where);
+    if (metric.histogram) return this.histogramMetric(metric, metric.histogram, where);
+    if (metric.exponentialHistogram) {
+      return this.exponentialHistogramMetric(metric, metric.exponentialHistogram, where);
     }
+    if (metric.summary) return this.summaryMetric(metric, metric.summary, where);
+    // No data member set: a metric without points, nothing to store or reject.
+    return undefined;
   }
 
   private temporality(value: number, points: number, where: string): AggregationTemporality | undefined {
@@ -161,28 +157,32 @@ class Conversion {
     return endTime;
   }
 
-  private numberMetric(metric: OtlpMetric, where: string): MetricData | undefined {
-    const isSum = metric.data === 'sum';
-    const data = isSum ? metric.sum! : metric.gauge!;
-    const monotonic = isSum && metric.sum!.isMonotonic;
+  /** A gauge (`sum` undefined) or a sum. */
+  private numberMetric(
+    points: readonly OtlpNumberDataPoint[],
+    sum: NonNullable<OtlpMetric['sum']> | undefined,
+    metric: OtlpMetric,
+    where: string,
+  ): MetricData | undefined {
+    const monotonic = sum?.isMonotonic === true;
     let temporality = AggregationTemporality.CUMULATIVE;
-    if (isSum) {
-      const t = this.temporality(metric.sum!.aggregationTemporality, data.dataPoints.length, where);
+    if (sum !== undefined) {
+      const t = this.temporality(sum.aggregationTemporality, points.length, where);
       if (t === undefined) return undefined;
       temporality = t;
     }
     const dataPoints: DataPoint<number>[] = [];
     let intValues = true;
-    for (let i = 0; i < data.dataPoints.length; i++) {
-      const point = data.dataPoints[i]!;
+    for (let i = 0; i < points.length; i++) {
+      const point = points[i]!;
       const endTime = this.endTime(point, where, i);
       if (endTime === undefined) continue;
       let value: number;
-      if (point.value === 'asInt') value = int64ToNumber(point.asInt);
-      else if (point.value === 'asDouble') {
-        value = point.asDouble;
+      if (Object.hasOwn(point, 'asDouble')) {
+        value = point.asDouble!;
         intValues = false;
-      } else {
+      } else if (Object.hasOwn(point, 'asInt')) value = int64ToNumber(point.asInt!);
+      else {
         this.reject(1, `${where} point ${i}: has neither asDouble nor asInt`);
         continue;
       }
@@ -199,7 +199,7 @@ class Conversion {
     }
     this.points += dataPoints.length;
     const descriptor = descriptorOf(metric, intValues && dataPoints.length > 0);
-    return isSum
+    return sum !== undefined
       ? {
           dataPointType: DataPointType.SUM,
           descriptor,
@@ -215,8 +215,11 @@ class Conversion {
         };
   }
 
-  private histogramMetric(metric: OtlpMetric, where: string): MetricData | undefined {
-    const data = metric.histogram!;
+  private histogramMetric(
+    metric: OtlpMetric,
+    data: NonNullable<OtlpMetric['histogram']>,
+    where: string,
+  ): MetricData | undefined {
     const temporality = this.temporality(data.aggregationTemporality, data.dataPoints.length, where);
     if (temporality === undefined) return undefined;
     const dataPoints: DataPoint<Histogram>[] = [];
@@ -255,8 +258,11 @@ class Conversion {
     };
   }
 
-  private exponentialHistogramMetric(metric: OtlpMetric, where: string): MetricData | undefined {
-    const data = metric.exponentialHistogram!;
+  private exponentialHistogramMetric(
+    metric: OtlpMetric,
+    data: NonNullable<OtlpMetric['exponentialHistogram']>,
+    where: string,
+  ): MetricData | undefined {
     const temporality = this.temporality(data.aggregationTemporality, data.dataPoints.length, where);
     if (temporality === undefined) return undefined;
     const dataPoints: DataPoint<ExponentialHistogram>[] = [];
@@ -297,8 +303,11 @@ class Conversion {
     };
   }
 
-  private summaryMetric(metric: OtlpMetric, where: string): StoredMetricData {
-    const data = metric.summary!;
+  private summaryMetric(
+    metric: OtlpMetric,
+    data: NonNullable<OtlpMetric['summary']>,
+    where: string,
+  ): StoredMetricData {
     const dataPoints: DataPoint<SummaryValue>[] = [];
     for (let i = 0; i < data.dataPoints.length; i++) {
       const point = data.dataPoints[i]!;
@@ -327,20 +336,9 @@ class Conversion {
 }
 
 function pointCountOf(metric: OtlpMetric): number {
-  switch (metric.data) {
-    case 'gauge':
-      return metric.gauge!.dataPoints.length;
-    case 'sum':
-      return metric.sum!.dataPoints.length;
-    case 'histogram':
-      return metric.histogram!.dataPoints.length;
-    case 'exponentialHistogram':
-      return metric.exponentialHistogram!.dataPoints.length;
-    case 'summary':
-      return metric.summary!.dataPoints.length;
-    default:
-      return 0;
-  }
+  const data =
+    metric.gauge ?? metric.sum ?? metric.histogram ?? metric.exponentialHistogram ?? metric.summary;
+  return data?.dataPoints.length ?? 0;
 }
 
 function descriptorOf(metric: OtlpMetric, intValues: boolean): MetricDescriptor {
@@ -491,32 +489,23 @@ function toAttributes(keyValues: readonly OtlpKeyValue[]): Attributes {
  */
 function anyValueOf(value: OtlpAnyValue | null | undefined): AttributeValue | undefined {
   if (value === null || value === undefined) return undefined;
-  switch (value.value) {
-    case 'stringValue':
-      return value.stringValue!;
-    case 'boolValue':
-      return value.boolValue!;
-    case 'intValue':
-      return intAttribute(value.intValue!);
-    case 'doubleValue':
-      return value.doubleValue!;
-    case 'bytesValue':
-      return Buffer.from(value.bytesValue!).toString('base64');
-    case 'arrayValue': {
-      const items = value.arrayValue!.values.map(anyValueOf);
-      const scalar = items.every((item) => item === undefined || typeof item !== 'object');
-      // The store writes arrays as JSON whatever their element types.
-      return scalar ? (items.map((item) => item ?? null) as AttributeValue) : JSON.stringify(items);
-    }
-    case 'kvlistValue':
-      return JSON.stringify(
-        Object.fromEntries(
-          value.kvlistValue!.values.map(({ key, value: v }) => [key, anyValueOf(v) ?? null]),
-        ),
-      );
-    default:
-      return undefined;
+  if (Object.hasOwn(value, 'stringValue')) return value.stringValue!;
+  if (Object.hasOwn(value, 'boolValue')) return value.boolValue!;
+  if (Object.hasOwn(value, 'intValue')) return intAttribute(value.intValue!);
+  if (Object.hasOwn(value, 'doubleValue')) return value.doubleValue!;
+  if (value.arrayValue) {
+    const items = value.arrayValue.values.map(anyValueOf);
+    const scalar = items.every((item) => item === undefined || typeof item !== 'object');
+    // The store writes arrays as JSON whatever their element types.
+    return scalar ? (items.map((item) => item ?? null) as AttributeValue) : JSON.stringify(items);
   }
+  if (value.kvlistValue) {
+    return JSON.stringify(
+      Object.fromEntries(value.kvlistValue.values.map(({ key, value: v }) => [key, anyValueOf(v) ?? null])),
+    );
+  }
+  if (Object.hasOwn(value, 'bytesValue')) return Buffer.from(value.bytesValue!).toString('base64');
+  return undefined;
 }
 
 function intAttribute(value: Int64): number | string {
