@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
-import { ConfigError, ShutdownError } from '../errors.js';
+import { ConfigError, InvalidCollectionError, ShutdownError } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
 import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
@@ -191,7 +191,11 @@ export class OtlpReceiver {
 
   private track(handling: Promise<void>): void {
     this.inflight.add(handling);
-    void handling.finally(() => this.inflight.delete(handling));
+    // handle() answers every failure itself; this only guards against a bug becoming an
+    // unhandled rejection that would end the process.
+    void handling
+      .catch((error: unknown) => this.logger.error({ err: error }, 'OTLP receiver failed on a request'))
+      .finally(() => this.inflight.delete(handling));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -240,6 +244,10 @@ export class OtlpReceiver {
         try {
           await written;
         } catch (error) {
+          if (error instanceof InvalidCollectionError) {
+            // Retrying cannot help: the client must not resend it.
+            throw new RequestError(400, RpcCode.INVALID_ARGUMENT, error.message);
+          }
           this.writeWarning.warn(
             { err: error },
             'writing received metrics failed; clients are asked to retry',

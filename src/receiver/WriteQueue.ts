@@ -60,6 +60,39 @@ export class WriteQueue {
     while (this.writing !== undefined) await this.writing;
   }
 
+  /**
+   * One transaction for every taken request. When it fails, each request is written on its own,
+   * so one that cannot be stored fails alone instead of failing (and, retried by its client,
+   * blocking) every request that happened to share its transaction.
+   */
+  private async writeTogether(taken: readonly Entry[]): Promise<void> {
+    try {
+      await this.writer.writeCollections(taken.flatMap((entry) => entry.batch));
+      for (const entry of taken) this.settle(entry, undefined);
+      return;
+    } catch (error) {
+      if (taken.length === 1) {
+        this.settle(taken[0]!, { error });
+        return;
+      }
+    }
+    for (const entry of taken) {
+      try {
+        await this.writer.writeCollections(entry.batch);
+        this.settle(entry, undefined);
+      } catch (error) {
+        this.settle(entry, { error });
+      }
+    }
+  }
+
+  /** Frees the entry's room before its sender hears back, so it may send again at once. */
+  private settle(entry: Entry, failure: { error: unknown } | undefined): void {
+    this.queuedPoints -= entry.points;
+    if (failure === undefined) entry.resolve();
+    else entry.reject(failure.error);
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.entries.length > 0) {
@@ -73,14 +106,7 @@ export class WriteQueue {
           taken.push(entry);
           points += entry.points;
         }
-        try {
-          await this.writer.writeCollections(taken.flatMap((entry) => entry.batch));
-          for (const entry of taken) entry.resolve();
-        } catch (error) {
-          for (const entry of taken) entry.reject(error);
-        } finally {
-          this.queuedPoints -= points;
-        }
+        await this.writeTogether(taken);
       }
     } finally {
       this.writing = undefined;
