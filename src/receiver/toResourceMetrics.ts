@@ -1,4 +1,4 @@
-import { type Attributes, type AttributeValue, type HrTime, ValueType } from '@opentelemetry/api';
+import { type HrTime, ValueType } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
@@ -16,16 +16,15 @@ import type {
 } from '../store/StoredResourceMetrics.js';
 import type {
   Int64,
-  OtlpAnyValue,
   OtlpBuckets,
-  OtlpExponentialHistogramDataPoint,
-  OtlpHistogramDataPoint,
-  OtlpKeyValue,
   OtlpMetric,
   OtlpMetricsRequest,
   OtlpNumberDataPoint,
-  OtlpSummaryDataPoint,
 } from './decodeOtlpMetrics.js';
+import { HrTimeCache } from './HrTimeCache.js';
+import { int64ToNumber } from './int64.js';
+import { exponentialHistogramProblem, histogramProblem, summaryProblem } from './pointProblems.js';
+import { toAttributes } from './toAttributes.js';
 
 /** What one request converts to: the valid points, ready for the store, and what was rejected. */
 export interface ConvertedRequest {
@@ -350,166 +349,7 @@ function descriptorOf(metric: OtlpMetric, intValues: boolean): MetricDescriptor 
   };
 }
 
-/** Counts are integers far below 2^53 in practice; beyond it a count cannot be stored exactly. */
-function countProblem(field: string, count: Int64): string | undefined {
-  if (typeof count === 'number') return undefined;
-  return count.high >>> 0 >= 0x200000
-    ? `${field} must be below 2^53 to be stored exactly, got ${int64Text(count)}`
-    : undefined;
-}
-
-function isNaNIfSet(point: object, field: 'sum' | 'min' | 'max', value: number | null | undefined): boolean {
-  return Object.hasOwn(point, field) && Number.isNaN(value);
-}
-
-function statsProblem(point: OtlpHistogramDataPoint | OtlpExponentialHistogramDataPoint): string | undefined {
-  for (const field of ['sum', 'min', 'max'] as const) {
-    if (isNaNIfSet(point, field, point[field])) return `${field} must not be NaN`;
-  }
-  return countProblem('count', point.count);
-}
-
-function histogramProblem(point: OtlpHistogramDataPoint): string | undefined {
-  const bounds = point.explicitBounds;
-  const counts = point.bucketCounts;
-  if (counts.length === 0 && bounds.length > 0) {
-    return `bucketCounts is empty but explicitBounds has ${bounds.length} entries (want none)`;
-  }
-  if (counts.length > 0 && counts.length !== bounds.length + 1) {
-    return `bucketCounts has ${counts.length} entries for ${bounds.length} explicitBounds (want explicitBounds + 1)`;
-  }
-  for (let i = 0; i < bounds.length; i++) {
-    const bound = bounds[i]!;
-    if (!Number.isFinite(bound)) return `explicitBounds[${i}] must be finite, got ${bound}`;
-    if (i > 0 && !(bound > bounds[i - 1]!))
-      return `explicitBounds must be strictly increasing (at index ${i})`;
-  }
-  const problem = statsProblem(point);
-  if (problem !== undefined) return problem;
-  if (counts.length > 0) {
-    let total = 0;
-    for (let i = 0; i < counts.length; i++) {
-      const countError = countProblem(`bucketCounts[${i}]`, counts[i]!);
-      if (countError !== undefined) return countError;
-      total += int64ToNumber(counts[i]!);
-    }
-    const count = int64ToNumber(point.count);
-    if (total !== count) return `count ${count} is not the sum of bucketCounts (${total})`;
-  }
-  return undefined;
-}
-
-function exponentialHistogramProblem(point: OtlpExponentialHistogramDataPoint): string | undefined {
-  if (point.scale < -10 || point.scale > 20) return `scale must be between -10 and 20, got ${point.scale}`;
-  if (!(point.zeroThreshold >= 0)) return `zeroThreshold must be ≥ 0, got ${point.zeroThreshold}`;
-  const problem = statsProblem(point) ?? countProblem('zeroCount', point.zeroCount);
-  if (problem !== undefined) return problem;
-  let total = int64ToNumber(point.zeroCount);
-  for (const [name, buckets] of [
-    ['positive', point.positive],
-    ['negative', point.negative],
-  ] as const) {
-    const counts = buckets?.bucketCounts ?? [];
-    for (let i = 0; i < counts.length; i++) {
-      const countError = countProblem(`${name}.bucketCounts[${i}]`, counts[i]!);
-      if (countError !== undefined) return countError;
-      total += int64ToNumber(counts[i]!);
-    }
-  }
-  const count = int64ToNumber(point.count);
-  if (total !== count) {
-    return `count ${count} is not zeroCount plus the positive and negative bucket counts (${total})`;
-  }
-  return undefined;
-}
-
-function summaryProblem(point: OtlpSummaryDataPoint): string | undefined {
-  const countError = countProblem('count', point.count);
-  if (countError !== undefined) return countError;
-  for (let i = 0; i < point.quantileValues.length; i++) {
-    const q = point.quantileValues[i]!.quantile;
-    if (!(q >= 0 && q <= 1)) return `quantileValues[${i}].quantile must be between 0 and 1, got ${q}`;
-  }
-  return undefined;
-}
-
 function bucketsOf(buckets: OtlpBuckets | null | undefined): ExponentialHistogram['positive'] {
   if (buckets === null || buckets === undefined) return { offset: 0, bucketCounts: [] };
   return { offset: buckets.offset, bucketCounts: buckets.bucketCounts.map(int64ToNumber) };
-}
-
-/** A non-negative count or a signed value; exact below 2^53 (checked where it matters). */
-function int64ToNumber(value: Int64): number {
-  if (typeof value === 'number') return value;
-  const high = value.unsigned ? value.high >>> 0 : value.high;
-  return high * 0x100000000 + (value.low >>> 0);
-}
-
-function int64Text(value: Int64): string {
-  if (typeof value === 'number') return String(value);
-  const bits = (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
-  return (value.unsigned ? bits : BigInt.asIntN(64, bits)).toString();
-}
-
-/**
- * Nanosecond timestamps to HrTime, exactly (a double cannot hold today's time in ns). The points
- * of one request share a handful of timestamps, so the last conversion is remembered.
- */
-class HrTimeCache {
-  private lastLow = 0;
-  private lastHigh = 0;
-  private last: HrTime = [0, 0];
-
-  of(nanos: Int64): HrTime {
-    if (typeof nanos === 'number') {
-      return [Math.floor(nanos / 1e9), Math.round(nanos % 1e9)];
-    }
-    if (nanos.low === this.lastLow && nanos.high === this.lastHigh) return this.last;
-    const total = (BigInt(nanos.high >>> 0) << 32n) | BigInt(nanos.low >>> 0);
-    this.lastLow = nanos.low;
-    this.lastHigh = nanos.high;
-    this.last = [Number(total / 1_000_000_000n), Number(total % 1_000_000_000n)];
-    return this.last;
-  }
-}
-
-function toAttributes(keyValues: readonly OtlpKeyValue[]): Attributes {
-  const attributes: Attributes = {};
-  for (const { key, value } of keyValues) {
-    const converted = anyValueOf(value);
-    if (converted !== undefined) attributes[key] = converted;
-  }
-  return attributes;
-}
-
-/**
- * OTLP's AnyValue as an SDK attribute value: scalars as themselves, 64-bit integers beyond 2^53
- * as their decimal text, homogeneous scalar arrays as arrays, and what the SDK's attributes
- * cannot hold (maps, nested arrays, bytes) as JSON or base64 text, so nothing is lost.
- */
-function anyValueOf(value: OtlpAnyValue | null | undefined): AttributeValue | undefined {
-  if (value === null || value === undefined) return undefined;
-  if (Object.hasOwn(value, 'stringValue')) return value.stringValue!;
-  if (Object.hasOwn(value, 'boolValue')) return value.boolValue!;
-  if (Object.hasOwn(value, 'intValue')) return intAttribute(value.intValue!);
-  if (Object.hasOwn(value, 'doubleValue')) return value.doubleValue!;
-  if (value.arrayValue) {
-    const items = value.arrayValue.values.map(anyValueOf);
-    const scalar = items.every((item) => item === undefined || typeof item !== 'object');
-    // The store writes arrays as JSON whatever their element types.
-    return scalar ? (items.map((item) => item ?? null) as AttributeValue) : JSON.stringify(items);
-  }
-  if (value.kvlistValue) {
-    return JSON.stringify(
-      Object.fromEntries(value.kvlistValue.values.map(({ key, value: v }) => [key, anyValueOf(v) ?? null])),
-    );
-  }
-  if (Object.hasOwn(value, 'bytesValue')) return Buffer.from(value.bytesValue!).toString('base64');
-  return undefined;
-}
-
-function intAttribute(value: Int64): number | string {
-  if (typeof value === 'number') return value;
-  const number = int64ToNumber(value);
-  return Number.isSafeInteger(number) ? number : int64Text(value);
 }
