@@ -320,6 +320,7 @@ export class OtlpReceiver {
         req.off('data', onData);
         req.off('end', onEnd);
         req.off('error', onError);
+        req.off('close', onError);
         this.bufferedBytes -= size;
         if (error === undefined) {
           resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
@@ -348,6 +349,8 @@ export class OtlpReceiver {
       req.on('data', onData);
       req.on('end', onEnd);
       req.on('error', onError);
+      // 'close' as well as 'error': however an aborted upload is signalled, the read settles.
+      req.on('close', onError);
     });
   }
 

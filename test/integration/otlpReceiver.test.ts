@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
@@ -438,6 +440,29 @@ describe('OtlpReceiver', () => {
     const bombed = await post(bomb, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' });
     expect(bombed.status).toBe(413);
     expect(await pointCount()).toBe(0);
+  });
+
+  it('survives a client that disconnects mid-body: nothing stored, shutdown not held up', async () => {
+    const patient = new OtlpReceiver({ store, port: 0, shutdownTimeoutMillis: 600_000 });
+    const patientUrl = new URL(await patient.start());
+    const socket = connect(Number(patientUrl.port), '127.0.0.1');
+    await once(socket, 'connect');
+    const body = gaugeRequestBytes([{ asDouble: 1 }, { asDouble: 2 }]);
+    socket.write(
+      `POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body.subarray(0, 10));
+    socket.destroy();
+    await once(socket, 'close');
+    const after = await post(
+      gaugeRequestBytes([{ asDouble: 3 }]),
+      { 'Content-Type': 'application/x-protobuf' },
+      patientUrl.href,
+    );
+    expect(after.status).toBe(200);
+    // With the abandoned request still pending, this would wait for the 10-minute timeout.
+    await patient.shutdown();
+    expect(await store.query('SELECT value FROM points_number')).toEqual([{ value: 3 }]);
   });
 
   it('requires the bearer token when one is set', async () => {
