@@ -47,6 +47,7 @@ export async function benchReceiver(): Promise<void> {
     const url = await receiver.start();
     const rssBefore = process.memoryUsage.rss();
     const cpuBefore = process.cpuUsage();
+    const eluBefore = performance.eventLoopUtilization();
     const child = fork(LOAD, [url, String(CLIENTS), String(SECONDS), String(POINTS_PER_REQUEST)], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -54,6 +55,7 @@ export async function benchReceiver(): Promise<void> {
     const [result] = (await once(child, 'message')) as [LoadResult];
     await receiver.forceFlush();
     const cpu = process.cpuUsage(cpuBefore);
+    const elu = performance.eventLoopUtilization(eluBefore).utilization;
     await once(child, 'exit');
     const [row] = await store.query(
       'SELECT (SELECT count(*) FROM points_number) + (SELECT count(*) FROM points_histogram) AS n',
@@ -79,6 +81,7 @@ export async function benchReceiver(): Promise<void> {
           Math.round(warmedPoints / cpuSeconds).toLocaleString('en'),
           'capacity of one unshared core',
         ],
+        ['receiver main thread busy (event-loop utilization)', `${Math.round(elu * 100)} %`, ''],
         ['load average (1 min) at the end', loadavg()[0]!.toFixed(2), `${cpus().length} cores`],
         ['responses by status', JSON.stringify(result.statuses), '429 = back-pressure'],
         ['request latency p50, ms', result.p50.toFixed(1), ''],
