@@ -4,6 +4,19 @@ export {
   type ChangePointOptions,
   detectChangePoints,
 } from './analysis/detectChangePoints.js';
+export {
+  type MetricClass,
+  type MetricPolicy,
+  type RegressionRule,
+  RegressionRuleError,
+  type WorseDirection,
+} from './analysis/metricPolicy.js';
+export {
+  type ActiveCount,
+  type CycleSummary,
+  RegressionProcessor,
+  type RegressionProcessorOptions,
+} from './analysis/RegressionProcessor.js';
 export type { LogLevel, PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 export { resolveConfig } from './config/resolveConfig.js';
 export {
@@ -42,6 +55,16 @@ export {
   type TimeSeriesQuery,
   type TimeSeriesResult,
 } from './store/queryTimeSeries.js';
+export {
+  type ChangeKind,
+  type DeployVerdict,
+  listDeployVerdicts,
+  listRegressions,
+  type RegressionFilter,
+  type RegressionRecord,
+  type Severity,
+  type WindowStats,
+} from './store/regressionRecords.js';
 export type { RollupSummary } from './store/rollUp.js';
 export { type SqlOptions, type SqlResult, SqlSandbox } from './store/SqlSandbox.js';
 export type {

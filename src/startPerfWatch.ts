@@ -2,6 +2,7 @@ import type { Meter } from '@opentelemetry/api';
 import { HostMetrics } from '@opentelemetry/host-metrics';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { RegressionProcessor } from './analysis/RegressionProcessor.js';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
 import { ConfigError, ShutdownError } from './errors.js';
@@ -16,6 +17,7 @@ import { CollectorRegistry, type CustomCollector } from './telemetry/CollectorRe
 import { createOtlpReader } from './telemetry/createOtlpReader.js';
 import { createResource } from './telemetry/createResource.js';
 import { PrometheusEndpoint } from './telemetry/PrometheusEndpoint.js';
+import { registerRegressionGauge } from './telemetry/registerRegressionGauge.js';
 import { registerSystemMetrics } from './telemetry/registerSystemMetrics.js';
 import { defaultViews } from './telemetry/views.js';
 import { PERFWATCH_VERSION } from './version.js';
@@ -29,6 +31,8 @@ export interface PerfWatch {
   readonly config: PerfWatchConfig;
   /** URL of the scrape endpoint, or undefined when it is disabled. */
   readonly prometheusUrl: string | undefined;
+  /** The regression processor: `runCycle()` checks now; records are read with `listRegressions`. */
+  readonly regressions: RegressionProcessor;
   /** Adds a pull-style custom collector; returns a function that removes it. */
   registerCollector(name: string, collector: CustomCollector): () => void;
   /**
@@ -97,8 +101,9 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
             logger,
           });
     if (otlpReader) readers.push(otlpReader);
+    const resource = createResource(config.serviceName, config.resourceAttributes);
     provider = new MeterProvider({
-      resource: createResource(config.serviceName, config.resourceAttributes),
+      resource,
       readers,
       views: defaultViews(config.cardinalityLimit),
     });
@@ -154,6 +159,33 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     });
     rollups.start();
     stopSources.push(() => rollups.shutdown());
+    const regressions = new RegressionProcessor({
+      store,
+      logger,
+      lookbackMillis: config.regressionLookbackHours * 3_600_000,
+      rules: config.regressionRules,
+      now,
+    });
+    await regressions.loadActiveCounts();
+    stopSources.push(
+      registerRegressionGauge(
+        meterProvider.getMeter('perfwatch', PERFWATCH_VERSION),
+        () => regressions.activeCounts(),
+        [String(resource.attributes['service.name'])],
+      ),
+    );
+    if (config.regressionIntervalMinutes > 0) {
+      const regressionCycles = new PeriodicTask({
+        name: 'regression cycle',
+        intervalMillis: config.regressionIntervalMinutes * 60_000,
+        run: () => regressions.runCycle(),
+        scheduler,
+        logger,
+      });
+      regressionCycles.start();
+      stopSources.push(() => regressionCycles.shutdown());
+    }
+    stopSources.push(() => regressions.shutdown());
     const snapshotPath = config.snapshotPath;
     if (snapshotPath !== undefined) {
       const snapshots = new PeriodicTask({
@@ -189,6 +221,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       store,
       config,
       prometheusUrl,
+      regressions,
       registerCollector: (name, collector) => collectors.register(name, collector),
       cleanup: async (retentionDays = config.retentionDays) => {
         if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 365) {

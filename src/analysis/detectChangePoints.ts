@@ -85,7 +85,8 @@ export function detectChangePoints(
   }
   const xs: number[] = [];
   const positions: number[] = [];
-  for (const [i, value] of values.entries()) {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
     if (value === null || value === undefined) continue;
     if (typeof value !== 'number')
       throw new AnalysisInputError(`value at index ${i} is not a number: ${JSON.stringify(value)}`);
@@ -112,6 +113,21 @@ export function detectChangePoints(
           minEffect <= 0 || Number.isNaN(point.relativeChange) || Math.abs(point.relativeChange) >= minEffect,
       )
   );
+}
+
+/**
+ * Compares two windows as the detector confirms a change (Mann–Whitney with the autocorrelation
+ * correction, or the Poisson rate test for sparse counts) and describes the difference: for
+ * windows chosen by something other than the detector, such as the two sides of a deploy.
+ */
+export function compareWindows(before: readonly number[], after: readonly number[]): ChangePoint {
+  const xs = [...before, ...after].filter((x) => Number.isFinite(x));
+  const cut = before.filter((x) => Number.isFinite(x)).length;
+  if (cut === 0 || cut === xs.length)
+    throw new AnalysisInputError('both windows need at least one finite value');
+  const sparse = isSparseCounts(xs);
+  const positions = xs.map((_, i) => i);
+  return describe(xs, positions, 0, cut, xs.length, pValueOf(xs, 0, cut, xs.length, sparse), sparse);
 }
 
 /** Finds the accepted split of one segment (an index inside it), or -1 when there is none. */
@@ -147,7 +163,7 @@ const rankSplit: SplitFinder = (values, minSegment, alpha) => {
   const { split, z } = bestRankSplit(r, minSegment, tieFactor);
   if (split < 0) return -1;
   const threshold = normalQuantileUpper(alpha / (2 * (n - 2 * minSegment + 1)));
-  if (Math.abs(z) / Math.sqrt(varianceInflation(r)) < threshold) return -1;
+  if (Math.abs(z) / Math.sqrt(varianceInflation(r, split)) < threshold) return -1;
   // A significant but gradual split (seasonality, a drift) ends the search of this segment.
   return isAbrupt(r, split) ? split : -1;
 };
@@ -192,14 +208,27 @@ const countSplit: SplitFinder = (counts, minSegment, alpha) => {
 
 /**
  * How much serial correlation widens the variance of a rank sum: (1 + φ) / (1 − φ) for an AR(1)
- * coefficient φ estimated from the first differences (ρ₁ of the differences is (φ − 1) / 2).
- * Differences ignore level shifts — the very thing being tested — which the autocorrelation of
- * the values themselves would mistake for correlation when a segment holds several changes.
+ * coefficient φ. Two estimates, each too high in its own failure case, and the smaller is used:
+ * - from the first differences (ρ₁ of the differences is (φ − 1) / 2): blind to level shifts —
+ *   the very thing being tested — which residuals would mistake for correlation when a segment
+ *   holds several changes; but flat, heavily tied stretches (a noiseless step) look like a random
+ *   walk to it;
+ * - from the residuals around the split (each side minus its mean): right for one change and for
+ *   tied values, too high when the segment holds more changes.
  */
-function varianceInflation(values: ArrayLike<number>): number {
-  const differences = new Float64Array(Math.max(0, values.length - 1));
-  for (let i = 1; i < values.length; i++) differences[i - 1] = values[i]! - values[i - 1]!;
-  const phi = Math.min(MAX_AUTOCORRELATION, Math.max(0, 1 + 2 * lag1Autocorrelation(differences)));
+function varianceInflation(r: ArrayLike<number>, split: number): number {
+  const n = r.length;
+  const differences = new Float64Array(Math.max(0, n - 1));
+  for (let i = 1; i < n; i++) differences[i - 1] = r[i]! - r[i - 1]!;
+  const fromDifferences = 1 + 2 * lag1Autocorrelation(differences);
+  let left = 0;
+  for (let i = 0; i < split; i++) left += r[i]!;
+  let right = 0;
+  for (let i = split; i < n; i++) right += r[i]!;
+  const residuals = new Float64Array(n);
+  for (let i = 0; i < n; i++) residuals[i] = r[i]! - (i < split ? left / split : right / (n - split));
+  const fromResiduals = lag1Autocorrelation(residuals);
+  const phi = Math.min(MAX_AUTOCORRELATION, Math.max(0, Math.min(fromDifferences, fromResiduals)));
   return (1 + phi) / (1 - phi);
 }
 
@@ -331,7 +360,7 @@ function pValueOf(xs: readonly number[], from: number, cut: number, to: number, 
   const after = xs.slice(cut, to);
   if (sparse) return poissonRatePValue(before, after);
   const { ranks: r } = ranks([...before, ...after]);
-  return mannWhitney(before, after, varianceInflation(r)).pValue;
+  return mannWhitney(before, after, varianceInflation(r, before.length)).pValue;
 }
 
 /**

@@ -7,6 +7,7 @@ import { registerCleanupCommand } from './cleanupCommand.js';
 import { registerCompactCommand } from './compactCommand.js';
 import { registerExportCommand } from './exportCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
+import { registerRegressionsCommand } from './regressionsCommand.js';
 import { registerServeCommand } from './serveCommand.js';
 import { registerSnapshotCommand } from './snapshotCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
@@ -32,6 +33,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerExportCommand(program);
   registerCompactCommand(program);
   registerAnalyzeCommand(program);
+  registerRegressionsCommand(program);
   await program.parseAsync(argv);
 }
 

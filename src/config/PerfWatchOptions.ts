@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import type { RegressionRule } from '../analysis/metricPolicy.js';
 import type { Logger } from '../logging/Logger.js';
 import type { Scheduler } from '../scheduling/Scheduler.js';
 
@@ -55,6 +56,12 @@ export interface PerfWatchOptions {
   snapshotPath?: string;
   /** Minutes between snapshots. Env `PERFWATCH_SNAPSHOT_INTERVAL_MINUTES` (1–10080). @default 15 */
   snapshotIntervalMinutes?: number;
+  /** Minutes between regression cycles; 0 turns the schedule off. Env `PERFWATCH_REGRESSION_INTERVAL_MINUTES` (0–1440). @default 10 */
+  regressionIntervalMinutes?: number;
+  /** Hours of history each regression cycle analyses. Env `PERFWATCH_REGRESSION_LOOKBACK_HOURS` (1–168). @default 24 */
+  regressionLookbackHours?: number;
+  /** Regression rules (metric glob → worse direction, minimum effect, enabled); later rules win. @default [] */
+  regressionRules?: readonly RegressionRule[];
   /** Level of perfwatch's own structured log (stderr). Env `PERFWATCH_LOG_LEVEL`. @default 'info' */
   logLevel?: LogLevel;
   /** Logger to use instead of the default pino logger on stderr. */
@@ -87,5 +94,8 @@ export interface PerfWatchConfig {
   readonly rollupRetentionDays: number;
   readonly snapshotPath: string | undefined;
   readonly snapshotIntervalMinutes: number;
+  readonly regressionIntervalMinutes: number;
+  readonly regressionLookbackHours: number;
+  readonly regressionRules: readonly RegressionRule[];
   readonly logLevel: LogLevel;
 }

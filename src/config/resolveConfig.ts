@@ -1,3 +1,4 @@
+import { type RegressionRule, validateRegressionRules } from '../analysis/metricPolicy.js';
 import { ConfigError } from '../errors.js';
 import type { LogLevel, PerfWatchConfig, PerfWatchOptions } from './PerfWatchOptions.js';
 
@@ -99,6 +100,21 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       15,
       { min: 1, max: 10_080 },
     ),
+    regressionIntervalMinutes: read.integer(
+      'regressionIntervalMinutes',
+      'PERFWATCH_REGRESSION_INTERVAL_MINUTES',
+      options.regressionIntervalMinutes,
+      10,
+      { min: 0, max: 1440 },
+    ),
+    regressionLookbackHours: read.integer(
+      'regressionLookbackHours',
+      'PERFWATCH_REGRESSION_LOOKBACK_HOURS',
+      options.regressionLookbackHours,
+      24,
+      { min: 1, max: 168 },
+    ),
+    regressionRules: Object.freeze(regressionRulesOf(options.regressionRules)),
     logLevel: read.oneOf('logLevel', 'PERFWATCH_LOG_LEVEL', options.logLevel, 'info', LOG_LEVELS),
   };
   if (config.rollupRetentionDays < config.retentionDays) {
@@ -108,6 +124,15 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
     );
   }
   return Object.freeze(config);
+}
+
+function regressionRulesOf(rules: unknown): RegressionRule[] {
+  if (rules === undefined) return [];
+  try {
+    return validateRegressionRules(rules);
+  } catch (error) {
+    throw new ConfigError('regressionRules', error instanceof Error ? error.message : String(error));
+  }
 }
 
 function settingName(option: string, envVar: string | undefined): string {

@@ -56,6 +56,13 @@ export interface MetricStoreOptions {
   lastSeenGranularityMillis?: number;
 }
 
+/** One SQL statement with positional parameters, for MetricStore.execute. */
+export interface Statement {
+  readonly sql: string;
+  readonly params?: DuckDBValue[];
+  readonly types?: DuckDBType[];
+}
+
 export interface RetentionSummary {
   /** Raw points deleted, all point tables together. */
   readonly deletedPoints: number;
@@ -180,6 +187,26 @@ export class MetricStore implements QueryRunner {
     } finally {
       this.inflightReads.delete(read);
     }
+  }
+
+  /**
+   * Runs `statements` in one transaction on the writer, in turn with collections: for the analysis
+   * records (regressions, deploy verdicts) kept next to the points. All or nothing.
+   */
+  async execute(statements: readonly Statement[]): Promise<void> {
+    this.assertOpen();
+    if (statements.length === 0) return;
+    await this.serialised(async () => {
+      try {
+        await this.writer.run('BEGIN TRANSACTION');
+        for (const statement of statements)
+          await this.writer.run(statement.sql, statement.params ?? [], statement.types);
+        await this.writer.run('COMMIT');
+      } catch (error) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw new StoreError(`writing to ${this.path} failed: ${messageOf(error)}`, { cause: error });
+      }
+    });
   }
 
   /** Forces a checkpoint: the WAL is merged into the file (benchmarks, maintenance). */

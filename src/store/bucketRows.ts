@@ -1,12 +1,4 @@
-import {
-  BIGINT,
-  type DuckDBType,
-  type DuckDBValue,
-  LIST,
-  TIMESTAMP,
-  UINTEGER,
-  VARCHAR,
-} from '@duckdb/node-api';
+import { BIGINT, type DuckDBType, type DuckDBValue, LIST, TIMESTAMP, UINTEGER } from '@duckdb/node-api';
 import { QueryError } from '../errors.js';
 import { histogramQuantile } from './histogramQuantile.js';
 import { HISTOGRAM_INCREASES, VALUE_INCREASE } from './increaseSql.js';
@@ -35,12 +27,12 @@ const SAMPLE_AGGREGATES: Partial<Record<Aggregation, string>> = {
 
 /** Named parameters of the query shapes; each statement binds only the ones it uses. */
 export type Params = Record<
-  'refs' | 'keys' | 'from_us' | 'step_us' | 'from' | 'to' | 'raw_from' | 'lookback',
+  'refs' | 'gids' | 'from_us' | 'step_us' | 'from' | 'to' | 'raw_from' | 'lookback',
   DuckDBValue
 >;
 const PARAM_TYPES: Record<keyof Params, DuckDBType> = {
   refs: LIST(UINTEGER),
-  keys: LIST(VARCHAR),
+  gids: LIST(UINTEGER),
   from_us: BIGINT,
   step_us: BIGINT,
   from: TIMESTAMP,
@@ -62,23 +54,16 @@ function run(db: QueryRunner, sql: string, params: Params): Promise<Record<strin
 }
 
 /**
- * The matched series with a small group id per (metric, labels): points are aggregated by that
- * id, and labels are joined back once per group, not computed for every point.
+ * The matched series with their group id (`$gids[i]` for `$refs[i]`, numbered by the caller in
+ * (metric, labels) order): points are aggregated by group id, and the caller attaches the labels
+ * once per group rather than the database once per row.
  */
 const SELECTED = `sel AS (
-  SELECT series_ref, metric_name AS metric,
-         list_transform($keys, k -> coalesce(element_at(attrs, k)[1], element_at(resource_attrs, k)[1])) AS labels,
-         dense_rank() OVER (ORDER BY metric_name, list_transform($keys, k -> coalesce(element_at(attrs, k)[1], element_at(resource_attrs, k)[1]))) AS gid,
-         temporality, kind, monotonic
-  FROM series WHERE series_ref IN (SELECT unnest($refs))
-), groups AS (SELECT DISTINCT gid, metric, labels FROM sel)`;
+  SELECT s.series_ref, m.gid, s.temporality, s.kind, s.monotonic
+  FROM (SELECT unnest($refs) AS series_ref, unnest($gids) AS gid) m JOIN series s USING (series_ref)
+)`;
 
-const BUCKET = 'CAST((epoch_us(p.time) - $from_us) // $step_us AS BIGINT) AS bucket';
-
-/** Wraps an aggregation over `(gid, bucket)` with the group's metric and labels. */
-function withLabels(aggregated: string): string {
-  return `SELECT g.metric, g.labels, a.bucket, a.value FROM (${aggregated}) a JOIN groups g USING (gid)`;
-}
+const BUCKET = 'CAST((epoch_us(p.time) - $from_us) // $step_us AS INTEGER) AS bucket';
 
 export type Source = 'raw' | 'rollup';
 
@@ -133,12 +118,12 @@ const ROLLUP_AGGREGATES: Partial<Record<Aggregation, string>> = {
   increase: 'sum(p.increase)',
 };
 
-export type Rows = { metric: string; labels: (string | null)[]; bucket: number; value: number | null }[];
+/** One figure per (group id, time bucket). */
+export type Rows = { gid: number; bucket: number; value: number | null }[];
 
 function toRows(rows: Record<string, unknown>[]): Rows {
   return rows.map((row) => ({
-    metric: String(row.metric),
-    labels: row.labels as (string | null)[],
+    gid: Number(row.gid),
     bucket: Number(row.bucket),
     value: row.value === null || row.value === undefined ? null : Number(row.value),
   }));
@@ -150,10 +135,10 @@ export async function sampleRows(db: QueryRunner, aggregation: Aggregation, para
     await run(
       db,
       `WITH ${SELECTED}
-       ${withLabels(`SELECT sel.gid, ${BUCKET}, ${aggregate} AS value
+       SELECT sel.gid, ${BUCKET}, ${aggregate} AS value
                      FROM points_number p JOIN sel USING (series_ref)
                      WHERE p.time >= $from AND p.time < $to
-                     GROUP BY ALL`)}`,
+                     GROUP BY ALL`,
       params,
     ),
   );
@@ -181,10 +166,10 @@ export async function counterRows(
          WHERE p.time >= $lookback AND p.time < $to
          WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
        )
-       ${withLabels(`SELECT p.gid, ${BUCKET}, sum(p.delta) / ${divisor} AS value
+       SELECT p.gid, ${BUCKET}, sum(p.delta) / ${divisor} AS value
                      FROM (SELECT gid, time, ${VALUE_INCREASE} AS delta FROM pts) p
                      WHERE p.time >= $from AND p.delta IS NOT NULL
-                     GROUP BY ALL`)}`,
+                     GROUP BY ALL`,
       params,
     ),
   );
@@ -214,7 +199,7 @@ export async function rollupNumberRows(
                 ${counting ? `CASE WHEN kind = 'sum' AND monotonic THEN ${VALUE_INCREASE} END` : 'NULL'}
          FROM raw WHERE time >= $raw_from
        )
-       ${withLabels(`SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`)}`,
+       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`,
       params,
     ),
   );
@@ -232,6 +217,7 @@ export async function histogramRows(
   stepSeconds: number,
   params: Params,
   source: Source,
+  metricOf: (gid: number) => string,
 ): Promise<Rows> {
   const rows = await run(
     db,
@@ -247,24 +233,23 @@ export async function histogramRows(
        FROM (SELECT gid, bucket, bounds, i, sum(c) AS c FROM exploded GROUP BY ALL)
        GROUP BY ALL
      )
-     SELECT g.metric, g.labels, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
+     SELECT t.gid, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
      FROM (SELECT gid, bucket, bounds, sum(d_count) AS d_count, sum(d_sum) AS d_sum
            FROM per_bucket GROUP BY ALL) t
-     LEFT JOIN summed_counts c USING (gid, bucket, bounds)
-     JOIN groups g USING (gid)`,
+     LEFT JOIN summed_counts c USING (gid, bucket, bounds)`,
     params,
   );
   const seenBounds = new Map<string, string>();
   const quantile = QUANTILES[aggregation];
   return rows.map((row) => {
-    const labels = row.labels as (string | null)[];
-    const groupKey = JSON.stringify([row.metric, labels, Number(row.bucket)]);
+    const gid = Number(row.gid);
+    const groupKey = `${gid}:${Number(row.bucket)}`;
     const boundsText = JSON.stringify(row.bounds);
     const previous = seenBounds.get(groupKey);
     if (previous !== undefined && previous !== boundsText) {
       throw new QueryError(
         'group-by',
-        `series of ${String(row.metric)} in one group have different histogram bounds; group by more attributes so each group has one set of bounds`,
+        `series of ${metricOf(gid)} in one group have different histogram bounds; group by more attributes so each group has one set of bounds`,
       );
     }
     seenBounds.set(groupKey, boundsText);
@@ -279,6 +264,6 @@ export async function histogramRows(
     else if (aggregation === 'rate') value = count / stepSeconds;
     else if (aggregation === 'sum') value = sum;
     else value = count > 0 && sum !== null ? sum / count : null; // avg
-    return { metric: String(row.metric), labels, bucket: Number(row.bucket), value };
+    return { gid, bucket: Number(row.bucket), value };
   });
 }

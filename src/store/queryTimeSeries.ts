@@ -62,6 +62,11 @@ export interface TimeSeriesQuery {
    * the data (median spacing of one matched series)
    */
   collectionIntervalSeconds?: number;
+  /**
+   * Only the groups [offset, offset + limit) in (metric, labels) order, to page through answers too
+   * large for one result; `totalGroups` in the result says how many there are.
+   */
+  groupPage?: { readonly offset: number; readonly limit: number };
 }
 
 export interface TimeSeriesPoint {
@@ -79,6 +84,8 @@ export interface TimeSeriesResult {
   readonly stepSeconds: number;
   /** Where the answer came from: raw points, or 1-minute rollups followed by the raw points after them. */
   readonly source: 'raw' | 'rollup';
+  /** Groups matched before paging (equal to series.length without groupPage, when all have data). */
+  readonly totalGroups: number;
   readonly series: readonly {
     readonly metric: string;
     readonly labels: Readonly<Record<string, string | null>>;
@@ -96,6 +103,16 @@ interface MatchedSeries {
   metric: string;
   kind: string;
   monotonic: boolean | null;
+  /** Values of the group-by keys (point attribute, else resource attribute). */
+  labels: (string | null)[];
+  /** JSON of [metric, labels]: the group the series belongs to. */
+  group: string;
+}
+
+/** One group of the answer: a metric and its group-by values. */
+interface Group {
+  metric: string;
+  labels: (string | null)[];
 }
 
 /**
@@ -118,26 +135,39 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
     );
   }
 
-  const matched = await matchSeries(db, query);
-  const kinds = new Set(matched.map((s) => s.kind));
+  const allMatched = await matchSeries(db, query);
+  const groupKeys = [...new Set(allMatched.map((s) => s.group))].sort();
+  const matched = pageOf(allMatched, groupKeys, query.groupPage);
+  const kinds = new Set(allMatched.map((s) => s.kind));
   if (kinds.size > 1) {
     throw new QueryError(
       'metric',
       `"${query.metric}" matches metrics of different kinds (${[...kinds].join(', ')}); narrow the pattern`,
     );
   }
-  const empty: TimeSeriesResult = { ...resultHeader(query), series: [] };
+  const empty: TimeSeriesResult = { ...resultHeader(query), totalGroups: groupKeys.length, series: [] };
   if (matched.length === 0) return empty;
   const kind = matched[0]!.kind;
   checkAggregation(query.aggregation, kind, matched);
   await checkStep(db, query, matched[0]!.ref, fromUs, toUs);
 
   const groupBy = query.groupBy ?? [];
+  // Group ids in (metric, labels) order, numbered here: the database aggregates by id and never
+  // builds labels per row.
+  const groupIds = new Map<string, number>();
+  const groups: Group[] = [];
+  const firstOfGroup = new Map<string, MatchedSeries>();
+  for (const series of matched) if (!firstOfGroup.has(series.group)) firstOfGroup.set(series.group, series);
+  for (const key of [...firstOfGroup.keys()].sort()) {
+    const series = firstOfGroup.get(key)!;
+    groupIds.set(key, groups.length);
+    groups.push({ metric: series.metric, labels: series.labels });
+  }
   const { source, rawFromUs } = await chooseSource(db, query, kind, fromUs, toUs);
   const lookbackUs = stepUs > MAX_GAP_MICROS ? stepUs : MAX_GAP_MICROS;
   const params: Params = {
     refs: listValue(matched.map((s) => s.ref)),
-    keys: listValue([...groupBy]),
+    gids: listValue(matched.map((s) => groupIds.get(s.group)!)),
     from_us: fromUs,
     step_us: stepUs,
     from: timestampValue(fromUs),
@@ -148,21 +178,43 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
 
   let rows: Rows;
   if (kind === 'histogram') {
-    rows = await histogramRows(db, query.aggregation, query.stepSeconds, params, source);
+    rows = await histogramRows(
+      db,
+      query.aggregation,
+      query.stepSeconds,
+      params,
+      source,
+      (gid) => groups[gid]!.metric,
+    );
   } else if (source === 'rollup') {
     rows = await rollupNumberRows(db, query.aggregation, query.stepSeconds, params);
   } else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
     rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
   } else rows = await sampleRows(db, query.aggregation, params);
 
-  const groups = new Set(rows.map((row) => JSON.stringify([row.metric, row.labels]))).size;
-  if (groups * buckets > MAX_POINTS_PER_RESULT) {
+  const answered = new Set(rows.map((row) => row.gid)).size;
+  if (answered * buckets > MAX_POINTS_PER_RESULT) {
     throw new QueryError(
       'group-by',
-      `the answer would hold ${groups} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
+      `the answer would hold ${answered} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
     );
   }
-  return { ...resultHeader(query), source, series: assemble(rows, groupBy, buckets, query.from, stepUs) };
+  return {
+    ...resultHeader(query),
+    source,
+    totalGroups: groupKeys.length,
+    series: assemble(rows, groups, groupBy, buckets, query.from, stepUs),
+  };
+}
+
+function pageOf(
+  matched: MatchedSeries[],
+  groupKeys: readonly string[],
+  page: TimeSeriesQuery['groupPage'],
+): MatchedSeries[] {
+  if (page === undefined) return matched;
+  const wanted = new Set(groupKeys.slice(page.offset, page.offset + page.limit));
+  return matched.filter((s) => wanted.has(s.group));
 }
 
 function resultHeader(query: TimeSeriesQuery) {
@@ -240,6 +292,13 @@ function validate(query: TimeSeriesQuery): void {
   }
   if (!(query.stepSeconds > 0) || !Number.isFinite(query.stepSeconds))
     throw new QueryError('step', 'must be a positive duration');
+  const page = query.groupPage;
+  if (page !== undefined) {
+    if (!Number.isInteger(page.offset) || page.offset < 0)
+      throw new QueryError('group-page', `offset must be an integer >= 0, got ${page.offset}`);
+    if (!Number.isInteger(page.limit) || page.limit < 1)
+      throw new QueryError('group-page', `limit must be an integer >= 1, got ${page.limit}`);
+  }
   if (!AGGREGATIONS.includes(query.aggregation)) {
     throw new QueryError(
       'agg',
@@ -281,8 +340,13 @@ async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<Mat
     const v = `$${params.length}`;
     return `coalesce(element_at(attrs, ${k})[1], element_at(resource_attrs, ${k})[1]) = ${v}`;
   });
+  const groupBy = query.groupBy ?? [];
+  const labels = groupBy.map((key) => {
+    params.push(key);
+    return `coalesce(element_at(attrs, $${params.length})[1], element_at(resource_attrs, $${params.length})[1])`;
+  });
   const rows = await db.query(
-    `SELECT series_ref, metric_name, kind, monotonic FROM series
+    `SELECT series_ref, metric_name, kind, monotonic, [${labels.join(', ')}]::VARCHAR[] AS labels FROM series
      WHERE metric_name GLOB $1 ${conditions.map((c) => `AND ${c}`).join(' ')}
      ORDER BY series_ref`,
     params,
@@ -292,6 +356,8 @@ async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<Mat
     metric: String(row.metric_name),
     kind: String(row.kind),
     monotonic: row.monotonic as boolean | null,
+    labels: row.labels as (string | null)[],
+    group: JSON.stringify([String(row.metric_name), row.labels]),
   }));
 }
 
@@ -352,34 +418,35 @@ async function checkStep(
   }
 }
 
-/** One series per (metric, group labels), with every bucket of the range present. */
+/** One series per group with data, in (metric, labels) order, with every bucket of the range present. */
 function assemble(
   rows: Rows,
+  groups: readonly Group[],
   groupBy: readonly string[],
   buckets: number,
   from: Date,
   stepUs: bigint,
 ): TimeSeriesResult['series'] {
-  const groups = new Map<string, { metric: string; labels: (string | null)[]; values: (number | null)[] }>();
+  const values: ((number | null)[] | undefined)[] = new Array(groups.length);
   for (const row of rows) {
-    const key = JSON.stringify([row.metric, row.labels]);
-    let group = groups.get(key);
+    let group = values[row.gid];
     if (group === undefined) {
-      group = { metric: row.metric, labels: row.labels, values: new Array(buckets).fill(null) };
-      groups.set(key, group);
+      group = new Array(buckets).fill(null);
+      values[row.gid] = group;
     }
-    if (row.bucket >= 0 && row.bucket < buckets) group.values[row.bucket] = row.value;
+    if (row.bucket >= 0 && row.bucket < buckets) group[row.bucket] = row.value;
   }
   const stepMs = Number(stepUs) / 1000;
-  return [...groups.values()]
-    .sort((a, b) =>
-      a.metric === b.metric
-        ? JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels))
-        : a.metric.localeCompare(b.metric),
-    )
-    .map((group) => ({
+  const times = Array.from({ length: buckets }, (_, i) => new Date(from.getTime() + i * stepMs));
+  const out: TimeSeriesResult['series'][number][] = [];
+  for (const [gid, group] of groups.entries()) {
+    const groupValues = values[gid];
+    if (groupValues === undefined) continue;
+    out.push({
       metric: group.metric,
       labels: Object.fromEntries(groupBy.map((key, i) => [key, group.labels[i] ?? null])),
-      points: group.values.map((value, i) => ({ time: new Date(from.getTime() + i * stepMs), value })),
-    }));
+      points: groupValues.map((value, i) => ({ time: times[i]!, value })),
+    });
+  }
+  return out;
 }

@@ -8,7 +8,7 @@
  * hashes do not compress at all (8 bytes per point). `series_id` stays the stable identity that
  * other files, exports and later analysis records use.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const V1 = `
 CREATE TABLE perfwatch_schema (
@@ -173,5 +173,70 @@ CREATE TABLE rollup_state (
 );
 `;
 
+/**
+ * Version 3: regression records, one per (analysed series, change point), kept open until the
+ * metric returns, and the verdict of each deploy (service.version change) per service.
+ * `series_key` identifies the analysed series (metric, statistic, service, labels) across cycles.
+ */
+const V3 = `
+CREATE TABLE regressions (
+  id VARCHAR PRIMARY KEY,
+  series_key VARCHAR NOT NULL,
+  metric_name VARCHAR NOT NULL,
+  statistic VARCHAR NOT NULL,        -- value | rate | p50 | p95 | p99 | error_rate
+  unit VARCHAR NOT NULL,
+  service_name VARCHAR,
+  labels VARCHAR NOT NULL,           -- JSON object of the series' labels
+  metric_class VARCHAR NOT NULL,
+  kind VARCHAR NOT NULL,             -- regression | improvement | change
+  severity VARCHAR NOT NULL,         -- info | warning | critical
+  status VARCHAR NOT NULL,           -- open | resolved
+  direction VARCHAR NOT NULL,        -- up | down
+  change_time TIMESTAMP NOT NULL,
+  version_before VARCHAR,
+  version_after VARCHAR,
+  baseline_from TIMESTAMP NOT NULL,
+  baseline_to TIMESTAMP NOT NULL,
+  baseline_n INTEGER NOT NULL,
+  baseline_mean DOUBLE,
+  baseline_median DOUBLE,
+  baseline_stddev DOUBLE,
+  baseline_p95 DOUBLE,
+  current_from TIMESTAMP NOT NULL,
+  current_to TIMESTAMP NOT NULL,
+  current_n INTEGER NOT NULL,
+  current_mean DOUBLE,
+  current_median DOUBLE,
+  current_stddev DOUBLE,
+  current_p95 DOUBLE,
+  absolute_change DOUBLE,
+  relative_change DOUBLE,
+  effect_low DOUBLE,                 -- 95 % interval of the shift, in the effect's unit
+  effect_high DOUBLE,
+  effect_kind VARCHAR NOT NULL,      -- relative | absolute
+  min_effect DOUBLE NOT NULL,
+  p_value DOUBLE NOT NULL,
+  test VARCHAR NOT NULL,
+  explanation VARCHAR NOT NULL,
+  first_seen TIMESTAMP NOT NULL,
+  last_seen TIMESTAMP NOT NULL,
+  resolved_at TIMESTAMP
+);
+
+CREATE TABLE deploy_verdicts (
+  service_name VARCHAR NOT NULL,
+  version_before VARCHAR NOT NULL,
+  version_after VARCHAR NOT NULL,
+  deploy_time TIMESTAMP NOT NULL,
+  verdict VARCHAR NOT NULL,          -- regressed | improved | unchanged | insufficient_data
+  series_compared INTEGER NOT NULL,
+  regressions INTEGER NOT NULL,
+  improvements INTEGER NOT NULL,
+  summary VARCHAR NOT NULL,
+  evaluated_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (service_name, version_before, version_after)
+);
+`;
+
 /** Each entry upgrades the schema by one version; index 0 creates version 1 in an empty file. */
-export const MIGRATIONS: readonly string[] = [V1, V2];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3];

@@ -386,3 +386,67 @@ describe('perfwatch analyze', () => {
     );
   });
 });
+
+describe('perfwatch regressions', () => {
+  it('runs a cycle with --check, lists records and deploy verdicts, and filters them', async () => {
+    const db = dir.file('r.duckdb');
+    const t0 = Date.UTC(2026, 10, 29) / 1000;
+    const points: FixturePoint[] = Array.from({ length: 180 }, (_, i) => ({
+      metric: 'process.cpu.utilization',
+      kind: 'gauge',
+      unit: '1',
+      time: t0 + i * 60,
+      // A deterministic zig-zag as noise, +50 % from minute 120 on, with the deploy.
+      value: (i < 120 ? 0.3 : 0.45) + ((i * 7) % 5) * 0.002,
+      resource: { 'service.name': 'checkout', 'service.version': i < 120 ? '1.4.0' : '1.5.0' },
+    }));
+    await writeFixtureFile(db, points);
+    const at = new Date((t0 + 180 * 60) * 1000).toISOString();
+
+    const checked = await runCli(['regressions', '--db', db, '--check', '--at', at]);
+    expect(checked.stderr).toBe('');
+    expect(checked.code).toBe(0);
+    const lines = checked.stdout.split('\n');
+    expect(lines[0]).toMatch(
+      /^analysed 1 series from 2026-11-28T03:00:00.000Z to 2026-11-29T03:00:00.000Z in \d+ ms: 1 new, 0 updated, 0 resolved$/,
+    );
+    expect(lines[2]).toMatch(/^CRITICAL {2}regression {3}open {6}2026-11-29T02:00:00.000Z {2}[0-9a-f]{12}$/);
+    expect(lines[3]).toMatch(
+      /^ {2}process\.cpu\.utilization for checkout rose (49|5\d)(\.\d)? % .* at 02:00 UTC, right after service\.version 1\.4\.0 → 1\.5\.0 — a regression\.$/,
+    );
+    expect(checked.stdout).toMatch(
+      /deploys:\n {2}2026-11-29T02:00:00.000Z {2}checkout 1\.4\.0 → 1\.5\.0: regressed \(1 of 1 series worse, 0 better\); worst: /,
+    );
+
+    const json = await runCli([
+      'regressions',
+      '--db',
+      db,
+      '--json',
+      '--since',
+      '7d',
+      '--severity',
+      'critical',
+    ]);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { regressions: Record<string, unknown>[]; deploys: unknown[] };
+    expect(parsed.regressions).toHaveLength(1);
+    expect(parsed.regressions[0]).toMatchObject({
+      metric: 'process.cpu.utilization',
+      service: 'checkout',
+      severity: 'critical',
+      status: 'open',
+      versionBefore: '1.4.0',
+      versionAfter: '1.5.0',
+      changeTime: '2026-11-29T02:00:00.000Z',
+    });
+    expect(parsed.deploys).toHaveLength(1);
+
+    const none = await runCli(['regressions', '--db', db, '--since', '7d', '--service', 'elsewhere']);
+    expect(none.stdout).toBe('no regressions, improvements or changes match\n');
+
+    const bad = await runCli(['regressions', '--db', db, '--severity', 'huge']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('perfwatch: --severity: must be info, warning or critical, got "huge"');
+  });
+});

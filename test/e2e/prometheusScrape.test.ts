@@ -1,18 +1,16 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type PerfWatch, startPerfWatch } from '../../src/startPerfWatch.js';
 import { captureLogger } from '../helpers/captureLogger.js';
-import { freePort } from '../helpers/freePort.js';
+import { type PrometheusServer, startPrometheus } from '../helpers/startPrometheus.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /** A real Prometheus server (Debian's `prometheus` package, installed by .ci/run) scrapes perfwatch. */
 describe('a real Prometheus scraping perfwatch', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let perfwatch: PerfWatch;
-  let prometheus: ChildProcess;
-  let prometheusUrl: string;
+  let prometheus: PrometheusServer;
 
   beforeAll(async () => {
     const which = spawnSync('prometheus', ['--version']);
@@ -42,37 +40,16 @@ describe('a real Prometheus scraping perfwatch', () => {
         '',
       ].join('\n'),
     );
-    const port = await freePort();
-    prometheusUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      'prometheus',
-      [
-        `--config.file=${dir.file('prometheus.yml')}`,
-        `--storage.tsdb.path=${dir.file('tsdb')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    prometheus = await startPrometheus(dir.file('prometheus.yml'), dir.file('tsdb'));
   });
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      prometheus.kill('SIGTERM');
-      await once(prometheus, 'exit');
-    }
+    await prometheus?.stop();
     await perfwatch?.shutdown();
     await dir?.cleanup();
   });
 
-  async function query(
-    promql: string,
-  ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-    const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await response.json()) as { status: string; data: { result: [] } };
-    expect(body.status).toBe('success');
-    return body.data.result;
-  }
+  const query = (promql: string) => prometheus.query(promql);
 
   it('scrapes the endpoint: target up, application counter and host metrics queryable', async () => {
     // Prometheus needs a moment to start and scrape; poll its API instead of sleeping.

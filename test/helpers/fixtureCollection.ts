@@ -20,16 +20,27 @@ export interface FixturePoint {
   value?: number;
   histogram?: { bounds: number[]; counts: number[]; sum: number };
   unit?: string;
+  /** Resource attributes. @default service.name=fixture, host.name=fixture-host */
+  resource?: Attributes;
 }
 
-const resource = resourceFromAttributes({ 'service.name': 'fixture', 'host.name': 'fixture-host' });
+const DEFAULT_RESOURCE: Attributes = { 'service.name': 'fixture', 'host.name': 'fixture-host' };
 
-/** One ResourceMetrics per distinct time, in time order. */
+/** One ResourceMetrics per distinct (time, resource), in time order. */
 export function fixtureCollections(points: readonly FixturePoint[]): ResourceMetrics[] {
-  const times = [...new Set(points.map((p) => p.time))].sort((a, b) => a - b);
-  return times.map((time) => {
+  const groups = new Map<string, { time: number; resource: Attributes; points: FixturePoint[] }>();
+  for (const point of points) {
+    const attributes = point.resource ?? DEFAULT_RESOURCE;
+    const key = JSON.stringify([point.time, attributes]);
+    const group = groups.get(key) ?? { time: point.time, resource: attributes, points: [] };
+    group.points.push(point);
+    groups.set(key, group);
+  }
+  const ordered = [...groups.values()].sort((a, b) => a.time - b.time);
+  return ordered.map(({ resource: attributes, points: atTime }) => {
+    const resource = resourceFromAttributes(attributes);
     const byMetric = new Map<string, FixturePoint[]>();
-    for (const point of points.filter((p) => p.time === time)) {
+    for (const point of atTime) {
       byMetric.set(point.metric, [...(byMetric.get(point.metric) ?? []), point]);
     }
     const metrics: MetricData[] = [...byMetric.entries()].map(([name, group]) => {

@@ -144,6 +144,21 @@ describe('queryTimeSeries over gauges', () => {
     expect(none.series).toEqual([]);
   });
 
+  it('pages through groups in (metric, labels) order', async () => {
+    const all = await query({ aggregation: 'max', groupBy: ['host'] });
+    const first = await query({ aggregation: 'max', groupBy: ['host'], groupPage: { offset: 0, limit: 1 } });
+    const second = await query({ aggregation: 'max', groupBy: ['host'], groupPage: { offset: 1, limit: 1 } });
+    const beyond = await query({ aggregation: 'max', groupBy: ['host'], groupPage: { offset: 2, limit: 1 } });
+    expect([first.totalGroups, second.totalGroups, beyond.totalGroups, all.totalGroups]).toEqual([
+      2, 2, 2, 2,
+    ]);
+    expect([...first.series, ...second.series]).toEqual(all.series);
+    expect(beyond.series).toEqual([]);
+    await expect(query({ groupPage: { offset: -1, limit: 1 } })).rejects.toThrow(
+      'group-page: offset must be an integer >= 0, got -1',
+    );
+  });
+
   it('makes empty buckets explicit as null', async () => {
     const result = await query({ from: at(-60), to: at(180) });
     expect(result.series[0]!.points.map((p) => p.value === null)).toEqual([true, false, false, true]);

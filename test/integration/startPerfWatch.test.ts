@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PerfWatchOptions } from '../../src/config/PerfWatchOptions.js';
 import { type PerfWatch, startPerfWatch } from '../../src/startPerfWatch.js';
 import { captureLogger } from '../helpers/captureLogger.js';
+import { type FixturePoint, writeFixtureFile } from '../helpers/fixtureCollection.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -303,5 +304,41 @@ describe('startPerfWatch: views and cardinality', () => {
     );
     expect(series).toHaveLength(3); // 2 kept attribute sets + the SDK's overflow series
     expect(series.at(-1)).toEqual({ attrs: { 'otel.metric.overflow': 'true' }, value: 8 });
+  });
+});
+
+describe('startPerfWatch: regressions', () => {
+  it('runs regression cycles over its history and exposes perfwatch.regressions.active to Prometheus', async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    const t0 = Date.UTC(2026, 10, 29) / 1000;
+    const points: FixturePoint[] = Array.from({ length: 180 }, (_, i) => ({
+      metric: 'process.memory.usage',
+      kind: 'gauge',
+      unit: 'By',
+      time: t0 + i * 60,
+      value: (i < 120 ? 200e6 : 300e6) + ((i * 7) % 5) * 1e6,
+      resource: { 'service.name': 'checkout' },
+    }));
+    await writeFixtureFile(dir.file('history.duckdb'), points);
+    const perfwatch = await startPerfWatch({
+      dbPath: dir.file('history.duckdb'),
+      collectionIntervalMillis: 3_600_000,
+      prometheusPort: 0,
+      hostMetrics: false,
+      runtimeMetrics: false,
+      regressionIntervalMinutes: 0,
+      logger: captureLogger(),
+      now: () => (t0 + 180 * 60) * 1000,
+    });
+    cleanups.push(() => perfwatch.shutdown());
+
+    const summary = await perfwatch.regressions.runCycle();
+    expect(summary).toMatchObject({ seriesAnalysed: 1, opened: 1 });
+    const scrape = await (await fetch(`${perfwatch.prometheusUrl}`)).text();
+    expect(scrape).toContain('# TYPE perfwatch_regressions_active gauge');
+    expect(scrape).toMatch(
+      /^perfwatch_regressions_active\{severity="critical",service="checkout"[^}]*\} 1( \d+)?$/m,
+    );
   });
 });

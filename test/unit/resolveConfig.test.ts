@@ -25,6 +25,9 @@ describe('resolveConfig', () => {
       rollupRetentionDays: 365,
       snapshotPath: undefined,
       snapshotIntervalMinutes: 15,
+      regressionIntervalMinutes: 10,
+      regressionLookbackHours: 24,
+      regressionRules: [],
       logLevel: 'info',
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -110,6 +113,16 @@ describe('resolveConfig', () => {
       'prometheusEnabled (PERFWATCH_PROMETHEUS_ENABLED): must be true or false, got "yes"',
     ],
     [{ dbPath: '' }, {}, 'dbPath (PERFWATCH_DB_PATH): must be a non-empty string'],
+    [
+      {},
+      { PERFWATCH_REGRESSION_LOOKBACK_HOURS: '0' },
+      'regressionLookbackHours (PERFWATCH_REGRESSION_LOOKBACK_HOURS): must be between 1 and 168, got 0',
+    ],
+    [
+      { regressionRules: [{ metric: 'a', worse: 'left' }] },
+      {},
+      'regressionRules: regression rule 1: worse must be up, down or none, got "left"',
+    ],
     [{ otlpEndpoint: 'collector:4318' }, {}, 'otlpEndpoint: must use http or https, got collector:'],
     [
       { otlpEndpoint: 'not a url' },

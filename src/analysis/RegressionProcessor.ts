@@ -1,0 +1,390 @@
+import { createHash } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Logger } from '../logging/Logger.js';
+import {
+  listAnalysedMetrics,
+  listServiceVersions,
+  type MetricOverview,
+} from '../store/listAnalysedMetrics.js';
+import type { MetricStore } from '../store/MetricStore.js';
+import { type Aggregation, queryTimeSeries, type TimeSeriesResult } from '../store/queryTimeSeries.js';
+import {
+  listRegressions,
+  type RegressionRecord,
+  type Severity,
+  saveDeployVerdicts,
+  saveRegressions,
+} from '../store/regressionRecords.js';
+import { type AnalysedSeries, analyseSeries, type Finding, latestLevel, returnsTo } from './analyseSeries.js';
+import { DeployComparison } from './DeployComparison.js';
+import { type MetricPolicy, policyFor, type RegressionRule } from './metricPolicy.js';
+
+export interface RegressionProcessorOptions {
+  readonly store: MetricStore;
+  readonly logger: Logger;
+  /** How far back each cycle looks. @default 24 h */
+  readonly lookbackMillis?: number;
+  /** Bucket width of the analysed series, in seconds (whole minutes read from rollups). @default 60 */
+  readonly stepSeconds?: number;
+  /** Metric globs mapped to direction, minimum effect and enabled. */
+  readonly rules?: readonly RegressionRule[];
+  /** Fewest points after a change. @default 5 */
+  readonly minPoints?: number;
+  /** Shortest time after a change. @default 5 min */
+  readonly minDurationMillis?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface CycleSummary {
+  readonly from: Date;
+  readonly to: Date;
+  readonly seriesAnalysed: number;
+  readonly opened: number;
+  readonly updated: number;
+  readonly resolved: number;
+  readonly deploys: number;
+  readonly durationMillis: number;
+}
+
+/** Open regressions by (severity, service), for the `perfwatch.regressions.active` gauge. */
+export interface ActiveCount {
+  readonly severity: Severity;
+  readonly service: string;
+  readonly count: number;
+}
+
+/** At most this many points are read per query page, to bound memory whatever the history holds. */
+const MAX_POINTS_PER_PAGE = 1_000_000;
+/** Two changes of one series this close (or closer than 10 buckets) are the same change. */
+const SAME_CHANGE_MILLIS = 10 * 60_000;
+/** The derived error rate is computed from these histograms' counts by status. */
+const REQUEST_DURATION_METRICS = new Set(['http.server.request.duration']);
+
+/**
+ * Finds performance regressions in the history: every cycle reads each series of the lookback
+ * through the query layer (gauges as values, counters as rates, histograms as p50/p95/p99, and the
+ * HTTP error rate), detects change points, judges them by the metric's direction and minimum effect,
+ * and reconciles them with the stored records — a change seen again updates its record, a metric
+ * back at its baseline resolves it. Deploys (service.version changes) get a verdict each.
+ */
+export class RegressionProcessor {
+  private readonly lookbackMillis: number;
+  private readonly stepSeconds: number;
+  private readonly rules: readonly RegressionRule[];
+  private readonly minPoints: number;
+  private readonly minDurationMillis: number;
+  private readonly now: () => number;
+  private running: Promise<CycleSummary> | undefined;
+  private active: ActiveCount[] = [];
+  private closed = false;
+
+  constructor(private readonly options: RegressionProcessorOptions) {
+    this.lookbackMillis = options.lookbackMillis ?? 24 * 3_600_000;
+    this.stepSeconds = options.stepSeconds ?? 60;
+    this.rules = options.rules ?? [];
+    this.minPoints = options.minPoints ?? 5;
+    this.minDurationMillis = options.minDurationMillis ?? 5 * 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Runs one cycle now, or joins the one in progress. */
+  runCycle(): Promise<CycleSummary> {
+    if (this.closed) return Promise.reject(new Error('RegressionProcessor is shut down'));
+    this.running ??= this.cycle().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Open regressions by severity and service, as of the last cycle (or the stored records before it). */
+  activeCounts(): readonly ActiveCount[] {
+    return this.active;
+  }
+
+  /** Loads the counts of open regressions from the store, so the gauge is right before the first cycle. */
+  async loadActiveCounts(): Promise<void> {
+    this.active = countActive(
+      await listRegressions(this.options.store, { status: 'open', kind: 'regression' }),
+    );
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.forceFlush();
+  }
+
+  private async cycle(): Promise<CycleSummary> {
+    const started = performance.now();
+    const stepMillis = this.stepSeconds * 1000;
+    const to = new Date(Math.floor(this.now() / stepMillis) * stepMillis);
+    const from = new Date(to.getTime() - Math.ceil(this.lookbackMillis / stepMillis) * stepMillis);
+    const store = this.options.store;
+    const [metrics, versions, known] = await Promise.all([
+      listAnalysedMetrics(store, from),
+      listServiceVersions(store),
+      listRegressions(store, { since: new Date(from.getTime() - this.lookbackMillis) }),
+    ]);
+    const bySeries = new Map<string, RegressionRecord[]>();
+    for (const record of known)
+      bySeries.set(record.seriesKey, [...(bySeries.get(record.seriesKey) ?? []), record]);
+    const deploys = new DeployComparison(versions, { from, to }, this.minPoints);
+    const nowDate = new Date(this.now());
+    const changed: RegressionRecord[] = [];
+    const seen = new Set<string>();
+    let seriesAnalysed = 0;
+
+    const analyse = (series: AnalysedSeries, policy: MetricPolicy) => {
+      seriesAnalysed++;
+      const seriesKey = keyOf(series);
+      seen.add(seriesKey);
+      deploys.add(series, policy);
+      const findings = analyseSeries(series, policy, {
+        minPoints: this.minPoints,
+        minDurationMillis: this.minDurationMillis,
+        versions,
+        stepMillis,
+      });
+      changed.push(
+        ...reconcile(series, seriesKey, policy, findings, bySeries.get(seriesKey) ?? [], nowDate, stepMillis),
+      );
+    };
+
+    for (const metric of metrics) {
+      if (metric.metric.startsWith('perfwatch.')) continue; // our own output: no feedback loops
+      for (const { statistic, aggregation } of statisticsOf(metric)) {
+        const groupBy = ['service.name', ...metric.attributeKeys];
+        await this.readPages(metric, aggregation, groupBy, from, to, (result) => {
+          for (const s of result.series) {
+            const labels = { ...s.labels };
+            const service = labels['service.name'] ?? null;
+            delete labels['service.name'];
+            const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
+            if (!policy.enabled) continue;
+            analyse(
+              {
+                metric: metric.metric,
+                statistic,
+                unit: metric.unit,
+                service,
+                labels,
+                times: s.points.map((p) => p.time),
+                values: s.points.map((p) => p.value),
+                to,
+              },
+              policy,
+            );
+          }
+        });
+      }
+      if (metric.kind === 'histogram' && REQUEST_DURATION_METRICS.has(metric.metric)) {
+        for (const series of await this.errorRates(metric, from, to)) {
+          const policy = policyFor(metric.metric, '1', 'error_rate', {}, this.rules);
+          if (policy.enabled) analyse(series, policy);
+        }
+      }
+    }
+
+    // Open records of series with no data in the lookback any more: the metric is gone.
+    for (const [seriesKey, records] of bySeries) {
+      if (seen.has(seriesKey)) continue;
+      for (const record of records) {
+        if (record.status === 'open') changed.push({ ...record, status: 'resolved', resolvedAt: nowDate });
+      }
+    }
+
+    const verdicts = deploys.verdicts(nowDate);
+    await saveRegressions(store, changed);
+    await saveDeployVerdicts(store, verdicts);
+    await this.loadActiveCounts();
+    const summary: CycleSummary = {
+      from,
+      to,
+      seriesAnalysed,
+      opened: changed.filter((r) => r.firstSeen === nowDate && r.status === 'open').length,
+      updated: changed.filter((r) => r.firstSeen !== nowDate && r.status === 'open').length,
+      resolved: changed.filter((r) => r.resolvedAt === nowDate).length,
+      deploys: verdicts.length,
+      durationMillis: Math.round(performance.now() - started),
+    };
+    this.options.logger.debug({ ...summary }, 'regression cycle finished');
+    return summary;
+  }
+
+  /** Reads one statistic of a metric page by page, bounding the points held at once. */
+  private async readPages(
+    metric: MetricOverview,
+    aggregation: Aggregation,
+    groupBy: readonly string[],
+    from: Date,
+    to: Date,
+    visit: (result: TimeSeriesResult) => void,
+  ): Promise<void> {
+    const buckets = Math.ceil((to.getTime() - from.getTime()) / (this.stepSeconds * 1000));
+    const limit = Math.max(1, Math.floor(MAX_POINTS_PER_PAGE / buckets));
+    for (let offset = 0; ; offset += limit) {
+      const result = await queryTimeSeries(this.options.store, {
+        metric: metric.metric, // OTel instrument names hold no glob characters
+        from,
+        to,
+        stepSeconds: this.stepSeconds,
+        aggregation,
+        groupBy,
+        groupPage: { offset, limit },
+      });
+      visit(result);
+      await yieldToEventLoop();
+      if (offset + limit >= result.totalGroups) return;
+    }
+  }
+
+  /**
+   * The HTTP error rate per service: requests with a 5xx status or an `error.type`, over all
+   * requests, from the request-duration histogram's count increases.
+   */
+  private async errorRates(metric: MetricOverview, from: Date, to: Date): Promise<AnalysedSeries[]> {
+    const perService = new Map<string | null, { errors: Float64Array; total: Float64Array; times: Date[] }>();
+    const statusKey = 'http.response.status_code';
+    const groupBy = ['service.name', statusKey, 'error.type'];
+    await this.readPages(metric, 'increase', groupBy, from, to, (result) => {
+      for (const s of result.series) {
+        const service = s.labels['service.name'] ?? null;
+        const status = Number(s.labels[statusKey] ?? Number.NaN);
+        const isError = s.labels['error.type'] != null || (status >= 500 && status < 600);
+        let sums = perService.get(service);
+        if (sums === undefined) {
+          sums = {
+            errors: new Float64Array(s.points.length),
+            total: new Float64Array(s.points.length),
+            times: s.points.map((p) => p.time),
+          };
+          perService.set(service, sums);
+        }
+        for (const [i, p] of s.points.entries()) {
+          if (p.value === null) continue;
+          sums.total[i]! += p.value;
+          if (isError) sums.errors[i]! += p.value;
+        }
+      }
+    });
+    return [...perService].map(([service, sums]) => ({
+      metric: metric.metric,
+      statistic: 'error_rate',
+      unit: '1',
+      service,
+      labels: {},
+      times: sums.times,
+      values: Array.from(sums.total, (total, i) => (total > 0 ? sums.errors[i]! / total : null)),
+      to,
+    }));
+  }
+}
+
+/** What is compared for each kind of metric. */
+function statisticsOf(metric: MetricOverview): { statistic: string; aggregation: Aggregation }[] {
+  if (metric.kind === 'gauge' || (metric.kind === 'sum' && metric.monotonic !== true))
+    return [{ statistic: 'value', aggregation: 'avg' }];
+  if (metric.kind === 'sum') return [{ statistic: 'rate', aggregation: 'rate' }];
+  if (metric.kind === 'histogram')
+    return [
+      { statistic: 'p50', aggregation: 'p50' },
+      { statistic: 'p95', aggregation: 'p95' },
+      { statistic: 'p99', aggregation: 'p99' },
+    ];
+  return []; // exponential histograms and summaries: not readable through the query layer yet
+}
+
+/**
+ * Matches this cycle's findings with the series' stored records: a finding near a known change
+ * (same direction, within 10 minutes or 10 buckets) updates that record; others open new ones; a
+ * stored open record not found again is resolved once the series is back near its baseline.
+ */
+function reconcile(
+  series: AnalysedSeries,
+  seriesKey: string,
+  policy: MetricPolicy,
+  findings: readonly Finding[],
+  known: readonly RegressionRecord[],
+  now: Date,
+  stepMillis: number,
+): RegressionRecord[] {
+  const out: RegressionRecord[] = [];
+  const matched = new Set<string>();
+  const tolerance = Math.max(SAME_CHANGE_MILLIS, 10 * stepMillis);
+  for (const finding of findings) {
+    const previous = known.find(
+      (record) =>
+        !matched.has(record.id) &&
+        record.direction === finding.direction &&
+        Math.abs(record.changeTime.getTime() - finding.changeTime.getTime()) <= tolerance,
+    );
+    if (previous !== undefined) matched.add(previous.id);
+    const status = finding.persists ? 'open' : 'resolved';
+    if (previous !== undefined && previous.status === 'resolved' && status === 'resolved') continue;
+    out.push({
+      id: previous?.id ?? idOf(seriesKey, finding.changeTime),
+      seriesKey,
+      metric: series.metric,
+      statistic: series.statistic,
+      unit: series.unit,
+      service: series.service,
+      labels: series.labels,
+      metricClass: policy.metricClass,
+      kind: finding.kind,
+      severity: finding.severity,
+      status,
+      direction: finding.direction,
+      changeTime: finding.changeTime,
+      versionBefore: finding.versionBefore,
+      versionAfter: finding.versionAfter,
+      baseline: finding.baseline,
+      current: finding.current,
+      absoluteChange: finding.point.shift,
+      relativeChange: finding.point.relativeChange,
+      effectLow: finding.assessment.effectLow,
+      effectHigh: finding.assessment.effectHigh,
+      effectKind: policy.effect,
+      minEffect: policy.minEffect,
+      pValue: finding.point.pValue,
+      test: finding.point.test,
+      explanation: finding.explanation,
+      firstSeen: previous?.firstSeen ?? now,
+      lastSeen: now,
+      resolvedAt: status === 'resolved' ? (previous?.resolvedAt ?? now) : null,
+    });
+  }
+  const level = latestLevel(series.values, []);
+  for (const record of known) {
+    if (matched.has(record.id) || record.status !== 'open') continue;
+    if (returnsTo(level, record.baseline.median, policy) || !Number.isFinite(level))
+      out.push({ ...record, status: 'resolved', resolvedAt: now });
+  }
+  return out;
+}
+
+/** Identity of an analysed series across cycles. */
+function keyOf(series: AnalysedSeries): string {
+  const labels = Object.entries(series.labels).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify([series.metric, series.statistic, series.service, labels]);
+}
+
+/** A short stable id: the series and the time its change was first seen. */
+function idOf(seriesKey: string, changeTime: Date): string {
+  return createHash('sha256').update(`${seriesKey}@${changeTime.toISOString()}`).digest('hex').slice(0, 12);
+}
+
+function countActive(records: readonly RegressionRecord[]): ActiveCount[] {
+  const counts = new Map<string, ActiveCount>();
+  for (const record of records) {
+    if (record.severity === 'info') continue;
+    const service = record.service ?? '';
+    const key = `${record.severity}\u0000${service}`;
+    const count = counts.get(key)?.count ?? 0;
+    counts.set(key, { severity: record.severity, service, count: count + 1 });
+  }
+  return [...counts.values()];
+}
