@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { RegressionProcessor } from '../analysis/RegressionProcessor.js';
 import type { PerfWatchOptions } from '../config/PerfWatchOptions.js';
 import { DEFAULT_DB_PATH, resolveConfig } from '../config/resolveConfig.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../logging/createLogger.js';
 import { OtlpReceiver } from '../receiver/OtlpReceiver.js';
+import { PeriodicTask } from '../scheduling/PeriodicTask.js';
 import { timerScheduler } from '../scheduling/Scheduler.js';
 import { MetricStore } from '../store/MetricStore.js';
 import { startMaintenance } from '../store/startMaintenance.js';
@@ -58,9 +60,17 @@ export function registerServeCommand(program: Command): void {
           ? undefined
           : integerFlag('--max-request-bytes', flags.maxRequestBytes);
       const store = await MetricStore.open(config.dbPath, { logger });
+      // The same regression analysis as `perfwatch start`, over everything received.
+      const regressions = new RegressionProcessor({
+        store,
+        logger,
+        lookbackMillis: config.regressionLookbackHours * 3_600_000,
+        rules: config.regressionRules,
+      });
       let receiver: OtlpReceiver;
       let url: string;
       try {
+        await regressions.loadActiveCounts();
         receiver = new OtlpReceiver({
           store,
           host: flags.host,
@@ -79,6 +89,17 @@ export function registerServeCommand(program: Command): void {
         logger,
         now: Date.now,
       });
+      const regressionCycles =
+        config.regressionIntervalMinutes > 0
+          ? new PeriodicTask({
+              name: 'regression cycle',
+              intervalMillis: config.regressionIntervalMinutes * 60_000,
+              run: () => regressions.runCycle(),
+              scheduler: timerScheduler,
+              logger,
+            })
+          : undefined;
+      regressionCycles?.start();
       process.stderr.write(
         `perfwatch serve ${store.path}: receiving OTLP/HTTP metrics at ${url}` +
           `${token === undefined ? '' : ' (bearer token required)'}; Ctrl-C to stop\n`,
@@ -91,6 +112,8 @@ export function registerServeCommand(program: Command): void {
       process.once('SIGTERM', forceExit);
       try {
         await receiver.shutdown();
+        await regressionCycles?.shutdown();
+        await regressions.shutdown();
         await maintenance.shutdown();
       } finally {
         await store.close();
