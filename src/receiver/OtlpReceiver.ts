@@ -235,9 +235,7 @@ export class OtlpReceiver {
       }
       // Refuse before reading the body: a full queue answers in microseconds, not after an upload.
       if (this.queue.isFull) throw this.busy();
-      const raw = await this.readBody(req);
-      const body = contentEncoding === 'gzip' ? await this.gunzip(raw) : raw;
-      const converted = toResourceMetrics(decodeOtlpMetrics(body, encoding));
+      const converted = await this.receive(req, encoding, contentEncoding === 'gzip');
       if (converted.points > 0) {
         const written = this.queue.offer(converted.resourceMetrics, converted.points);
         if (written === undefined) throw this.busy();
@@ -283,6 +281,16 @@ export class OtlpReceiver {
         ...(closeAfter ? { Connection: 'close' } : {}),
       });
     }
+  }
+
+  /**
+   * Reads, decompresses, decodes and converts a request body. Its own function so the body
+   * buffers and the decoded message are garbage before the wait for the store begins.
+   */
+  private async receive(req: IncomingMessage, encoding: OtlpEncoding, gzipped: boolean) {
+    const raw = await this.readBody(req);
+    const body = gzipped ? await this.gunzip(raw) : raw;
+    return toResourceMetrics(decodeOtlpMetrics(body, encoding));
   }
 
   private busy(): RequestError {
