@@ -114,3 +114,21 @@ export class QueryError extends PerfWatchError {
     this.argument = argument;
   }
 }
+
+/**
+ * An alert rule (or rules file) failed validation. `rule` names the rule (or its position when it
+ * has no valid name), `field` the offending field as a path such as `selector.matchers[1]`.
+ */
+export class RuleError extends PerfWatchError {
+  readonly rule: string | undefined;
+  readonly field: string;
+  readonly source: string | undefined;
+
+  constructor(rule: string | undefined, field: string, message: string, source?: string) {
+    const where = [source, rule === undefined ? undefined : `rule "${rule}"`].filter(Boolean).join(': ');
+    super('PERFWATCH_RULE_INVALID', `${where ? `${where}: ` : ''}${field}: ${message}`);
+    this.rule = rule;
+    this.field = field;
+    this.source = source;
+  }
+}

@@ -1,3 +1,7 @@
+export type { AlertProcessor, AlertStatus, EvaluationSummary } from './alerts/AlertProcessor.js';
+export type { AlertRule, Comparison, MetricSelector } from './alerts/AlertRule.js';
+export type { AlertState } from './alerts/alertState.js';
+export { loadRulesFile, parseRules } from './alerts/parseRules.js';
 export {
   AnalysisInputError,
   type ChangePoint,
@@ -24,6 +28,7 @@ export {
   InvalidCollectionError,
   PerfWatchError,
   QueryError,
+  RuleError,
   SchemaVersionError,
   ShutdownError,
   SqlError,
@@ -50,6 +55,7 @@ export {
 export type { QueryRunner } from './store/QueryRunner.js';
 export {
   type Aggregation,
+  type LabelMatcher,
   queryTimeSeries,
   type TimeSeriesPoint,
   type TimeSeriesQuery,

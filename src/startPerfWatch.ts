@@ -2,6 +2,8 @@ import type { Meter } from '@opentelemetry/api';
 import { HostMetrics } from '@opentelemetry/host-metrics';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import type { AlertProcessor } from './alerts/AlertProcessor.js';
+import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
 import { RegressionProcessor } from './analysis/RegressionProcessor.js';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
@@ -31,6 +33,8 @@ export interface PerfWatch {
   readonly config: PerfWatchConfig;
   /** URL of the scrape endpoint, or undefined when it is disabled. */
   readonly prometheusUrl: string | undefined;
+  /** The alert rules' evaluator (after every collection), or undefined when no rule is configured. */
+  readonly alerts: AlertProcessor | undefined;
   /** The regression processor: `runCycle()` checks now; records are read with `listRegressions`. */
   readonly regressions: RegressionProcessor;
   /** Adds a pull-style custom collector; returns a function that removes it. */
@@ -65,6 +69,8 @@ const DAY_MILLIS = 86_400_000;
 export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<PerfWatch> {
   const config = resolveConfig(options);
   const logger = options.logger ?? createLogger(config.logLevel);
+  // Before the file is opened: an invalid rules file stops start-up with nothing to undo.
+  const alertRules = await loadConfiguredRules(config);
   const store = await MetricStore.open(config.dbPath, { logger });
 
   // Stop order matters: the MeterProvider goes first, so its last collection still calls the
@@ -72,6 +78,8 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const stopProvider: (() => Promise<void>)[] = [];
   const stopSources: (() => Promise<void> | void)[] = [];
   const stopAll = () => runSteps([...stopProvider, ...stopSources, () => store.close()], logger);
+  // Run after each written collection; filled once the processors exist.
+  const afterCollection: (() => Promise<unknown>)[] = [];
   try {
     let provider: MeterProvider | undefined;
     const duckDbReader = new DuckDbMetricReader({
@@ -82,6 +90,9 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       cardinalityLimit: config.cardinalityLimit,
       logger,
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      onCollectionWritten: async () => {
+        for (const step of afterCollection) await step();
+      },
       // The provider does not exist yet; self-metrics resolve it lazily on first record.
       selfMetricsMeterProvider: { getMeter: (...args) => (provider as MeterProvider).getMeter(...args) },
     });
@@ -137,6 +148,11 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     stopSources.push(() => collectors.clear());
 
     const now = options.now ?? Date.now;
+    const alerts = await startAlerting(config, alertRules, { store, meterProvider, now, logger });
+    if (alerts) {
+      afterCollection.push(() => alerts.evaluate());
+      stopSources.push(() => alerts.shutdown());
+    }
     const scheduler = options.scheduler ?? timerScheduler;
     const retention = new PeriodicTask({
       name: 'retention',
@@ -210,6 +226,8 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
         intervalMillis: config.collectionIntervalMillis,
         prometheus: prometheusUrl,
         otlp: config.otlpMetricsUrl,
+        alertRules: alertRules.length,
+        alertmanager: config.alertmanagerUrl,
       },
       'perfwatch started',
     );
@@ -221,6 +239,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       store,
       config,
       prometheusUrl,
+      alerts,
       regressions,
       registerCollector: (name, collector) => collectors.register(name, collector),
       cleanup: async (retentionDays = config.retentionDays) => {
@@ -247,6 +266,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       forceFlush: async () => {
         if (shutdownPromise !== undefined) throw new ShutdownError('perfwatch');
         await Promise.all([duckDbReader.forceFlush(), otlpReader?.forceFlush().catch(() => undefined)]);
+        await alerts?.forceFlush();
       },
       shutdown: () => {
         shutdownPromise ??= stopAll();

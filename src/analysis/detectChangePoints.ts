@@ -58,7 +58,11 @@ const MAX_AUTOCORRELATION = 0.95;
  *    with the largest standardized U is a candidate; it is kept when its z, corrected for the
  *    lag-1 autocorrelation of the rank residuals around the split, passes a Bonferroni threshold
  *    over all candidate splits (so stationary series stay quiet however long they are).
- *    A candidate must also be abrupt (see isAbrupt): seasonality and slow drifts are not changes.
+ *    A candidate must also be abrupt (see isAbrupt: about the same shift at two scales, and a
+ *    significant jump between lines fitted on each side): seasonality and drifts are not changes.
+ *    When the whole-segment split is not significant or not abrupt, a local scan (MOSUM, windows
+ *    of 20 and 60 points, tested with ranks within the window) finds steps that a seasonal swing
+ *    or a short-lived change hides from it.
  * 2. Confirmation: each change is tested again between its neighbouring changes — Mann–Whitney,
  *    or a Poisson rate test for sparse counts where ranks tie too much — and dropped (and the
  *    others re-tested) until all pass.
@@ -153,7 +157,9 @@ function segment(
 
 /**
  * The strongest split on the rank statistic, if it passes the autocorrelation-corrected
- * Bonferroni threshold and is abrupt.
+ * Bonferroni threshold and is abrupt; otherwise the strongest local step (see localRankSplit),
+ * which finds steps that a significant but gradual swing (seasonality, a drift) or a short-lived
+ * change hides from the whole-segment statistic.
  */
 const rankSplit: SplitFinder = (values, minSegment, alpha) => {
   const n = values.length;
@@ -162,11 +168,78 @@ const rankSplit: SplitFinder = (values, minSegment, alpha) => {
   if (tieFactor <= 0) return -1; // constant segment
   const { split, z } = bestRankSplit(r, minSegment, tieFactor);
   if (split < 0) return -1;
-  const threshold = normalQuantileUpper(alpha / (2 * (n - 2 * minSegment + 1)));
-  if (Math.abs(z) / Math.sqrt(varianceInflation(r, split)) < threshold) return -1;
-  // A significant but gradual split (seasonality, a drift) ends the search of this segment.
-  return isAbrupt(r, split) ? split : -1;
+  const threshold = normalQuantileUpper(alpha / (4 * (n - 2 * minSegment + 1)));
+  if (Math.abs(z) / Math.sqrt(varianceInflation(r, split)) >= threshold && isAbrupt(r, split)) return split;
+  return localRankSplit(r, minSegment, alpha / 2);
 };
+
+/**
+ * The multiplicity of a local scan with windows of `h`: its statistics at neighbouring positions
+ * share almost all their points, so the scan holds about n / h independent tests, not n; four
+ * times that keeps a margin (Bonferroni over every position would miss steps a mature scan finds).
+ */
+function localTests(n: number, h: number): number {
+  return Math.min(n - 2 * h + 1, Math.ceil((4 * n) / h));
+}
+
+/** Window widths of the local scan, in points on each side. */
+const LOCAL_BANDWIDTHS = [20, 60];
+
+/**
+ * A moving-window scan (MOSUM): at each position, the mean rank of the `h` points after minus that
+ * of the `h` points before. The strongest few positions per bandwidth are then tested on their own
+ * window — a Mann–Whitney test of the `h` points before against the `h` after, ranked among
+ * themselves, with the autocorrelation correction — against a Bonferroni threshold over positions
+ * and bandwidths. Ranking within the window matters: a seasonal swing or a drift spreads the ranks
+ * of the whole segment far wider than the noise around a step. The strongest abrupt one, or -1.
+ */
+function localRankSplit(r: Float64Array, minSegment: number, alpha: number): number {
+  const n = r.length;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + r[i]!;
+  const bandwidths = LOCAL_BANDWIDTHS.filter((h) => h >= minSegment && 4 * h <= n);
+  let best = -1;
+  let bestExcess = 0;
+  for (const h of bandwidths) {
+    const threshold = normalQuantileUpper(alpha / (2 * bandwidths.length * localTests(n, h)));
+    for (const k of strongestPositions(prefix, h, LOCAL_CANDIDATES)) {
+      const window = r.subarray(k - h, k + h);
+      const { ranks: local, tieTerm } = ranks(window);
+      const m = 2 * h;
+      const tieFactor = 1 - tieTerm / (m * m * m - m);
+      if (tieFactor <= 0) continue;
+      let rankSumAfter = 0;
+      for (let i = h; i < m; i++) rankSumAfter += local[i]!;
+      const u = rankSumAfter - (h * (h + 1)) / 2;
+      const variance = ((h * h) / 12) * (m + 1) * tieFactor * varianceInflation(local, h);
+      const excess = Math.abs(u - (h * h) / 2) / Math.sqrt(variance) / threshold;
+      if (excess >= 1 && excess > bestExcess && isAbrupt(r, k)) {
+        bestExcess = excess;
+        best = k;
+      }
+    }
+  }
+  return best;
+}
+
+/** Positions tested per bandwidth by the local scan. */
+const LOCAL_CANDIDATES = 6;
+
+/** The `count` positions with the largest |mean after − mean before| over `h` points, local maxima only. */
+function strongestPositions(prefix: Float64Array, h: number, count: number): number[] {
+  const n = prefix.length - 1;
+  const score = (k: number) => Math.abs(prefix[k + h]! - 2 * prefix[k]! + prefix[k - h]!);
+  const peaks: { k: number; score: number }[] = [];
+  for (let k = h; k <= n - h; k++) {
+    const value = score(k);
+    if ((k > h && score(k - 1) > value) || (k < n - h && score(k + 1) >= value)) continue;
+    peaks.push({ k, score: value });
+  }
+  return peaks
+    .sort((a, b) => b.score - a.score)
+    .slice(0, count)
+    .map((peak) => peak.k);
+}
 
 /**
  * The split of a ranked segment with the largest standardized Mann–Whitney U between its two
@@ -201,10 +274,46 @@ function bestRankSplit(
 const countSplit: SplitFinder = (counts, minSegment, alpha) => {
   const split = bestRateSplit(counts, minSegment, -1);
   if (split < 0) return -1;
-  const threshold = normalQuantileUpper(alpha / (2 * (counts.length - 2 * minSegment + 1)));
+  const threshold = normalQuantileUpper(alpha / (4 * (counts.length - 2 * minSegment + 1)));
   const z = normalQuantileUpper(poissonRatePValue(counts.slice(0, split), counts.slice(split)) / 2);
-  return z >= threshold && isAbrupt(counts, split) ? split : -1;
+  // Counts are too coarse for fitted lines: the two-scale comparison alone.
+  if (z >= threshold && isAbrupt(counts, split, false)) return split;
+  return localCountSplit(counts, minSegment, alpha / 2);
 };
+
+/** Window widths of the local scan of counts: wider than for ranks, as sparse counts carry less per point. */
+const LOCAL_COUNT_BANDWIDTHS = [25, 50, 100];
+
+/**
+ * The local scan for counts: at each position, the events in the `h` points after against the `h`
+ * before, by the conditional (binomial) test of two Poisson rates with the quasi-Poisson widening;
+ * the strongest position over all bandwidths passing a Bonferroni threshold, if abrupt, or -1.
+ * Rate changes that come and go (0.3 → 0.9 → 0.3 …) cancel in the whole-segment statistic.
+ */
+function localCountSplit(counts: readonly number[], minSegment: number, alpha: number): number {
+  const n = counts.length;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + counts[i]!;
+  const overdispersion = Math.max(1, dispersion(counts));
+  const bandwidths = LOCAL_COUNT_BANDWIDTHS.filter((h) => h >= minSegment && 4 * h <= n);
+  let best = -1;
+  let bestExcess = 0;
+  for (const h of bandwidths) {
+    const threshold = normalQuantileUpper(alpha / (2 * bandwidths.length * localTests(n, h)));
+    for (let k = h; k <= n - h; k++) {
+      const after = prefix[k + h]! - prefix[k]!;
+      const before = prefix[k]! - prefix[k - h]!;
+      const total = after + before;
+      if (total === 0) continue;
+      const excess = Math.abs(after - before) / Math.sqrt(total * overdispersion) / threshold;
+      if (excess >= 1 && excess > bestExcess && isAbrupt(counts, k, false)) {
+        bestExcess = excess;
+        best = k;
+      }
+    }
+  }
+  return best;
+}
 
 /**
  * How much serial correlation widens the variance of a rank sum: (1 + φ) / (1 − φ) for an AR(1)
@@ -248,7 +357,7 @@ const MIN_SMALL_SCALE_SHARE = (1 + 1 / SCALE_RATIO) / 2;
  * exceeds that of the points right before by about as much as at four times that distance.
  * Seasonality and slow drifts move the two sides apart too, but gradually.
  */
-function isAbrupt(r: ArrayLike<number>, split: number): boolean {
+function isAbrupt(r: ArrayLike<number>, split: number, checkJump = true): boolean {
   const room = Math.min(split, r.length - split);
   const small = Math.min(LOCAL_WINDOW, Math.floor(room / SCALE_RATIO));
   if (small < 3) return true; // too short to tell: the significance test alone decides
@@ -262,8 +371,56 @@ function isAbrupt(r: ArrayLike<number>, split: number): boolean {
   const smallShift = mean(split, split + small) - mean(split - small, split);
   return (
     Math.sign(smallShift) === Math.sign(largeShift) &&
-    Math.abs(smallShift) >= MIN_SMALL_SCALE_SHARE * Math.abs(largeShift)
+    Math.abs(smallShift) >= MIN_SMALL_SCALE_SHARE * Math.abs(largeShift) &&
+    (!checkJump || jumpZ(r, split, large) >= MIN_JUMP_Z)
   );
+}
+
+/** How many standard errors the jump at a step must stand out from the local trends (see jumpZ). */
+const MIN_JUMP_Z = 3;
+
+/**
+ * The jump at `split` between straight lines fitted to the `w` points on each side, in standard
+ * errors (residual scatter, widened for AR(1) correlation): near 0 where a seasonal swing or a
+ * drift merely slopes through the split, large at a step.
+ */
+function jumpZ(r: ArrayLike<number>, split: number, w: number): number {
+  const left = fitLine(r, split - w, split);
+  const right = fitLine(r, split, split + w);
+  const x = split - 0.5;
+  const jump = right.at(x) - left.at(x);
+  const residuals = new Float64Array(2 * w);
+  for (let i = 0; i < w; i++) {
+    residuals[i] = r[split - w + i]! - left.at(split - w + i);
+    residuals[w + i] = r[split + i]! - right.at(split + i);
+  }
+  let squares = 0;
+  for (const e of residuals) squares += e * e;
+  const phi = Math.min(MAX_AUTOCORRELATION, Math.max(0, lag1Autocorrelation(residuals)));
+  const variance = (squares / (2 * w - 4)) * ((1 + phi) / (1 - phi));
+  const standardError = Math.sqrt(variance * (left.leverage(x) + right.leverage(x)));
+  return standardError > 0 ? Math.abs(jump) / standardError : Number.POSITIVE_INFINITY;
+}
+
+/** Least-squares line through the points start … end − 1 (x = index). */
+function fitLine(r: ArrayLike<number>, start: number, end: number) {
+  const count = end - start;
+  const meanX = (start + end - 1) / 2;
+  let meanY = 0;
+  for (let i = start; i < end; i++) meanY += r[i]!;
+  meanY /= count;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = start; i < end; i++) {
+    sxy += (i - meanX) * (r[i]! - meanY);
+    sxx += (i - meanX) * (i - meanX);
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  return {
+    at: (x: number) => meanY + slope * (x - meanX),
+    /** Variance of the fitted value at x, in units of the residual variance. */
+    leverage: (x: number) => 1 / count + (sxx > 0 ? (x - meanX) ** 2 / sxx : 0),
+  };
 }
 
 /**
@@ -313,7 +470,8 @@ function refine(
     }
     const { ranks: r } = ranks(xs.slice(from, to));
     const { split: best } = bestRankSplit(r, minSegment, 1);
-    if (best < 0) continue;
+    // A gradual maximum (a seasonal swing between the neighbours) is no better place for a step.
+    if (best < 0 || !isAbrupt(r, best)) continue;
     refined[i] = from + best;
   }
   return [...new Set(refined)].sort((a, b) => a - b);

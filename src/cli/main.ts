@@ -2,12 +2,14 @@
 import { Command, CommanderError } from 'commander';
 import { PerfWatchError } from '../errors.js';
 import { PERFWATCH_VERSION } from '../version.js';
+import { registerAlertsCommand } from './alertsCommand.js';
 import { registerAnalyzeCommand } from './analyzeCommand.js';
 import { registerCleanupCommand } from './cleanupCommand.js';
 import { registerCompactCommand } from './compactCommand.js';
 import { registerExportCommand } from './exportCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
 import { registerRegressionsCommand } from './regressionsCommand.js';
+import { registerRulesCommand } from './rulesCommand.js';
 import { registerServeCommand } from './serveCommand.js';
 import { registerSnapshotCommand } from './snapshotCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
@@ -34,6 +36,8 @@ async function main(argv: readonly string[]): Promise<void> {
   registerCompactCommand(program);
   registerAnalyzeCommand(program);
   registerRegressionsCommand(program);
+  registerAlertsCommand(program);
+  registerRulesCommand(program);
   await program.parseAsync(argv);
 }
 

@@ -16,6 +16,10 @@ interface StartFlags {
   retentionDays?: string;
   snapshotPath?: string;
   snapshotInterval?: string;
+  rules?: string;
+  defaultRules: boolean;
+  alertmanagerUrl?: string;
+  webhookUrl: string[];
 }
 
 /** `perfwatch start`: monitor this machine and process until SIGINT/SIGTERM. */
@@ -53,6 +57,18 @@ export function registerStartCommand(program: Command): void {
     .option(
       '--snapshot-interval <minutes>',
       'minutes between snapshots (env PERFWATCH_SNAPSHOT_INTERVAL_MINUTES, default 15)',
+    )
+    .option('--rules <file>', 'alert rules file, YAML or JSON (env PERFWATCH_ALERT_RULES)')
+    .option('--no-default-rules', 'do not evaluate the shipped default alert rules')
+    .option(
+      '--alertmanager-url <url>',
+      'send alerts to this Prometheus Alertmanager (env PERFWATCH_ALERTMANAGER_URL)',
+    )
+    .option(
+      '--webhook-url <url>',
+      'POST alerts as JSON to this URL; repeatable (env PERFWATCH_WEBHOOK_URLS, comma-separated)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
     )
     .option(
       '--log-level <level>',
@@ -103,6 +119,10 @@ function optionsFromFlags(flags: StartFlags): PerfWatchOptions {
   if (flags.snapshotInterval !== undefined) {
     options.snapshotIntervalMinutes = integerFlag('--snapshot-interval', flags.snapshotInterval);
   }
+  if (flags.rules !== undefined) options.alertRulesPath = flags.rules;
+  if (!flags.defaultRules) options.defaultAlertRules = false;
+  if (flags.alertmanagerUrl !== undefined) options.alertmanagerUrl = flags.alertmanagerUrl;
+  if (flags.webhookUrl.length > 0) options.webhookUrls = flags.webhookUrl;
   if (flags.logLevel !== undefined) options.logLevel = flags.logLevel as PerfWatchOptions['logLevel'];
   return options;
 }

@@ -64,6 +64,14 @@ export interface PerfWatchOptions {
   regressionRules?: readonly RegressionRule[];
   /** Level of perfwatch's own structured log (stderr). Env `PERFWATCH_LOG_LEVEL`. @default 'info' */
   logLevel?: LogLevel;
+  /** Alert rules file (YAML or JSON), evaluated after every collection next to the default rules. Env `PERFWATCH_ALERT_RULES`. @default undefined */
+  alertRulesPath?: string;
+  /** Evaluate the shipped default rules (`alerts/default-rules.yaml`). Env `PERFWATCH_DEFAULT_ALERT_RULES`. @default true */
+  defaultAlertRules?: boolean;
+  /** Prometheus Alertmanager base URL, e.g. `http://127.0.0.1:9093`; alerts go to its v2 API. Env `PERFWATCH_ALERTMANAGER_URL`. @default undefined */
+  alertmanagerUrl?: string;
+  /** URLs that receive a JSON POST whenever an alert starts or stops firing. Env `PERFWATCH_WEBHOOK_URLS` (comma-separated). @default [] */
+  webhookUrls?: readonly string[];
   /** Logger to use instead of the default pino logger on stderr. */
   logger?: Logger;
   /** Timer source for periodic collection and retention; tests inject a manual one. @default real, unref'd timers */
@@ -98,4 +106,8 @@ export interface PerfWatchConfig {
   readonly regressionLookbackHours: number;
   readonly regressionRules: readonly RegressionRule[];
   readonly logLevel: LogLevel;
+  readonly alertRulesPath: string | undefined;
+  readonly defaultAlertRules: boolean;
+  readonly alertmanagerUrl: string | undefined;
+  readonly webhookUrls: readonly string[];
 }

@@ -116,6 +116,26 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
     ),
     regressionRules: Object.freeze(regressionRulesOf(options.regressionRules)),
     logLevel: read.oneOf('logLevel', 'PERFWATCH_LOG_LEVEL', options.logLevel, 'info', LOG_LEVELS),
+    alertRulesPath: read.optionalString('alertRulesPath', 'PERFWATCH_ALERT_RULES', options.alertRulesPath),
+    defaultAlertRules: read.boolean(
+      'defaultAlertRules',
+      'PERFWATCH_DEFAULT_ALERT_RULES',
+      options.defaultAlertRules,
+      true,
+    ),
+    alertmanagerUrl: optionalHttpUrl(
+      'alertmanagerUrl (PERFWATCH_ALERTMANAGER_URL)',
+      options.alertmanagerUrl ?? (env.PERFWATCH_ALERTMANAGER_URL?.trim() || undefined),
+    ),
+    webhookUrls: Object.freeze(
+      (
+        options.webhookUrls ??
+        (env.PERFWATCH_WEBHOOK_URLS ?? '')
+          .split(',')
+          .map((url) => url.trim())
+          .filter((url) => url !== '')
+      ).map((url) => httpUrl('webhookUrls (PERFWATCH_WEBHOOK_URLS)', url)),
+    ),
   };
   if (config.rollupRetentionDays < config.retentionDays) {
     throw new ConfigError(
@@ -239,19 +259,29 @@ function resolveOtlpUrl(option: string | undefined, env: Env): string | undefine
   return undefined;
 }
 
-function otlpUrl(setting: string, text: string, appendSignalPath: boolean): string {
+function optionalHttpUrl(setting: string, text: string | undefined): string | undefined {
+  return text === undefined ? undefined : httpUrl(setting, text);
+}
+
+function httpUrl(setting: string, text: string): string {
+  return parseHttpUrl(setting, text, 'http://127.0.0.1:9093').toString();
+}
+
+function parseHttpUrl(setting: string, text: string, example: string): URL {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(
-      setting,
-      `must be an http(s) URL such as http://localhost:4318, got ${JSON.stringify(text)}`,
-    );
+    throw new ConfigError(setting, `must be an http(s) URL such as ${example}, got ${JSON.stringify(text)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(setting, `must use http or https, got ${url.protocol}`);
   }
+  return url;
+}
+
+function otlpUrl(setting: string, text: string, appendSignalPath: boolean): string {
+  const url = parseHttpUrl(setting, text, 'http://localhost:4318');
   if (appendSignalPath && !url.pathname.endsWith('/v1/metrics')) {
     url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/metrics`;
   }

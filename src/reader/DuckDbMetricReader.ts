@@ -32,6 +32,12 @@ export interface DuckDbMetricReaderOptions {
   logger?: Logger;
   /** Wall clock for rate-limiting repeated warnings. @default Date.now */
   now?: () => number;
+  /**
+   * Runs after each collection is written (alert evaluation reads it). Awaited before the
+   * collection counts as done, so the next one never overlaps it and `forceFlush()` includes it;
+   * a rejection is logged, never fails the collection.
+   */
+  onCollectionWritten?: () => Promise<void>;
 }
 
 /**
@@ -53,6 +59,7 @@ export class DuckDbMetricReader extends MetricReader {
   private readonly bufferLimit: number;
   private readonly scheduler: Scheduler;
   private readonly logger: Logger;
+  private readonly onCollectionWritten: (() => Promise<void>) | undefined;
   private readonly selfMetrics: ReaderSelfMetrics;
   private readonly collectErrorWarning: RateLimitedWarning;
   private readonly writeErrorWarning: RateLimitedWarning;
@@ -99,6 +106,7 @@ export class DuckDbMetricReader extends MetricReader {
     );
     this.scheduler = options.scheduler ?? timerScheduler;
     this.logger = options.logger ?? silentLogger;
+    this.onCollectionWritten = options.onCollectionWritten;
     const selfMetricsProvider = options.selfMetricsMeterProvider;
     this.selfMetrics = new ReaderSelfMetrics(() => selfMetricsProvider ?? metrics.getMeterProvider());
     const now = options.now ?? Date.now;
@@ -208,6 +216,9 @@ export class DuckDbMetricReader extends MetricReader {
     // Awaited (one stat call) so the next collection reports the size this one left behind.
     this.selfMetrics.storeSize(await store.sizeBytes());
     if (outcome.error) throw outcome.error;
+    await this.onCollectionWritten?.().catch((error: unknown) =>
+      this.logger.error({ err: error }, 'processing after a collection failed'),
+    );
   }
 
   /** Writes buffered collections oldest first; stops at the first failure and keeps the rest. */

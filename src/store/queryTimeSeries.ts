@@ -53,8 +53,19 @@ export interface TimeSeriesQuery {
   aggregation: Aggregation;
   /** Exact matches on point attributes, or on resource attributes when the point has no such key. */
   where?: Readonly<Record<string, string>>;
+  /**
+   * Prometheus-style label matchers, all of which must hold: `=`, `!=`, `=~` and `!~` (regular
+   * expressions matching the whole value). An absent attribute counts as the empty string, as in
+   * Prometheus, so `{key: 'error.type', op: '!=', value: ''}` means "present".
+   */
+  matchers?: readonly LabelMatcher[];
   /** Attribute keys (point, else resource) whose values split the result into series. */
   groupBy?: readonly string[];
+  /**
+   * What a metric name absent from the history gives: an error suggesting the closest name (for
+   * people), or an empty answer (for alert rules, where it means "no data"). @default 'error'
+   */
+  ifMissing?: 'error' | 'empty';
   /** Raw points, 1-minute rollups (plus the raw points after them), or the cheaper fitting one. @default 'auto' */
   source?: 'auto' | 'raw' | 'rollup';
   /**
@@ -67,6 +78,12 @@ export interface TimeSeriesQuery {
    * large for one result; `totalGroups` in the result says how many there are.
    */
   groupPage?: { readonly offset: number; readonly limit: number };
+}
+
+export interface LabelMatcher {
+  readonly key: string;
+  readonly op: '=' | '!=' | '=~' | '!~';
+  readonly value: string;
 }
 
 export interface TimeSeriesPoint {
@@ -292,6 +309,10 @@ function validate(query: TimeSeriesQuery): void {
   }
   if (!(query.stepSeconds > 0) || !Number.isFinite(query.stepSeconds))
     throw new QueryError('step', 'must be a positive duration');
+  for (const matcher of query.matchers ?? []) {
+    if (!['=', '!=', '=~', '!~'].includes(matcher.op))
+      throw new QueryError('matchers', `unknown operator ${JSON.stringify(matcher.op)} for ${matcher.key}`);
+  }
   const page = query.groupPage;
   if (page !== undefined) {
     if (!Number.isInteger(page.offset) || page.offset < 0)
@@ -323,6 +344,7 @@ async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<Mat
     query.metric,
   ]);
   if (names.length === 0) {
+    if (query.ifMissing === 'empty') return [];
     const [closest] = await db.query(
       `SELECT metric_name FROM (SELECT DISTINCT metric_name FROM series)
        WHERE jaro_winkler_similarity(metric_name, $1) >= 0.8
@@ -340,6 +362,18 @@ async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<Mat
     const v = `$${params.length}`;
     return `coalesce(element_at(attrs, ${k})[1], element_at(resource_attrs, ${k})[1]) = ${v}`;
   });
+  for (const matcher of query.matchers ?? []) {
+    params.push(matcher.key, matcher.value);
+    const label = `coalesce(element_at(attrs, $${params.length - 1})[1], element_at(resource_attrs, $${params.length - 1})[1], '')`;
+    const v = `$${params.length}`;
+    conditions.push(
+      matcher.op === '='
+        ? `${label} = ${v}`
+        : matcher.op === '!='
+          ? `${label} <> ${v}`
+          : `${matcher.op === '!~' ? 'NOT ' : ''}regexp_full_match(${label}, ${v})`,
+    );
+  }
   const groupBy = query.groupBy ?? [];
   const labels = groupBy.map((key) => {
     params.push(key);

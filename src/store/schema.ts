@@ -8,7 +8,7 @@
  * hashes do not compress at all (8 bytes per point). `series_id` stays the stable identity that
  * other files, exports and later analysis records use.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const V1 = `
 CREATE TABLE perfwatch_schema (
@@ -238,5 +238,38 @@ CREATE TABLE deploy_verdicts (
 );
 `;
 
+/**
+ * Version 4, alerts: every state transition of every alert series (`alert_events`: rule, the series' labels,
+ * new and previous state, value, when its condition became active and when it fired, so a restart
+ * restores pending and firing alerts), and per rule its worst current state, how often it fired and
+ * when it last did (`alert_rule_state`, as the original system kept them).
+ */
+const ALERTS = `
+CREATE SEQUENCE alert_event_seq;
+
+CREATE TABLE alert_events (
+  event_id BIGINT NOT NULL DEFAULT nextval('alert_event_seq'),
+  time TIMESTAMP NOT NULL,
+  rule VARCHAR NOT NULL,
+  series_key VARCHAR NOT NULL,      -- canonical JSON of the labels: identifies the alert series
+  labels MAP(VARCHAR, VARCHAR) NOT NULL,
+  state VARCHAR NOT NULL,           -- pending | firing | resolved | inactive | nodata
+  previous_state VARCHAR NOT NULL,  -- inactive | pending | firing | nodata
+  value DOUBLE,
+  severity VARCHAR NOT NULL,
+  active_at TIMESTAMP,
+  fired_at TIMESTAMP
+);
+
+CREATE TABLE alert_rule_state (
+  rule VARCHAR PRIMARY KEY,
+  state VARCHAR NOT NULL,           -- worst series state: firing > pending > nodata > inactive
+  severity VARCHAR NOT NULL,
+  trigger_count UBIGINT NOT NULL,
+  last_triggered TIMESTAMP,
+  updated_at TIMESTAMP NOT NULL
+);
+`;
+
 /** Each entry upgrades the schema by one version; index 0 creates version 1 in an empty file. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, ALERTS];

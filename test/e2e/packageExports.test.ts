@@ -11,5 +11,7 @@ describe('package exports', () => {
     expect(typeof perfwatch.OtlpReceiver).toBe('function');
     expect(perfwatch.PERFWATCH_VERSION).toMatch(/^\d+\.\d+\.\d+/);
     expect(new perfwatch.ConfigError('x', 'y').code).toBe('PERFWATCH_CONFIG_INVALID');
+    expect(() => perfwatch.parseRules('rules: [{name: R}]', 'r.yaml')).toThrow(perfwatch.RuleError);
+    expect(new perfwatch.RuleError('R', 'for', 'bad').code).toBe('PERFWATCH_RULE_INVALID');
   });
 });

@@ -144,6 +144,29 @@ describe('queryTimeSeries over gauges', () => {
     expect(none.series).toEqual([]);
   });
 
+  it('filters with Prometheus-style matchers; an absent attribute counts as empty', async () => {
+    const max = async (matchers: TimeSeriesQuery['matchers']) =>
+      (await query({ aggregation: 'max', matchers })).series.map((s) => s.points.map((p) => p.value));
+    expect(await max([{ key: 'host', op: '!=', value: 'a' }])).toEqual([[25, 31]]);
+    expect(await max([{ key: 'host', op: '=~', value: '[ab]' }])).toEqual([[25, 31]]);
+    expect(await max([{ key: 'host', op: '!~', value: 'b|c' }])).toEqual([[9, 12]]);
+    // The regex must match the whole value, as in PromQL.
+    expect(await max([{ key: 'host', op: '=~', value: 'a.' }])).toEqual([]);
+    expect(
+      await max([
+        { key: 'service.name', op: '=', value: 'fixture' },
+        { key: 'host', op: '=', value: 'a' },
+      ]),
+    ).toEqual([[9, 12]]);
+    expect(await max([{ key: 'missing', op: '=', value: '' }])).toEqual([[25, 31]]);
+    expect(await max([{ key: 'missing', op: '!=', value: '' }])).toEqual([]);
+  });
+
+  it('answers an unknown metric with no series when asked to (alert rules: no data)', async () => {
+    expect((await query({ metric: 'not.recorded', ifMissing: 'empty' })).series).toEqual([]);
+    await expect(query({ metric: 'not.recorded' })).rejects.toThrow(/no metric named "not.recorded"/);
+  });
+
   it('pages through groups in (metric, labels) order', async () => {
     const all = await query({ aggregation: 'max', groupBy: ['host'] });
     const first = await query({ aggregation: 'max', groupBy: ['host'], groupPage: { offset: 0, limit: 1 } });

@@ -29,8 +29,33 @@ describe('resolveConfig', () => {
       regressionLookbackHours: 24,
       regressionRules: [],
       logLevel: 'info',
+      alertRulesPath: undefined,
+      defaultAlertRules: true,
+      alertmanagerUrl: undefined,
+      webhookUrls: [],
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the alert settings from the environment', () => {
+    const config = resolveConfig(
+      {},
+      {
+        PERFWATCH_ALERT_RULES: 'rules.yaml',
+        PERFWATCH_DEFAULT_ALERT_RULES: 'false',
+        PERFWATCH_ALERTMANAGER_URL: 'http://127.0.0.1:9093',
+        PERFWATCH_WEBHOOK_URLS: 'http://a.example/hook, https://b.example/x?token=1',
+      },
+    );
+    expect(config).toMatchObject({
+      alertRulesPath: 'rules.yaml',
+      defaultAlertRules: false,
+      alertmanagerUrl: 'http://127.0.0.1:9093/',
+      webhookUrls: ['http://a.example/hook', 'https://b.example/x?token=1'],
+    });
+    expect(resolveConfig({ webhookUrls: [] }, { PERFWATCH_WEBHOOK_URLS: 'http://a/' }).webhookUrls).toEqual(
+      [],
+    );
   });
 
   it('prefers the option over the environment over the default', () => {
@@ -135,6 +160,21 @@ describe('resolveConfig', () => {
       'otlpEndpoint (OTEL_EXPORTER_OTLP_ENDPOINT): must use http or https, got ftp:',
     ],
     [{ otlpExportIntervalMillis: 0.5 }, {}, 'otlpExportIntervalMillis: must be an integer, got 0.5'],
+    [
+      {},
+      { PERFWATCH_ALERTMANAGER_URL: 'alertmanager:9093' },
+      'alertmanagerUrl (PERFWATCH_ALERTMANAGER_URL): must use http or https, got alertmanager:',
+    ],
+    [
+      {},
+      { PERFWATCH_WEBHOOK_URLS: 'http://a/hook, not a url' },
+      'webhookUrls (PERFWATCH_WEBHOOK_URLS): must be an http(s) URL such as http://127.0.0.1:9093, got "not a url"',
+    ],
+    [
+      {},
+      { PERFWATCH_DEFAULT_ALERT_RULES: 'no' },
+      'defaultAlertRules (PERFWATCH_DEFAULT_ALERT_RULES): must be true or false, got "no"',
+    ],
     [
       { collectionIntervalMillis: 3_000_000_000 },
       {},

@@ -1,0 +1,312 @@
+import type { Counter, MeterProvider } from '@opentelemetry/api';
+import { ShutdownError } from '../errors.js';
+import type { Logger } from '../logging/Logger.js';
+import { silentLogger } from '../logging/Logger.js';
+import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
+import {
+  type AlertEventRecord,
+  alertEventStatements,
+  latestAlertEvents,
+  type RuleStateUpdate,
+} from '../store/alertEvents.js';
+import type { Statement } from '../store/MetricStore.js';
+import type { QueryRunner } from '../store/QueryRunner.js';
+import { PERFWATCH_VERSION } from '../version.js';
+import type { AlertNotification, AlertNotifier } from './AlertNotifier.js';
+import type { AlertRule } from './AlertRule.js';
+import { alertNotification } from './alertNotification.js';
+import { type AlertState, INACTIVE, nextState, type SeriesState, type Transition } from './alertState.js';
+import { evaluateRule, labelsKey, type RuleSample } from './evaluateRule.js';
+
+/** Where the processor reads the history and records transitions: the running MetricStore. */
+export interface AlertStore extends QueryRunner {
+  /** Runs statements in one transaction, in turn with collections (MetricStore.execute). */
+  execute(statements: readonly Statement[]): Promise<void>;
+}
+
+export interface AlertProcessorOptions {
+  rules: readonly AlertRule[];
+  store: AlertStore;
+  /** Receivers (webhooks, Alertmanager); each queues and retries on its own. @default [] */
+  notifiers?: readonly AlertNotifier[];
+  /** Where `perfwatch.alerts.*` instruments are created. @default none (no self-metrics) */
+  meterProvider?: MeterProvider;
+  /** Evaluation clock, epoch ms. @default Date.now */
+  now?: () => number;
+  /** Lets queries skip inferring the interval from the data. @default inferred */
+  collectionIntervalSeconds?: number;
+  /** @default silentLogger */
+  logger?: Logger;
+}
+
+/** One alert series as it stands now. */
+export interface AlertStatus {
+  readonly rule: string;
+  readonly severity: AlertRule['severity'];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: AlertState;
+  readonly value: number | null;
+  readonly activeAt: number | undefined;
+  readonly firedAt: number | undefined;
+}
+
+export interface EvaluationSummary {
+  readonly rules: number;
+  readonly errors: number;
+  readonly transitions: number;
+}
+
+interface TrackedSeries {
+  labels: Readonly<Record<string, string>>;
+  state: SeriesState;
+}
+
+const STATE_ORDER: readonly AlertState[] = ['inactive', 'nodata', 'pending', 'firing'];
+/** The placeholder series of a rule that has no data at all: its `nodata` must be visible too. */
+const NO_GROUP = labelsKey({});
+
+/**
+ * Evaluates alert rules over the history after every collection (through queryTimeSeries),
+ * tracks every alert series through inactive → pending → firing → resolved (and nodata),
+ * persists each transition, and hands firing and resolved alerts to the notifiers. A failing rule
+ * or a failing write is logged and counted; it never stops the other rules or collection.
+ */
+export class AlertProcessor {
+  private readonly rules: readonly AlertRule[];
+  private readonly series = new Map<string, Map<string, TrackedSeries>>();
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  private readonly notifiers: readonly AlertNotifier[];
+  private readonly errorWarning: RateLimitedWarning;
+  private readonly evaluationErrors: Counter | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  private constructor(private readonly options: AlertProcessorOptions) {
+    this.rules = options.rules.filter((rule) => rule.enabled);
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    this.notifiers = options.notifiers ?? [];
+    this.errorWarning = new RateLimitedWarning(this.logger, 60_000, this.now);
+    const meter = options.meterProvider?.getMeter('perfwatch', PERFWATCH_VERSION);
+    this.evaluationErrors = meter?.createCounter('perfwatch.alerts.evaluation_errors', {
+      unit: '{error}',
+      description:
+        'Failed alert evaluations: a rule query (stage=query; the rule keeps its state) or recording the transitions (stage=record).',
+    });
+    meter
+      ?.createObservableGauge('perfwatch.alerts.active', {
+        unit: '{alert}',
+        description: 'Alert series firing now, per rule.',
+      })
+      .addCallback((result) => {
+        for (const rule of this.rules) {
+          let firing = 0;
+          for (const tracked of this.series.get(rule.name)?.values() ?? []) {
+            if (tracked.state.state === 'firing') firing++;
+          }
+          result.observe(firing, { alertname: rule.name, severity: rule.severity });
+        }
+      });
+  }
+
+  /**
+   * A processor that resumes where the history left off: pending and firing alerts recorded
+   * before a restart keep their `for` progress and start time.
+   */
+  static async create(options: AlertProcessorOptions): Promise<AlertProcessor> {
+    const processor = new AlertProcessor(options);
+    const byName = new Map(processor.rules.map((rule) => [rule.name, rule]));
+    for (const event of await latestAlertEvents(options.store)) {
+      if (!byName.has(event.rule)) continue;
+      const state: AlertState = event.state === 'resolved' ? 'inactive' : (event.state as AlertState);
+      processor.track(event.rule).set(event.seriesKey, {
+        labels: event.labels,
+        state: {
+          state,
+          value: event.value,
+          ...(state === 'pending' || state === 'firing' ? { activeAt: event.activeAt } : {}),
+          ...(state === 'firing' ? { firedAt: event.firedAt } : {}),
+        },
+      });
+    }
+    return processor;
+  }
+
+  /**
+   * Evaluates every enabled rule once at `now()`; evaluations never overlap. Failures of a rule,
+   * of the history write or of a receiver are logged and counted, not raised: it rejects only
+   * after shutdown.
+   */
+  evaluate(): Promise<EvaluationSummary> {
+    if (this.stopped) return Promise.reject(new ShutdownError('AlertProcessor'));
+    const run = this.chain.then(() => this.evaluateAll());
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Every tracked alert series, by rule and labels. */
+  statuses(): AlertStatus[] {
+    return this.rules.flatMap((rule) =>
+      [...(this.series.get(rule.name)?.values() ?? [])].map((tracked) => ({
+        rule: rule.name,
+        severity: rule.severity,
+        labels: tracked.labels,
+        state: tracked.state.state,
+        value: tracked.state.value,
+        activeAt: tracked.state.activeAt,
+        firedAt: tracked.state.firedAt,
+      })),
+    );
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.chain;
+    await Promise.all(this.notifiers.map((notifier) => notifier.forceFlush()));
+  }
+
+  /** Waits for a running evaluation, then delivers what is queued. Idempotent. */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.chain;
+    await Promise.all(this.notifiers.map((notifier) => notifier.shutdown()));
+  }
+
+  private track(rule: string): Map<string, TrackedSeries> {
+    let map = this.series.get(rule);
+    if (map === undefined) {
+      map = new Map();
+      this.series.set(rule, map);
+    }
+    return map;
+  }
+
+  private async evaluateAll(): Promise<EvaluationSummary> {
+    const now = this.now();
+    const events: AlertEventRecord[] = [];
+    const ruleUpdates: RuleStateUpdate[] = [];
+    const changed: AlertNotification[] = [];
+    let errors = 0;
+    const shared = new Map<string, Promise<Map<string, RuleSample>>>();
+    for (const rule of this.rules) {
+      let samples: Map<string, RuleSample>;
+      try {
+        // A copy: the placeholder below must not leak into another rule's shared answer.
+        samples = new Map(
+          await evaluateRule(this.options.store, rule, now, this.options.collectionIntervalSeconds, shared),
+        );
+      } catch (error) {
+        errors++;
+        this.evaluationErrors?.add(1, { alertname: rule.name, stage: 'query' });
+        this.errorWarning.warn(
+          { err: error, rule: rule.name },
+          'alert rule evaluation failed; it keeps its state',
+        );
+        continue;
+      }
+      const tracked = this.track(rule.name);
+      const hasData = [...samples.values()].some((sample) => sample.value !== null);
+      if (samples.size === 0 && tracked.size === 0) samples.set(NO_GROUP, { labels: {}, value: null });
+      let fired = 0;
+      let ruleChanged = false;
+      const record = (
+        key: string,
+        labels: Readonly<Record<string, string>>,
+        state: SeriesState,
+        transition: Transition,
+      ) => {
+        ruleChanged = true;
+        if (transition.to === 'firing') fired++;
+        events.push({
+          time: now,
+          rule: rule.name,
+          seriesKey: key,
+          labels,
+          state: transition.event,
+          previousState: transition.from,
+          value: state.value,
+          severity: rule.severity,
+          activeAt: state.activeAt,
+          firedAt: state.firedAt,
+        });
+      };
+      // Data arrived for real groups: the rule-level "no data" placeholder has served its purpose.
+      const placeholder = tracked.get(NO_GROUP);
+      if (placeholder && hasData && !samples.has(NO_GROUP)) {
+        tracked.delete(NO_GROUP);
+        record(
+          NO_GROUP,
+          {},
+          { state: 'inactive', value: null },
+          { from: placeholder.state.state, to: 'inactive', event: 'inactive' },
+        );
+      }
+      for (const key of new Set([...tracked.keys(), ...samples.keys()])) {
+        const sample = samples.get(key);
+        const current = tracked.get(key) ?? { labels: sample?.labels ?? {}, state: INACTIVE };
+        const { next, transition } = nextState(rule, current.state, sample?.value ?? null, now);
+        tracked.set(key, { labels: current.labels, state: next });
+        if (transition === undefined) continue;
+        record(key, current.labels, next, transition);
+        if (transition.to === 'firing')
+          changed.push(alertNotification(rule, current.labels, next, 'firing', now));
+        else if (transition.from === 'firing') {
+          changed.push(
+            alertNotification(
+              rule,
+              current.labels,
+              { ...current.state, value: next.value },
+              transition.to === 'nodata' ? 'nodata' : 'resolved',
+              now,
+            ),
+          );
+        }
+      }
+      if (ruleChanged) {
+        ruleUpdates.push({
+          rule: rule.name,
+          state: this.worstState(tracked),
+          severity: rule.severity,
+          fired,
+          time: now,
+        });
+      }
+    }
+    if (events.length > 0) {
+      try {
+        await this.options.store.execute(alertEventStatements(events, ruleUpdates));
+      } catch (error) {
+        errors++;
+        this.evaluationErrors?.add(1, { stage: 'record' });
+        this.errorWarning.warn(
+          { err: error, events: events.length },
+          'recording alert transitions failed; they are not in the history',
+        );
+      }
+    }
+    if (this.notifiers.length === 0) return { rules: this.rules.length, errors, transitions: events.length };
+    const firing = this.rules.flatMap((rule) =>
+      [...(this.series.get(rule.name)?.values() ?? [])]
+        .filter((tracked) => tracked.state.state === 'firing')
+        .map((tracked) => alertNotification(rule, tracked.labels, tracked.state, 'firing', now)),
+    );
+    for (const notifier of this.notifiers) {
+      try {
+        notifier.send({ now, changed, firing });
+      } catch (error) {
+        this.errorWarning.warn(
+          { err: error, receiver: notifier.name },
+          'handing alerts to a receiver failed',
+        );
+      }
+    }
+    return { rules: this.rules.length, errors, transitions: events.length };
+  }
+
+  private worstState(tracked: Map<string, TrackedSeries>): AlertState {
+    let worst = 0;
+    for (const series of tracked.values()) worst = Math.max(worst, STATE_ORDER.indexOf(series.state.state));
+    return STATE_ORDER[worst]!;
+  }
+}

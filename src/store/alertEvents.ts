@@ -1,0 +1,179 @@
+import {
+  BIGINT,
+  DOUBLE,
+  LIST,
+  listValue,
+  TIMESTAMP,
+  timestampValue,
+  UBIGINT,
+  VARCHAR,
+} from '@duckdb/node-api';
+import type { Statement } from './MetricStore.js';
+import type { QueryRunner } from './QueryRunner.js';
+
+/** One persisted alert transition. Times are epoch milliseconds. */
+export interface AlertEventRecord {
+  readonly time: number;
+  readonly rule: string;
+  readonly seriesKey: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: string;
+  readonly previousState: string;
+  readonly value: number | null;
+  readonly severity: string;
+  readonly activeAt: number | undefined;
+  readonly firedAt: number | undefined;
+}
+
+/** A rule's summary after an evaluation that changed it; `fired` is how often it started firing then. */
+export interface RuleStateUpdate {
+  readonly rule: string;
+  readonly state: string;
+  readonly severity: string;
+  readonly fired: number;
+  readonly time: number;
+}
+
+export interface RuleStateRecord {
+  readonly rule: string;
+  readonly state: string;
+  readonly severity: string;
+  readonly triggerCount: number;
+  readonly lastTriggered: Date | null;
+  readonly updatedAt: Date;
+}
+
+/** Epoch microseconds, as `make_timestamp` takes them. */
+const micros = (millis: number) => BigInt(Math.round(millis)) * 1000n;
+const optionalMicros = (millis: number | undefined) => (millis === undefined ? null : micros(millis));
+
+/**
+ * The statements (for MetricStore.execute, one transaction) that append transitions and upsert
+ * the rule summaries, each one statement over lists: a first evaluation over many series records
+ * thousands of transitions, and one INSERT per row would take seconds.
+ */
+export function alertEventStatements(
+  events: readonly AlertEventRecord[],
+  rules: readonly RuleStateUpdate[],
+): Statement[] {
+  const statements: Statement[] = [];
+  if (events.length > 0) {
+    const column = <T>(pick: (event: AlertEventRecord) => T) => events.map(pick);
+    statements.push({
+      sql: `INSERT INTO alert_events (time, rule, series_key, labels, state, previous_state, value, severity, active_at, fired_at)
+       SELECT make_timestamp(t), r, k, map(lk, lv), s, ps, v, sev, make_timestamp(a), make_timestamp(f)
+       FROM (SELECT unnest($1) AS t, unnest($2) AS r, unnest($3) AS k, unnest($4) AS lk, unnest($5) AS lv,
+                    unnest($6) AS s, unnest($7) AS ps, unnest($8) AS v, unnest($9) AS sev,
+                    unnest($10) AS a, unnest($11) AS f)`,
+      params: [
+        listValue(column((e) => micros(e.time))),
+        listValue(column((e) => e.rule)),
+        listValue(column((e) => e.seriesKey)),
+        listValue(column((e) => listValue(Object.keys(e.labels)))),
+        listValue(column((e) => listValue(Object.values(e.labels)))),
+        listValue(column((e) => e.state)),
+        listValue(column((e) => e.previousState)),
+        listValue(column((e) => e.value)),
+        listValue(column((e) => e.severity)),
+        listValue(column((e) => optionalMicros(e.activeAt))),
+        listValue(column((e) => optionalMicros(e.firedAt))),
+      ],
+      types: [
+        LIST(BIGINT),
+        LIST(VARCHAR),
+        LIST(VARCHAR),
+        LIST(LIST(VARCHAR)),
+        LIST(LIST(VARCHAR)),
+        LIST(VARCHAR),
+        LIST(VARCHAR),
+        LIST(DOUBLE),
+        LIST(VARCHAR),
+        LIST(BIGINT),
+        LIST(BIGINT),
+      ],
+    });
+  }
+  if (rules.length > 0) {
+    statements.push({
+      sql: `INSERT INTO alert_rule_state (rule, state, severity, trigger_count, last_triggered, updated_at)
+       SELECT r, s, sev, n, CASE WHEN n > 0 THEN make_timestamp(t) END, make_timestamp(t)
+       FROM (SELECT unnest($1) AS r, unnest($2) AS s, unnest($3) AS sev, unnest($4) AS n, unnest($5) AS t)
+       ON CONFLICT (rule) DO UPDATE SET
+         state = excluded.state,
+         severity = excluded.severity,
+         trigger_count = alert_rule_state.trigger_count + excluded.trigger_count,
+         last_triggered = coalesce(excluded.last_triggered, alert_rule_state.last_triggered),
+         updated_at = excluded.updated_at`,
+      params: [
+        listValue(rules.map((rule) => rule.rule)),
+        listValue(rules.map((rule) => rule.state)),
+        listValue(rules.map((rule) => rule.severity)),
+        listValue(rules.map((rule) => BigInt(rule.fired))),
+        listValue(rules.map((rule) => micros(rule.time))),
+      ],
+      types: [LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT)],
+    });
+  }
+  return statements;
+}
+
+/** The latest event of every alert series: its current state (and, after a restart, where to resume). */
+export async function latestAlertEvents(db: QueryRunner): Promise<AlertEventRecord[]> {
+  const rows = await db.query(
+    `SELECT epoch_ms(time) AS time, rule, series_key, labels, state, previous_state, value, severity,
+            epoch_ms(active_at) AS active_at, epoch_ms(fired_at) AS fired_at
+     FROM alert_events
+     QUALIFY row_number() OVER (PARTITION BY rule, series_key ORDER BY event_id DESC) = 1
+     ORDER BY rule, series_key`,
+  );
+  return rows.map(toEvent);
+}
+
+/** Events at or after `since`, oldest first, optionally of one rule. */
+export async function alertEventsSince(
+  db: QueryRunner,
+  since: Date,
+  rule?: string,
+): Promise<AlertEventRecord[]> {
+  const rows = await db.query(
+    `SELECT epoch_ms(time) AS time, rule, series_key, labels, state, previous_state, value, severity,
+            epoch_ms(active_at) AS active_at, epoch_ms(fired_at) AS fired_at
+     FROM alert_events
+     WHERE time >= $1 AND ($2::VARCHAR IS NULL OR rule = $2)
+     ORDER BY event_id`,
+    [timestampValue(micros(since.getTime())), rule ?? null],
+    [TIMESTAMP, VARCHAR],
+  );
+  return rows.map(toEvent);
+}
+
+/** Every rule's summary (worst state, trigger count, last triggered), by name. */
+export async function ruleStates(db: QueryRunner): Promise<RuleStateRecord[]> {
+  const rows = await db.query(
+    'SELECT rule, state, severity, trigger_count, last_triggered, updated_at FROM alert_rule_state ORDER BY rule',
+  );
+  return rows.map((row) => ({
+    rule: String(row.rule),
+    state: String(row.state),
+    severity: String(row.severity),
+    triggerCount: Number(row.trigger_count),
+    lastTriggered: (row.last_triggered ?? null) as Date | null,
+    updatedAt: row.updated_at as Date,
+  }));
+}
+
+function toEvent(row: Record<string, unknown>): AlertEventRecord {
+  const optional = (value: unknown) => (value === null || value === undefined ? undefined : Number(value));
+  return {
+    time: Number(row.time),
+    rule: String(row.rule),
+    seriesKey: String(row.series_key),
+    labels: (row.labels ?? {}) as Record<string, string>,
+    state: String(row.state),
+    previousState: String(row.previous_state),
+    value: (row.value ?? null) as number | null,
+    severity: String(row.severity),
+    activeAt: optional(row.active_at),
+    firedAt: optional(row.fired_at),
+  };
+}
