@@ -15,7 +15,6 @@ import {
   timestampValue,
   UINTEGER,
 } from '@duckdb/node-api';
-import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import {
   ConfigError,
   InvalidCollectionError,
@@ -33,11 +32,13 @@ import type { QueryRunner } from './QueryRunner.js';
 import { type NumberColumns, readNumberColumns } from './readNumberColumns.js';
 import { type RollupSummary, rollUp } from './rollUp.js';
 import { SeriesCatalog, type SeriesEntry } from './SeriesCatalog.js';
+import type { StoredResourceMetrics } from './StoredResourceMetrics.js';
 import {
   expHistogramColumns,
   histogramColumns,
   numberColumns,
   seriesColumns,
+  summaryColumns,
   type TableColumns,
 } from './tableColumns.js';
 import { type Row, toJs } from './toJs.js';
@@ -154,8 +155,16 @@ export class MetricStore implements QueryRunner {
    * Persists one collection in a single transaction. On failure nothing of it is stored and the
    * error is raised; the caller decides whether to retry.
    */
-  writeCollection(resourceMetrics: ResourceMetrics): Promise<WriteSummary> {
-    return this.serialised(() => this.write(resourceMetrics));
+  writeCollection(resourceMetrics: StoredResourceMetrics): Promise<WriteSummary> {
+    return this.serialised(() => this.write([resourceMetrics]));
+  }
+
+  /**
+   * Persists several collections (e.g. every resource of an OTLP request, or several requests)
+   * in one transaction: all of them or, on failure, none.
+   */
+  writeCollections(batch: readonly StoredResourceMetrics[]): Promise<WriteSummary> {
+    return this.serialised(() => this.write(batch));
   }
 
   /**
@@ -423,12 +432,12 @@ export class MetricStore implements QueryRunner {
     if (this.closed) throw new ShutdownError(`MetricStore(${this.path})`);
   }
 
-  private async write(resourceMetrics: ResourceMetrics): Promise<WriteSummary> {
+  private async write(batch: readonly StoredResourceMetrics[]): Promise<WriteSummary> {
     // Detectors (host.id, …) may still be resolving; the series identity needs the final set.
-    await resourceMetrics.resource.waitForAsyncAttributes?.();
+    for (const resourceMetrics of batch) await resourceMetrics.resource.waitForAsyncAttributes?.();
     let rows: CollectionRows;
     try {
-      rows = collectionRows(resourceMetrics, this.catalog);
+      rows = collectionRows(batch, this.catalog);
     } catch (error) {
       this.catalog.rollback();
       throw new InvalidCollectionError(messageOf(error), { cause: error });
@@ -447,6 +456,7 @@ export class MetricStore implements QueryRunner {
       if (rows.histograms.refs.length > 0) await this.append('points_histogram', histogramColumns(rows));
       if (rows.expHistograms.refs.length > 0)
         await this.append('points_exp_histogram', expHistogramColumns(rows));
+      if (rows.summaries.refs.length > 0) await this.append('points_summary', summaryColumns(rows));
       if (staleLastSeen.refs.length > 0) {
         await this.writer.run(
           'UPDATE series SET last_seen = greatest(last_seen, $1) WHERE series_ref IN (SELECT unnest($2))',
