@@ -5,6 +5,7 @@
 import { benchBenchmarkCompare } from './benchmarkCompare.bench.js';
 import { benchCollection } from './collection.bench.js';
 import { benchHistory } from './history.bench.js';
+import { benchReceiver } from './receiver.bench.js';
 import { benchRegressionCycle } from './regressionCycle.bench.js';
 import { benchRss } from './rss.bench.js';
 import { benchStoreWrites } from './storeWrite.bench.js';
@@ -14,6 +15,7 @@ const sections: [string, () => Promise<void>][] = [
   ['collection', benchCollection],
   ['store', benchStoreWrites],
   ['history', benchHistory],
+  ['receiver', benchReceiver],
   ['regressions', benchRegressionCycle],
   ['benchmarks', benchBenchmarkCompare],
   ['rss', benchRss],

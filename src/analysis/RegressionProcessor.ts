@@ -157,27 +157,14 @@ export class RegressionProcessor {
       if (metric.metric.startsWith('perfwatch.')) continue; // our own output: no feedback loops
       for (const { statistic, aggregation } of statisticsOf(metric)) {
         const groupBy = ['service.name', ...metric.attributeKeys];
-        await this.readPages(metric.metric, aggregation, groupBy, from, to, (result) => {
-          for (const s of result.series) {
-            const labels = { ...s.labels };
-            const service = labels['service.name'] ?? null;
-            delete labels['service.name'];
-            const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
-            if (!policy.enabled) continue;
-            analyse(
-              {
-                metric: metric.metric,
-                statistic,
-                unit: metric.unit,
-                service,
-                labels,
-                times: s.points.map((p) => p.time),
-                values: s.points.map((p) => p.value),
-                to,
-              },
-              policy,
-            );
-          }
+        await this.readPages(metric, aggregation, groupBy, from, to, (s) => {
+          const labels = { ...s.labels };
+          const service = labels['service.name'] ?? null;
+          delete labels['service.name'];
+          const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
+          if (!policy.enabled) return;
+          const series = { metric: metric.metric, statistic, unit: metric.unit, service, labels };
+          analyse({ ...series, times: s.times, values: s.values, to }, policy);
         });
       }
       if (metric.kind === 'histogram' && REQUEST_DURATION_METRICS.has(metric.metric)) {
@@ -215,18 +202,15 @@ export class RegressionProcessor {
   }
 
   private readPages(
-    metric: string,
+    metric: MetricOverview,
     aggregation: Aggregation,
     groupBy: readonly string[],
     from: Date,
     to: Date,
-    visit: (result: TimeSeriesResult) => void,
+    visit: (series: TimeSeriesResult['series'][number]) => void,
   ): Promise<void> {
-    return readSeriesPages(
-      this.options.store,
-      { metric, aggregation, groupBy, from, to, stepSeconds: this.stepSeconds },
-      visit,
-    );
+    const query = { metric: metric.metric, aggregation, groupBy, from, to, stepSeconds: this.stepSeconds };
+    return readSeriesPages(this.options.store, query, visit);
   }
 
   /**
@@ -234,28 +218,29 @@ export class RegressionProcessor {
    * requests, from the request-duration histogram's count increases.
    */
   private async errorRates(metric: MetricOverview, from: Date, to: Date): Promise<AnalysedSeries[]> {
-    const perService = new Map<string | null, { errors: Float64Array; total: Float64Array; times: Date[] }>();
+    const perService = new Map<
+      string | null,
+      { errors: Float64Array; total: Float64Array; times: readonly Date[] }
+    >();
     const statusKey = 'http.response.status_code';
     const groupBy = ['service.name', statusKey, 'error.type'];
-    await this.readPages(metric.metric, 'increase', groupBy, from, to, (result) => {
-      for (const s of result.series) {
-        const service = s.labels['service.name'] ?? null;
-        const status = Number(s.labels[statusKey] ?? Number.NaN);
-        const isError = s.labels['error.type'] != null || (status >= 500 && status < 600);
-        let sums = perService.get(service);
-        if (sums === undefined) {
-          sums = {
-            errors: new Float64Array(s.points.length),
-            total: new Float64Array(s.points.length),
-            times: s.points.map((p) => p.time),
-          };
-          perService.set(service, sums);
-        }
-        for (const [i, p] of s.points.entries()) {
-          if (p.value === null) continue;
-          sums.total[i]! += p.value;
-          if (isError) sums.errors[i]! += p.value;
-        }
+    await this.readPages(metric, 'increase', groupBy, from, to, (s) => {
+      const service = s.labels['service.name'] ?? null;
+      const status = Number(s.labels[statusKey] ?? Number.NaN);
+      const isError = s.labels['error.type'] != null || (status >= 500 && status < 600);
+      let sums = perService.get(service);
+      if (sums === undefined) {
+        sums = {
+          errors: new Float64Array(s.values.length),
+          total: new Float64Array(s.values.length),
+          times: s.times,
+        };
+        perService.set(service, sums);
+      }
+      for (const [i, value] of s.values.entries()) {
+        if (value === null) continue;
+        sums.total[i]! += value;
+        if (isError) sums.errors[i]! += value;
       }
     });
     return [...perService].map(([service, sums]) => ({

@@ -64,25 +64,25 @@ export async function captureWindow(db: QueryRunner, selection: WindowSelection)
       const groupBy = ['service.name', ...metric.attributeKeys];
       const query = { metric: metric.metric, aggregation, groupBy, from, to, ...filter };
       const captured = new Map<string, BenchmarkSeries>();
-      await readSeriesPages(db, { ...query, stepSeconds }, (result) => {
-        for (const s of result.series) {
-          const values = s.points.map((p) => p.value);
-          const present = values.filter((v): v is number => v !== null && Number.isFinite(v));
-          if (present.length === 0) continue;
-          const described = describe(metric, statistic, s.labels);
-          captured.set(described.key, { ...described, stats: statsOf(present), overall: null, values });
-        }
+      await readSeriesPages(db, { ...query, stepSeconds }, (s) => {
+        const present = s.values.filter((v): v is number => v !== null && Number.isFinite(v));
+        if (present.length === 0) return;
+        const described = describe(metric, statistic, s.labels);
+        captured.set(described.key, {
+          ...described,
+          stats: statsOf(present),
+          overall: null,
+          values: s.values,
+        });
       });
       if (captured.size === 0) continue;
       // The same statistic with the whole window as one bucket: a histogram's quantile of the
       // merged distribution, a counter's mean rate, a gauge's mean over every sample.
       const wholeSeconds = (to.getTime() - from.getTime()) / 1000;
-      await readSeriesPages(db, { ...query, stepSeconds: wholeSeconds }, (result) => {
-        for (const s of result.series) {
-          const key = describe(metric, statistic, s.labels).key;
-          const known = captured.get(key);
-          if (known !== undefined) captured.set(key, { ...known, overall: s.points[0]?.value ?? null });
-        }
+      await readSeriesPages(db, { ...query, stepSeconds: wholeSeconds }, (s) => {
+        const key = describe(metric, statistic, s.labels).key;
+        const known = captured.get(key);
+        if (known !== undefined) captured.set(key, { ...known, overall: s.values[0] ?? null });
       });
       series.push(...captured.values());
     }

@@ -24,18 +24,19 @@ export interface SeriesPagesQuery {
 
 /**
  * Reads one statistic of a metric through the query layer page by page (groups in label order),
- * bounding the points held at once, and yields to the event loop between pages so a running
- * service keeps collecting.
+ * bounding the points held at once, and hands each series to `visit`. The next page's query runs
+ * in DuckDB's threads while this one is visited; the event loop gets turns in between, so a
+ * running service keeps collecting.
  */
 export async function readSeriesPages(
   db: QueryRunner,
   query: SeriesPagesQuery,
-  visit: (result: TimeSeriesResult) => void,
+  visit: (series: TimeSeriesResult['series'][number]) => void,
 ): Promise<void> {
   const buckets = Math.ceil((query.to.getTime() - query.from.getTime()) / (query.stepSeconds * 1000));
   const limit = Math.max(1, Math.floor(MAX_POINTS_PER_PAGE / buckets));
-  for (let offset = 0; ; offset += limit) {
-    const result = await queryTimeSeries(db, {
+  const page = (offset: number) =>
+    queryTimeSeries(db, {
       metric: query.metric,
       from: query.from,
       to: query.to,
@@ -46,8 +47,16 @@ export async function readSeriesPages(
       ...(query.matchers === undefined ? {} : { matchers: query.matchers }),
       groupPage: { offset, limit },
     });
-    visit(result);
+  let next = page(0);
+  for (let offset = 0; ; offset += limit) {
+    const result = await next;
+    const more = offset + limit < result.totalGroups;
+    if (more) next = page(offset + limit);
+    for (const [i, series] of result.series.entries()) {
+      visit(series);
+      if (i % 64 === 63) await yieldToEventLoop(); // lets the next page's query proceed
+    }
     await yieldToEventLoop();
-    if (offset + limit >= result.totalGroups) return;
+    if (!more) return;
   }
 }

@@ -11,6 +11,7 @@ import { registerExportCommand } from './exportCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
 import { registerRegressionsCommand } from './regressionsCommand.js';
 import { registerRulesCommand } from './rulesCommand.js';
+import { registerServeCommand } from './serveCommand.js';
 import { registerSnapshotCommand } from './snapshotCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
@@ -31,6 +32,7 @@ async function main(argv: readonly string[]): Promise<void> {
     // Program options only before a command: `benchmark compare --version V` means service.version, not perfwatch's.
     .enablePositionalOptions();
   registerStartCommand(program);
+  registerServeCommand(program);
   registerSqlCommand(program);
   registerQueryCommand(program);
   registerCleanupCommand(program);

@@ -110,7 +110,8 @@ function render(result: TimeSeriesResult, format: OutputFormat, groupBy: readonl
         from: result.from.toISOString(),
         to: result.to.toISOString(),
         series: result.series.map((series) => ({
-          ...series,
+          metric: series.metric,
+          labels: series.labels,
           points: series.points.map((point) => ({ time: point.time.toISOString(), value: point.value })),
         })),
       },
