@@ -92,45 +92,20 @@ export async function compareBenchmark(
   name: string,
   options: CompareBenchmarkOptions = {},
 ): Promise<BenchmarkComparison> {
-  const stableBand = options.stableBand ?? 0.05;
-  if (!(stableBand >= 0 && stableBand < 10))
-    throw new BenchmarkError(
-      'invalid',
-      'stableBand',
-      `must be a fraction between 0 and 10, got ${stableBand}`,
-    );
-  const alpha = options.alpha ?? 0.01;
-  if (!(alpha > 0 && alpha < 1))
-    throw new BenchmarkError('invalid', 'alpha', `must be between 0 and 1, got ${alpha}`);
-  if (
-    options.with !== undefined &&
-    (options.version !== undefined || options.windowMillis !== undefined || options.from !== undefined)
-  )
-    throw new BenchmarkError(
-      'invalid',
-      'with',
-      'compares two benchmarks: it takes no window, range or version',
-    );
-  if ((options.from === undefined) !== (options.to === undefined))
-    throw new BenchmarkError(
-      'invalid',
-      options.from === undefined ? 'from' : 'to',
-      'the current range needs both from and to',
-    );
-  if (options.from !== undefined && options.windowMillis !== undefined)
-    throw new BenchmarkError('invalid', 'window', 'give either a window or a from/to range, not both');
-  if (options.windowMillis !== undefined && !(options.windowMillis > 0))
-    throw new BenchmarkError(
-      'invalid',
-      'window',
-      `must be a positive duration, got ${options.windowMillis} ms`,
-    );
-
+  const { stableBand, alpha } = checkOptions(options);
   const baseline = await requireBenchmark(db, name);
   let against: BenchmarkComparison['against'];
   let current: readonly BenchmarkSeries[];
   if (options.with !== undefined) {
     const other = await requireBenchmark(db, options.with, 'with');
+    // Means of longer buckets vary less: a rank test across bucket widths would find differences
+    // that are only the width's.
+    if (other.stepSeconds !== baseline.stepSeconds)
+      throw new BenchmarkError(
+        'invalid',
+        'with',
+        `"${other.name}" has ${other.stepSeconds} s buckets and "${baseline.name}" ${baseline.stepSeconds} s; benchmarks compare only with the same step (create one again with --step)`,
+      );
     against = { kind: 'benchmark', name: other.name, version: other.version, from: other.from, to: other.to };
     current = other.series;
   } else {
@@ -207,6 +182,44 @@ export async function compareBenchmark(
   for (const s of series) summary[s.verdict]++;
   const { series: _omitted, ...info } = baseline;
   return { benchmark: info, against, stableBand, alpha, summary, series };
+}
+
+/** Validates the options that do not need the history; BenchmarkErrors name the option. */
+function checkOptions(options: CompareBenchmarkOptions): { stableBand: number; alpha: number } {
+  const stableBand = options.stableBand ?? 0.05;
+  if (!(stableBand >= 0 && stableBand < 10))
+    throw new BenchmarkError(
+      'invalid',
+      'stableBand',
+      `must be a fraction between 0 and 10, got ${stableBand}`,
+    );
+  const alpha = options.alpha ?? 0.01;
+  if (!(alpha > 0 && alpha < 1))
+    throw new BenchmarkError('invalid', 'alpha', `must be between 0 and 1, got ${alpha}`);
+  if (
+    options.with !== undefined &&
+    (options.version !== undefined || options.windowMillis !== undefined || options.from !== undefined)
+  )
+    throw new BenchmarkError(
+      'invalid',
+      'with',
+      'compares two benchmarks: it takes no window, range or version',
+    );
+  if ((options.from === undefined) !== (options.to === undefined))
+    throw new BenchmarkError(
+      'invalid',
+      options.from === undefined ? 'from' : 'to',
+      'the current range needs both from and to',
+    );
+  if (options.from !== undefined && options.windowMillis !== undefined)
+    throw new BenchmarkError('invalid', 'window', 'give either a window or a from/to range, not both');
+  if (options.windowMillis !== undefined && !(options.windowMillis > 0))
+    throw new BenchmarkError(
+      'invalid',
+      'window',
+      `must be a positive duration, got ${options.windowMillis} ms`,
+    );
+  return { stableBand, alpha };
 }
 
 /** The current range: explicit, the last window before now, or the last window of a version's data. */

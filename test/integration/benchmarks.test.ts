@@ -200,10 +200,15 @@ describe('benchmarks', () => {
     await createBenchmark(store!, { name: 'base', now: at(60) });
     const version = await errorOf(compareBenchmark(store!, 'base', { version: '9.9.9', now: at(90) }));
     expect(version.message).toBe('version: service.version "9.9.9" was never seen');
+    await createBenchmark(store!, { name: 'coarse', stepSeconds: 300, now: at(60) });
+    const steps = await errorOf(compareBenchmark(store!, 'base', { with: 'coarse' }));
+    expect(steps.message).toBe(
+      'with: "coarse" has 300 s buckets and "base" 60 s; benchmarks compare only with the same step (create one again with --step)',
+    );
     const both = await errorOf(compareBenchmark(store!, 'base', { with: 'base', windowMillis: 60_000 }));
     expect(both.field).toBe('with');
     await deleteBenchmark(store!, 'base');
-    expect(await listBenchmarks(store!)).toEqual([]);
+    expect((await listBenchmarks(store!)).map((b) => b.name)).toEqual(['coarse']);
     expect((await errorOf(deleteBenchmark(store!, 'base'))).code).toBe('PERFWATCH_BENCHMARK_NOT_FOUND');
   });
 });
