@@ -98,6 +98,8 @@ export function registerBenchmarkCommand(program: Command): void {
         ...(flags.version === undefined ? {} : { version: flags.version }),
         ...(flags.step === undefined ? {} : { stepSeconds: parseDuration('--step', flags.step) }),
       };
+      if (options.from !== undefined && options.to !== undefined && options.from >= options.to)
+        throw new ConfigError('--from', `must be before --to (${flags.from} is not before ${flags.to})`);
       const store = await openForMaintenance(historyPath(flags.db), WHILE_RUNNING);
       try {
         const created = await createBenchmark(store, options);

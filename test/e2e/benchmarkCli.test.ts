@@ -32,6 +32,18 @@ describe('perfwatch benchmark', { timeout: 90_000 }, () => {
     expect(again.stderr).toBe(
       'perfwatch: name: a benchmark named "baseline" already exists (created 2026-11-29T01:00:00.000Z); replace it with --replace, or choose another name\n',
     );
+    const backwards = await bench(
+      'create',
+      'later',
+      '--from',
+      '2026-11-29T02:00:00Z',
+      '--to',
+      '2026-11-29T01:00:00Z',
+    );
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toBe(
+      'perfwatch: --from: must be before --to (2026-11-29T02:00:00Z is not before 2026-11-29T01:00:00Z)\n',
+    );
     const list = await bench('list', '--json');
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout).benchmarks).toMatchObject([
