@@ -8,7 +8,7 @@
  * hashes do not compress at all (8 bytes per point). `series_id` stays the stable identity that
  * other files, exports and later analysis records use.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 const V1 = `
 CREATE TABLE perfwatch_schema (
@@ -272,7 +272,17 @@ CREATE TABLE alert_rule_state (
 `;
 
 /**
- * Version 5, benchmarks: named baselines captured from a window (`benchmarks`: the window, the
+ * Regressions of histogram statistics carry a test of the whole distribution too: observations
+ * before and after the change compared bucket by bucket (binned Mann–Whitney), and how often an
+ * observation after exceeds one before.
+ */
+const REGRESSION_DISTRIBUTIONS = `
+ALTER TABLE regressions ADD COLUMN distribution_p_value DOUBLE;
+ALTER TABLE regressions ADD COLUMN distribution_superiority DOUBLE;
+`;
+
+/**
+ * Version 6, benchmarks: named baselines captured from a window (`benchmarks`: the window, the
  * selection, the services' versions and hosts) and per series its statistics and bucket values
  * (`benchmark_series`), so later comparisons can run significance tests. The original system kept
  * benchmarks in memory only; these survive restarts. No key on `benchmark_series`: it is written
@@ -317,4 +327,4 @@ CREATE TABLE benchmark_series (
 `;
 
 /** Each entry upgrades the schema by one version; index 0 creates version 1 in an empty file. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, ALERTS, BENCHMARKS];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, ALERTS, REGRESSION_DISTRIBUTIONS, BENCHMARKS];

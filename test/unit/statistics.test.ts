@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  binnedMannWhitney,
   describeDistribution,
   hodgesLehmann,
   lag1Autocorrelation,
@@ -97,5 +98,23 @@ describe('statistics', () => {
       p95: 95,
       p99: 99,
     });
+  });
+});
+
+describe('binnedMannWhitney', () => {
+  it('equals Mann–Whitney on the expanded observations, where a bucket is a tie', () => {
+    const before = [3, 5, 2, 0];
+    const after = [1, 2, 4, 3];
+    const expand = (counts: number[]) => counts.flatMap((count, bucket) => new Array(count).fill(bucket));
+    const expected = mannWhitney(expand(before), expand(after));
+    const binned = binnedMannWhitney(before, after);
+    expect(binned.u).toBeCloseTo(expected.u, 10);
+    expect(binned.z).toBeCloseTo(expected.z, 10);
+    expect(binned.pValue).toBeCloseTo(expected.pValue, 10);
+    expect(binned.superiority).toBeCloseTo(expected.u / (10 * 10), 10);
+  });
+
+  it('has no answer for an empty side', () => {
+    expect(binnedMannWhitney([0, 0], [1, 2])).toMatchObject({ pValue: 1, superiority: Number.NaN });
   });
 });
