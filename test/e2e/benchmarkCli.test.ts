@@ -98,7 +98,8 @@ describe('perfwatch benchmark', { timeout: 90_000 }, () => {
     );
   });
 
-  it('prints Markdown for a pull-request comment and JSON with every statistic', async () => {
+  it('prints Markdown for a pull-request comment (gate failing) and JSON with every statistic', async () => {
+    // As a CI job runs it: the report on stdout for the pull request, the gate in the exit code.
     const markdown = await bench(
       'compare',
       'baseline',
@@ -106,9 +107,14 @@ describe('perfwatch benchmark', { timeout: 90_000 }, () => {
       '10m',
       '--at',
       '2026-11-29T01:20:00Z',
+      '--fail-on',
+      'degraded',
       '--markdown',
     );
-    expect(markdown.code).toBe(0);
+    expect(markdown.code).toBe(1);
+    expect(markdown.stderr).toMatch(
+      /^perfwatch: benchmark gate failed: \d series degraded \(--fail-on degraded\)\n$/,
+    );
     const lines = markdown.stdout.split('\n');
     expect(lines[0]).toMatch(/^### perfwatch benchmark `baseline`: \d series degraded$/);
     expect(lines).toContain(
