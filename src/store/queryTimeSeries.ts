@@ -415,6 +415,9 @@ function isValidGlob(pattern: string): boolean {
 }
 
 async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<MatchedSeries[]> {
+  const matched = await matchingSeries(db, query);
+  if (matched.length > 0) return matched;
+  // Nothing matched: the metric may exist with other attributes (an empty answer), or not at all.
   const names = await db.query('SELECT DISTINCT metric_name FROM series WHERE metric_name GLOB $1', [
     query.metric,
   ]);
@@ -429,6 +432,11 @@ async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<Mat
     const hint = closest === undefined ? '' : `; did you mean ${String(closest.metric_name)}?`;
     throw new QueryError('metric', `no metric named "${query.metric}" in the history${hint}`);
   }
+  return [];
+}
+
+/** The series of the metric (glob) that pass `where` and the matchers, with their group labels. */
+async function matchingSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<MatchedSeries[]> {
   const where = Object.entries(query.where ?? {});
   const params: DuckDBValue[] = [query.metric];
   const conditions = where.map(([key, value]) => {
