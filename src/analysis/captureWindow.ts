@@ -115,7 +115,7 @@ function describe(
 }
 
 /** Identity of a series across windows: metric, statistic, service and labels, in key order. */
-export function seriesKeyOf(
+function seriesKeyOf(
   metric: string,
   statistic: string,
   service: string | null,

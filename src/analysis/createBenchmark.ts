@@ -27,7 +27,7 @@ export interface CreateBenchmarkOptions {
 }
 
 /** At most this many values are kept per series (a day of minutes). */
-export const MAX_BENCHMARK_BUCKETS = 1440;
+const MAX_BENCHMARK_BUCKETS = 1440;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /**
@@ -97,7 +97,7 @@ export async function createBenchmark(
   return benchmark;
 }
 
-export function validateBenchmarkName(name: unknown): string {
+function validateBenchmarkName(name: unknown): string {
   if (typeof name !== 'string' || !NAME.test(name))
     throw new BenchmarkError(
       'invalid',
