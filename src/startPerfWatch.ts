@@ -44,6 +44,8 @@ export interface PerfWatch {
   readonly alertRules: readonly AlertRule[];
   /** The Prometheus exporter behind the scrape endpoint, or undefined when it is disabled. */
   readonly prometheusExporter: PrometheusExporter | undefined;
+  /** perfwatch's structured log (the `logger` option, else pino on stderr). */
+  readonly logger: Logger;
   /** The DuckDB reader's counts: last collection, points written, write errors. */
   status(): ReaderStatus;
   /**
@@ -274,6 +276,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       regressions,
       alertRules,
       prometheusExporter: prometheus?.exporter,
+      logger,
       status: () => duckDbReader.status,
       onCollection: (listener) => {
         collectionListeners.add(listener);

@@ -135,7 +135,7 @@ function chartOptions(panel, width) {
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
     scales: { y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max > 0 ? max * 1.1 : 1] } },
-    axes: [{}, { size: 70, values: (_u, ticks) => ticks.map((tick) => format(tick, panel.unit)) }],
+    axes: [{}, { size: 80, values: (_u, ticks) => ticks.map((tick) => format(tick, panel.unit)) }],
     series: [
       {},
       ...panel.series.map((series, i) => ({
@@ -143,6 +143,8 @@ function chartOptions(panel, width) {
         stroke: COLORS[i % COLORS.length],
         width: 1.5,
         spanGaps: false,
+        // A line needs two neighbouring values: sparse series (a fresh history) show as dots.
+        points: { show: series.values.filter((value) => value !== null).length < 30, size: 5 },
         value: (_u, value) => format(value, panel.unit),
       })),
     ],
@@ -219,6 +221,7 @@ async function drawRegression(id, box) {
     const record = await getJson(`/regressions/${encodeURIComponent(id)}`);
     const context = record.context;
     if (!context) return;
+    const unit = { By: 'By', s: 's', 1: 'ratio' }[record.unit] ?? '';
     const times = context.points.map((point) => Date.parse(point.time) / 1000);
     const values = context.points.map((point) => point.value);
     const shade = (u, window, color) => {
@@ -235,7 +238,11 @@ async function drawRegression(id, box) {
         cursor: { show: false },
         axes: [
           { size: 24, font: '10px sans-serif' },
-          { size: 50, font: '10px sans-serif' },
+          {
+            size: 64,
+            font: '10px sans-serif',
+            values: (_u, ticks) => ticks.map((tick) => format(tick, unit)),
+          },
         ],
         series: [{}, { stroke: '#c62828', width: 1.2 }],
         hooks: {
