@@ -4,6 +4,7 @@
  */
 import { benchCollection } from './collection.bench.js';
 import { benchHistory } from './history.bench.js';
+import { benchReceiver } from './receiver.bench.js';
 import { benchRegressionCycle } from './regressionCycle.bench.js';
 import { benchRss } from './rss.bench.js';
 import { benchStoreWrites } from './storeWrite.bench.js';
@@ -13,6 +14,7 @@ const sections: [string, () => Promise<void>][] = [
   ['collection', benchCollection],
   ['store', benchStoreWrites],
   ['history', benchHistory],
+  ['receiver', benchReceiver],
   ['regressions', benchRegressionCycle],
   ['rss', benchRss],
 ];

@@ -39,6 +39,8 @@ export {
 } from './errors.js';
 export type { Logger } from './logging/Logger.js';
 export { DuckDbMetricReader, type DuckDbMetricReaderOptions } from './reader/DuckDbMetricReader.js';
+export { OtlpReceiver, type OtlpReceiverOptions } from './receiver/OtlpReceiver.js';
+export type { BatchWriter } from './receiver/WriteQueue.js';
 export type { ScheduledTask, Scheduler } from './scheduling/Scheduler.js';
 export { type PerfWatch, startPerfWatch } from './startPerfWatch.js';
 export type { ExportOptions, ExportProgress, ExportSummary } from './store/exportParquet.js';
@@ -71,6 +73,12 @@ export {
 } from './store/regressionRecords.js';
 export type { RollupSummary } from './store/rollUp.js';
 export { type SqlOptions, type SqlResult, SqlSandbox } from './store/SqlSandbox.js';
+export type {
+  StoredMetricData,
+  StoredResourceMetrics,
+  SummaryMetricData,
+  SummaryValue,
+} from './store/StoredResourceMetrics.js';
 export type { Row } from './store/toJs.js';
 export type { SnapshotSummary } from './store/writeSnapshot.js';
 export type { CollectorMetric, CollectorSample, CustomCollector } from './telemetry/CollectorRegistry.js';

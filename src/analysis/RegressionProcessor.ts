@@ -158,27 +158,14 @@ export class RegressionProcessor {
       if (metric.metric.startsWith('perfwatch.')) continue; // our own output: no feedback loops
       for (const { statistic, aggregation } of statisticsOf(metric)) {
         const groupBy = ['service.name', ...metric.attributeKeys];
-        await this.readPages(metric, aggregation, groupBy, from, to, (result) => {
-          for (const s of result.series) {
-            const labels = { ...s.labels };
-            const service = labels['service.name'] ?? null;
-            delete labels['service.name'];
-            const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
-            if (!policy.enabled) continue;
-            analyse(
-              {
-                metric: metric.metric,
-                statistic,
-                unit: metric.unit,
-                service,
-                labels,
-                times: s.points.map((p) => p.time),
-                values: s.points.map((p) => p.value),
-                to,
-              },
-              policy,
-            );
-          }
+        await this.readPages(metric, aggregation, groupBy, from, to, (s) => {
+          const labels = { ...s.labels };
+          const service = labels['service.name'] ?? null;
+          delete labels['service.name'];
+          const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
+          if (!policy.enabled) return;
+          const series = { metric: metric.metric, statistic, unit: metric.unit, service, labels };
+          analyse({ ...series, times: s.times, values: s.values, to }, policy);
         });
       }
       if (metric.kind === 'histogram' && REQUEST_DURATION_METRICS.has(metric.metric)) {
@@ -222,12 +209,12 @@ export class RegressionProcessor {
     groupBy: readonly string[],
     from: Date,
     to: Date,
-    visit: (result: TimeSeriesResult) => void,
+    visit: (series: TimeSeriesResult['series'][number]) => void,
   ): Promise<void> {
     const buckets = Math.ceil((to.getTime() - from.getTime()) / (this.stepSeconds * 1000));
     const limit = Math.max(1, Math.floor(MAX_POINTS_PER_PAGE / buckets));
-    for (let offset = 0; ; offset += limit) {
-      const result = await queryTimeSeries(this.options.store, {
+    const page = (offset: number) =>
+      queryTimeSeries(this.options.store, {
         metric: metric.metric, // OTel instrument names hold no glob characters
         from,
         to,
@@ -236,9 +223,18 @@ export class RegressionProcessor {
         groupBy,
         groupPage: { offset, limit },
       });
-      visit(result);
+    let next = page(0);
+    for (let offset = 0; ; offset += limit) {
+      const result = await next;
+      const more = offset + limit < result.totalGroups;
+      // The next page's query runs in DuckDB's threads while this one is analysed here.
+      if (more) next = page(offset + limit);
+      for (const [i, series] of result.series.entries()) {
+        visit(series);
+        if (i % 64 === 63) await yieldToEventLoop(); // lets the next page's query proceed
+      }
       await yieldToEventLoop();
-      if (offset + limit >= result.totalGroups) return;
+      if (!more) return;
     }
   }
 
@@ -247,28 +243,29 @@ export class RegressionProcessor {
    * requests, from the request-duration histogram's count increases.
    */
   private async errorRates(metric: MetricOverview, from: Date, to: Date): Promise<AnalysedSeries[]> {
-    const perService = new Map<string | null, { errors: Float64Array; total: Float64Array; times: Date[] }>();
+    const perService = new Map<
+      string | null,
+      { errors: Float64Array; total: Float64Array; times: readonly Date[] }
+    >();
     const statusKey = 'http.response.status_code';
     const groupBy = ['service.name', statusKey, 'error.type'];
-    await this.readPages(metric, 'increase', groupBy, from, to, (result) => {
-      for (const s of result.series) {
-        const service = s.labels['service.name'] ?? null;
-        const status = Number(s.labels[statusKey] ?? Number.NaN);
-        const isError = s.labels['error.type'] != null || (status >= 500 && status < 600);
-        let sums = perService.get(service);
-        if (sums === undefined) {
-          sums = {
-            errors: new Float64Array(s.points.length),
-            total: new Float64Array(s.points.length),
-            times: s.points.map((p) => p.time),
-          };
-          perService.set(service, sums);
-        }
-        for (const [i, p] of s.points.entries()) {
-          if (p.value === null) continue;
-          sums.total[i]! += p.value;
-          if (isError) sums.errors[i]! += p.value;
-        }
+    await this.readPages(metric, 'increase', groupBy, from, to, (s) => {
+      const service = s.labels['service.name'] ?? null;
+      const status = Number(s.labels[statusKey] ?? Number.NaN);
+      const isError = s.labels['error.type'] != null || (status >= 500 && status < 600);
+      let sums = perService.get(service);
+      if (sums === undefined) {
+        sums = {
+          errors: new Float64Array(s.values.length),
+          total: new Float64Array(s.values.length),
+          times: s.times,
+        };
+        perService.set(service, sums);
+      }
+      for (const [i, value] of s.values.entries()) {
+        if (value === null) continue;
+        sums.total[i]! += value;
+        if (isError) sums.errors[i]! += value;
       }
     });
     return [...perService].map(([service, sums]) => ({

@@ -204,15 +204,8 @@ function localRankSplit(r: Float64Array, minSegment: number, alpha: number): num
     const threshold = normalQuantileUpper(alpha / (2 * bandwidths.length * localTests(n, h)));
     for (const k of strongestPositions(prefix, h, LOCAL_CANDIDATES)) {
       const window = r.subarray(k - h, k + h);
-      const { ranks: local, tieTerm } = ranks(window);
-      const m = 2 * h;
-      const tieFactor = 1 - tieTerm / (m * m * m - m);
-      if (tieFactor <= 0) continue;
-      let rankSumAfter = 0;
-      for (let i = h; i < m; i++) rankSumAfter += local[i]!;
-      const u = rankSumAfter - (h * (h + 1)) / 2;
-      const variance = ((h * h) / 12) * (m + 1) * tieFactor * varianceInflation(local, h);
-      const excess = Math.abs(u - (h * h) / 2) / Math.sqrt(variance) / threshold;
+      const z = windowMannWhitneyZ(window, h);
+      const excess = Math.abs(z) / threshold;
       if (excess >= 1 && excess > bestExcess && isAbrupt(r, k)) {
         bestExcess = excess;
         best = k;
@@ -222,23 +215,58 @@ function localRankSplit(r: Float64Array, minSegment: number, alpha: number): num
   return best;
 }
 
+/**
+ * Mann–Whitney z of the last `window.length - h` values against the first `h`, counting pairs
+ * (cheaper than ranking for the short windows of the local scan), with the tie correction and the
+ * autocorrelation widening; 0 for a constant window.
+ */
+function windowMannWhitneyZ(window: Float64Array, h: number): number {
+  const m = window.length;
+  const n2 = m - h;
+  let u = 0;
+  let ties = 0;
+  for (let i = h; i < m; i++) {
+    const x = window[i]!;
+    for (let j = 0; j < h; j++) {
+      const y = window[j]!;
+      if (x > y) u++;
+      else if (x === y) {
+        u += 0.5;
+        ties++;
+      }
+    }
+  }
+  let tieFactor = 1;
+  if (ties > 0) {
+    const { tieTerm } = ranks(window);
+    tieFactor = 1 - tieTerm / (m * m * m - m);
+    if (tieFactor <= 0) return 0;
+  }
+  const variance = ((h * n2) / 12) * (m + 1) * tieFactor * varianceInflation(window, h);
+  return (u - (h * n2) / 2) / Math.sqrt(variance);
+}
+
 /** Positions tested per bandwidth by the local scan. */
 const LOCAL_CANDIDATES = 6;
 
 /** The `count` positions with the largest |mean after − mean before| over `h` points, local maxima only. */
 function strongestPositions(prefix: Float64Array, h: number, count: number): number[] {
   const n = prefix.length - 1;
-  const score = (k: number) => Math.abs(prefix[k + h]! - 2 * prefix[k]! + prefix[k - h]!);
-  const peaks: { k: number; score: number }[] = [];
+  const scores = new Float64Array(n + 1);
+  for (let k = h; k <= n - h; k++) scores[k] = Math.abs(prefix[k + h]! - 2 * prefix[k]! + prefix[k - h]!);
+  const best: number[] = []; // positions, strongest first
   for (let k = h; k <= n - h; k++) {
-    const value = score(k);
-    if ((k > h && score(k - 1) > value) || (k < n - h && score(k + 1) >= value)) continue;
-    peaks.push({ k, score: value });
+    const value = scores[k]!;
+    if ((k > h && scores[k - 1]! > value) || (k < n - h && scores[k + 1]! >= value)) continue;
+    if (best.length === count && value <= scores[best[count - 1]!]!) continue;
+    let at = best.length === count ? count - 1 : best.length;
+    while (at > 0 && scores[best[at - 1]!]! < value) {
+      if (at < count) best[at] = best[at - 1]!;
+      at--;
+    }
+    best[at] = k;
   }
-  return peaks
-    .sort((a, b) => b.score - a.score)
-    .slice(0, count)
-    .map((peak) => peak.k);
+  return best;
 }
 
 /**

@@ -10,6 +10,7 @@ import { registerExportCommand } from './exportCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
 import { registerRegressionsCommand } from './regressionsCommand.js';
 import { registerRulesCommand } from './rulesCommand.js';
+import { registerServeCommand } from './serveCommand.js';
 import { registerSnapshotCommand } from './snapshotCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
@@ -26,6 +27,7 @@ async function main(argv: readonly string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError();
   registerStartCommand(program);
+  registerServeCommand(program);
   registerSqlCommand(program);
   registerQueryCommand(program);
   registerCleanupCommand(program);

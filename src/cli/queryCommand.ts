@@ -111,13 +111,19 @@ function fromJson(data: unknown): TimeSeriesResult {
     ...result,
     from: new Date(result.from),
     to: new Date(result.to),
-    series: result.series.map((series) => ({
-      ...series,
-      points: series.points.map((point) => ({
+    series: result.series.map((series) => {
+      const points = series.points.map((point) => ({
         time: new Date(point.time as unknown as string),
         value: point.value,
-      })),
-    })),
+      }));
+      return {
+        metric: series.metric,
+        labels: series.labels,
+        points,
+        times: points.map((point) => point.time),
+        values: points.map((point) => point.value),
+      };
+    }),
   };
 }
 
@@ -153,7 +159,8 @@ function render(result: TimeSeriesResult, format: OutputFormat, groupBy: readonl
         from: result.from.toISOString(),
         to: result.to.toISOString(),
         series: result.series.map((series) => ({
-          ...series,
+          metric: series.metric,
+          labels: series.labels,
           points: series.points.map((point) => ({ time: point.time.toISOString(), value: point.value })),
         })),
       },

@@ -5,6 +5,7 @@ import type { ApiServerOptions } from '../server/ApiServerOptions.js';
 import { resolveApiConfig } from '../server/resolveApiConfig.js';
 import { type RunningApiServer, startApiServer } from '../server/startApiServer.js';
 import { startPerfWatch } from '../startPerfWatch.js';
+import { waitForSignal } from './waitForSignal.js';
 
 interface StartFlags {
   db?: string;
@@ -178,22 +179,4 @@ function integerFlag(flag: string, text: string): number {
   if (!/^\d+$/.test(text.trim()))
     throw new ConfigError(flag, `must be a whole number, got ${JSON.stringify(text)}`);
   return Number(text);
-}
-
-/**
- * Waits for SIGINT/SIGTERM. perfwatch's own timers are unref'd (a library must never keep its
- * host alive), so the CLI holds the process open itself until a signal comes.
- */
-function waitForSignal(): Promise<NodeJS.Signals> {
-  const keepAlive = setInterval(() => undefined, 2 ** 30);
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      clearInterval(keepAlive);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }

@@ -1,5 +1,5 @@
 import type { PerfWatch } from '../startPerfWatch.js';
-import { queryTimeSeries, type TimeSeriesPoint } from '../store/queryTimeSeries.js';
+import { queryTimeSeries } from '../store/queryTimeSeries.js';
 import { listDeployVerdicts, listRegressions } from '../store/regressionRecords.js';
 import { DASHBOARD_PANELS, type DashboardPanel, type PanelQuery } from './dashboardPanels.js';
 
@@ -138,10 +138,10 @@ async function runQuery(
     ...(query.groupBy ? { groupBy: query.groupBy } : {}),
   });
   return result.series
-    .filter((series) => series.points.some((point) => point.value !== null))
+    .filter((series) => series.values.some((value) => value !== null))
     .map((series) => ({
       label: seriesLabel(query, series.metric, series.labels),
-      values: series.points.map((point: TimeSeriesPoint) => point.value),
+      values: series.values,
     }));
 }
 

@@ -1,6 +1,7 @@
 import { type DuckDBConnection, DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { SchemaVersionError, StoreError } from '../errors.js';
 import type { QueryRunner } from './QueryRunner.js';
+import { type NumberColumns, readNumberColumns } from './readNumberColumns.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { type Row, toJs } from './toJs.js';
 import { translateOpenError } from './translateOpenError.js';
@@ -61,6 +62,14 @@ export class HistoryReader implements QueryRunner {
     types?: DuckDBType[] | Record<string, DuckDBType>,
   ): Promise<Row[]> {
     return (await this.connection.runAndReadAll(sql, params, types)).convertRowObjects(toJs) as Row[];
+  }
+
+  async queryNumbers(
+    sql: string,
+    params: DuckDBValue[] | Record<string, DuckDBValue> = [],
+    types?: DuckDBType[] | Record<string, DuckDBType>,
+  ): Promise<NumberColumns> {
+    return readNumberColumns(await this.connection.run(sql, params, types));
   }
 
   close(): void {

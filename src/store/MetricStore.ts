@@ -5,6 +5,7 @@ import {
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
+  type DuckDBPreparedStatement,
   type DuckDBType,
   type DuckDBValue,
   LIST,
@@ -14,7 +15,6 @@ import {
   timestampValue,
   UINTEGER,
 } from '@duckdb/node-api';
-import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import {
   ConfigError,
   InvalidCollectionError,
@@ -29,13 +29,16 @@ import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
 import { loadSeries, migrate } from './migrate.js';
 import type { QueryRunner } from './QueryRunner.js';
+import { type NumberColumns, readNumberColumns } from './readNumberColumns.js';
 import { type RollupSummary, rollUp } from './rollUp.js';
 import { SeriesCatalog, type SeriesEntry } from './SeriesCatalog.js';
+import type { StoredResourceMetrics } from './StoredResourceMetrics.js';
 import {
   expHistogramColumns,
   histogramColumns,
   numberColumns,
   seriesColumns,
+  summaryColumns,
   type TableColumns,
 } from './tableColumns.js';
 import { type Row, toJs } from './toJs.js';
@@ -152,8 +155,16 @@ export class MetricStore implements QueryRunner {
    * Persists one collection in a single transaction. On failure nothing of it is stored and the
    * error is raised; the caller decides whether to retry.
    */
-  writeCollection(resourceMetrics: ResourceMetrics): Promise<WriteSummary> {
-    return this.serialised(() => this.write(resourceMetrics));
+  writeCollection(resourceMetrics: StoredResourceMetrics): Promise<WriteSummary> {
+    return this.serialised(() => this.write([resourceMetrics]));
+  }
+
+  /**
+   * Persists several collections (e.g. every resource of an OTLP request, or several requests)
+   * in one transaction: all of them or, on failure, none.
+   */
+  writeCollections(batch: readonly StoredResourceMetrics[]): Promise<WriteSummary> {
+    return this.serialised(() => this.write(batch));
   }
 
   /**
@@ -168,6 +179,18 @@ export class MetricStore implements QueryRunner {
   ): Promise<Row[]> {
     this.assertOpen();
     return this.trackRead(this.runSelect(sql, params, types));
+  }
+
+  /** query() for numeric columns, read into typed arrays (see QueryRunner.queryNumbers). */
+  async queryNumbers(
+    sql: string,
+    params: DuckDBValue[] | Record<string, DuckDBValue> = [],
+    types?: DuckDBType[] | Record<string, DuckDBType>,
+  ): Promise<NumberColumns> {
+    this.assertOpen();
+    return this.trackRead(
+      this.runSelect(sql, params, types, (statement) => statement.run().then(readNumberColumns)),
+    );
   }
 
   /** Registers a read on the reader connection, so close() interrupts and awaits it. */
@@ -206,11 +229,13 @@ export class MetricStore implements QueryRunner {
     await this.serialised(() => this.writer.run('CHECKPOINT'));
   }
 
-  private async runSelect(
+  private async runSelect<T = Row[]>(
     sql: string,
     params: DuckDBValue[] | Record<string, DuckDBValue>,
     types: DuckDBType[] | Record<string, DuckDBType> | undefined,
-  ): Promise<Row[]> {
+    read: (statement: DuckDBPreparedStatement) => Promise<T> = async (statement) =>
+      (await statement.runAndReadAll()).convertRowObjects(toJs) as T,
+  ): Promise<T> {
     const extracted = await this.reader.extractStatements(sql);
     if (extracted.count !== 1)
       throw new SqlRefusedError(`exactly one statement is allowed, got ${extracted.count}`);
@@ -222,7 +247,7 @@ export class MetricStore implements QueryRunner {
       }
       if (Array.isArray(params) ? params.length > 0 : Object.keys(params).length > 0)
         statement.bind(params, types);
-      return (await statement.runAndReadAll()).convertRowObjects(toJs) as Row[];
+      return await read(statement);
     } finally {
       statement.destroySync();
     }
@@ -407,12 +432,12 @@ export class MetricStore implements QueryRunner {
     if (this.closed) throw new ShutdownError(`MetricStore(${this.path})`);
   }
 
-  private async write(resourceMetrics: ResourceMetrics): Promise<WriteSummary> {
+  private async write(batch: readonly StoredResourceMetrics[]): Promise<WriteSummary> {
     // Detectors (host.id, …) may still be resolving; the series identity needs the final set.
-    await resourceMetrics.resource.waitForAsyncAttributes?.();
+    for (const resourceMetrics of batch) await resourceMetrics.resource.waitForAsyncAttributes?.();
     let rows: CollectionRows;
     try {
-      rows = collectionRows(resourceMetrics, this.catalog);
+      rows = collectionRows(batch, this.catalog);
     } catch (error) {
       this.catalog.rollback();
       throw new InvalidCollectionError(messageOf(error), { cause: error });
@@ -431,6 +456,7 @@ export class MetricStore implements QueryRunner {
       if (rows.histograms.refs.length > 0) await this.append('points_histogram', histogramColumns(rows));
       if (rows.expHistograms.refs.length > 0)
         await this.append('points_exp_histogram', expHistogramColumns(rows));
+      if (rows.summaries.refs.length > 0) await this.append('points_summary', summaryColumns(rows));
       if (staleLastSeen.refs.length > 0) {
         await this.writer.run(
           'UPDATE series SET last_seen = greatest(last_seen, $1) WHERE series_ref IN (SELECT unnest($2))',

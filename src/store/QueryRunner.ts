@@ -1,4 +1,5 @@
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { NumberColumns } from './readNumberColumns.js';
 import type { Row } from './toJs.js';
 
 /**
@@ -16,4 +17,14 @@ export interface QueryRunner {
     params?: DuckDBValue[] | Record<string, DuckDBValue>,
     types?: DuckDBType[] | Record<string, DuckDBType>,
   ): Promise<Row[]>;
+
+  /**
+   * The same for a SELECT of numeric columns, read into typed arrays (NULL as NaN): for bulk reads
+   * where row objects would cost more than the query.
+   */
+  queryNumbers(
+    sql: string,
+    params?: DuckDBValue[] | Record<string, DuckDBValue>,
+    types?: DuckDBType[] | Record<string, DuckDBType>,
+  ): Promise<NumberColumns>;
 }

@@ -41,16 +41,26 @@ const PARAM_TYPES: Record<keyof Params, DuckDBType> = {
   lookback: TIMESTAMP,
 };
 
-/** Runs `sql` with the parameters it names ($from, $to, …): unused ones cannot be bound. */
-function run(db: QueryRunner, sql: string, params: Params): Promise<Record<string, unknown>[]> {
+/** The parameters `sql` names ($from, $to, …) with their types: unused ones cannot be bound. */
+function bind(sql: string, params: Params) {
   const used = (Object.keys(params) as (keyof Params)[]).filter((name) =>
     new RegExp(`\\$${name}\\b`).test(sql),
   );
-  return db.query(
-    sql,
+  return [
     Object.fromEntries(used.map((name) => [name, params[name]])),
     Object.fromEntries(used.map((name) => [name, PARAM_TYPES[name]])),
-  );
+  ] as const;
+}
+
+/** Runs `sql` (binding the parameters it names) for row objects. */
+function run(db: QueryRunner, sql: string, params: Params): Promise<Record<string, unknown>[]> {
+  return db.query(sql, ...bind(sql, params));
+}
+
+/** Runs `sql` (binding the parameters it names) for its `gid`, `bucket` and `value` columns. */
+async function runNumbers(db: QueryRunner, sql: string, params: Params): Promise<Rows> {
+  const columns = await db.queryNumbers(sql, ...bind(sql, params));
+  return { gid: columns.gid!, bucket: columns.bucket!, value: columns.value! };
 }
 
 /**
@@ -118,29 +128,23 @@ const ROLLUP_AGGREGATES: Partial<Record<Aggregation, string>> = {
   increase: 'sum(p.increase)',
 };
 
-/** One figure per (group id, time bucket). */
-export type Rows = { gid: number; bucket: number; value: number | null }[];
-
-function toRows(rows: Record<string, unknown>[]): Rows {
-  return rows.map((row) => ({
-    gid: Number(row.gid),
-    bucket: Number(row.bucket),
-    value: row.value === null || row.value === undefined ? null : Number(row.value),
-  }));
+/** One figure per (group id, time bucket), as parallel columns; a NaN value is a bucket without one. */
+export interface Rows {
+  readonly gid: Float64Array;
+  readonly bucket: Float64Array;
+  readonly value: Float64Array;
 }
 
 export async function sampleRows(db: QueryRunner, aggregation: Aggregation, params: Params): Promise<Rows> {
   const aggregate = SAMPLE_AGGREGATES[aggregation]!;
-  return toRows(
-    await run(
-      db,
-      `WITH ${SELECTED}
+  return runNumbers(
+    db,
+    `WITH ${SELECTED}
        SELECT sel.gid, ${BUCKET}, ${aggregate} AS value
                      FROM points_number p JOIN sel USING (series_ref)
                      WHERE p.time >= $from AND p.time < $to
                      GROUP BY ALL`,
-      params,
-    ),
+    params,
   );
 }
 
@@ -156,10 +160,9 @@ export async function counterRows(
   params: Params,
 ): Promise<Rows> {
   const divisor = aggregation === 'rate' ? stepSeconds : 1;
-  return toRows(
-    await run(
-      db,
-      `WITH ${SELECTED}, pts AS (
+  return runNumbers(
+    db,
+    `WITH ${SELECTED}, pts AS (
          SELECT sel.gid, p.time, p.value, sel.temporality,
                 lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
          FROM points_number p JOIN sel USING (series_ref)
@@ -170,8 +173,7 @@ export async function counterRows(
                      FROM (SELECT gid, time, ${VALUE_INCREASE} AS delta FROM pts) p
                      WHERE p.time >= $from AND p.delta IS NOT NULL
                      GROUP BY ALL`,
-      params,
-    ),
+    params,
   );
 }
 
@@ -187,10 +189,9 @@ export async function rollupNumberRows(
   if (aggregate === undefined) throw new QueryError('agg', `${aggregation} cannot be answered from rollups`);
   // Only increases need each raw point's predecessor (a window over an extra hour of points).
   const counting = aggregation === 'rate' || aggregation === 'increase';
-  return toRows(
-    await run(
-      db,
-      `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL}), parts AS (
+  return runNumbers(
+    db,
+    `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL}), parts AS (
          SELECT sel.gid, r.minute AS time, r.count, r.sum, r.min, r.max, r.last, r.increase
          FROM rollup_number_1m r JOIN sel USING (series_ref)
          WHERE r.minute >= $from AND r.minute < least($to, $raw_from)
@@ -200,8 +201,7 @@ export async function rollupNumberRows(
          FROM raw WHERE time >= $raw_from
        )
        SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`,
-      params,
-    ),
+    params,
   );
 }
 
@@ -241,7 +241,12 @@ export async function histogramRows(
   );
   const seenBounds = new Map<string, string>();
   const quantile = QUANTILES[aggregation];
-  return rows.map((row) => {
+  const out: Rows = {
+    gid: new Float64Array(rows.length),
+    bucket: new Float64Array(rows.length),
+    value: new Float64Array(rows.length),
+  };
+  for (const [i, row] of rows.entries()) {
     const gid = Number(row.gid);
     const groupKey = `${gid}:${Number(row.bucket)}`;
     const boundsText = JSON.stringify(row.bounds);
@@ -264,6 +269,9 @@ export async function histogramRows(
     else if (aggregation === 'rate') value = count / stepSeconds;
     else if (aggregation === 'sum') value = sum;
     else value = count > 0 && sum !== null ? sum / count : null; // avg
-    return { gid, bucket: Number(row.bucket), value };
-  });
+    out.gid[i] = gid;
+    out.bucket[i] = Number(row.bucket);
+    out.value[i] = value ?? Number.NaN;
+  }
+  return out;
 }

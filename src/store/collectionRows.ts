@@ -1,10 +1,5 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type MetricData,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type ExponentialHistogram } from '@opentelemetry/sdk-metrics';
 import {
   type ResourceIdentity,
   resourceIdentity,
@@ -12,12 +7,14 @@ import {
   type SeriesEntry,
   type SeriesKind,
 } from './SeriesCatalog.js';
+import type { StoredMetricData, StoredResourceMetrics } from './StoredResourceMetrics.js';
 
 /** Column-wise rows of one collection, ready for the Appender. Times are µs since the epoch. */
 export interface CollectionRows {
   readonly numbers: NumberRows;
   readonly histograms: HistogramRows;
   readonly expHistograms: ExpHistogramRows;
+  readonly summaries: SummaryRows;
   /** Every series seen in this collection with its newest point time (µs). */
   readonly seen: Map<SeriesEntry, bigint>;
   pointCount: number;
@@ -56,6 +53,13 @@ interface ExpHistogramRows extends PointColumns {
   negativeCounts: number[][];
 }
 
+interface SummaryRows extends PointColumns {
+  counts: number[];
+  sums: number[];
+  quantiles: (readonly number[])[];
+  values: (readonly number[])[];
+}
+
 /** A resource's identity is computed once per Resource object, not once per collection. */
 const resourceIdentities = new WeakMap<object, ResourceIdentity>();
 
@@ -79,7 +83,7 @@ class MicrosCache {
   }
 }
 
-function kindOf(metric: MetricData): SeriesKind {
+function kindOf(metric: StoredMetricData): SeriesKind {
   switch (metric.dataPointType) {
     case DataPointType.GAUGE:
       return 'gauge';
@@ -89,7 +93,16 @@ function kindOf(metric: MetricData): SeriesKind {
       return 'histogram';
     case DataPointType.EXPONENTIAL_HISTOGRAM:
       return 'exponential_histogram';
+    case 'summary':
+      return 'summary';
   }
+}
+
+/** OTLP carries an exponential histogram's zero threshold; the SDK's type does not. */
+function zeroThresholdOf(histogram: ExponentialHistogram): number | null {
+  return 'zeroThreshold' in histogram && typeof histogram.zeroThreshold === 'number'
+    ? histogram.zeroThreshold
+    : null;
 }
 
 function emptyColumns(): PointColumns {
@@ -97,16 +110,15 @@ function emptyColumns(): PointColumns {
 }
 
 /**
- * Flattens one SDK collection into column arrays, resolving (and registering) each point's series.
+ * Flattens collections (one per resource; an SDK collection is one, an OTLP request one per
+ * resource it carries) into column arrays, resolving (and registering) each point's series.
  * Every point is kept, NaN and ±Infinity included (DOUBLE stores them; queries filter with
  * `isfinite(value)` where an aggregate must not be poisoned).
  */
-export function collectionRows(resourceMetrics: ResourceMetrics, catalog: SeriesCatalog): CollectionRows {
-  let resource = resourceIdentities.get(resourceMetrics.resource);
-  if (resource === undefined) {
-    resource = resourceIdentity(resourceMetrics.resource.attributes);
-    resourceIdentities.set(resourceMetrics.resource, resource);
-  }
+export function collectionRows(
+  batch: readonly StoredResourceMetrics[],
+  catalog: SeriesCatalog,
+): CollectionRows {
   const rows: CollectionRows = {
     numbers: { ...emptyColumns(), values: [] },
     histograms: {
@@ -132,12 +144,28 @@ export function collectionRows(resourceMetrics: ResourceMetrics, catalog: Series
       negativeOffsets: [],
       negativeCounts: [],
     },
+    summaries: { ...emptyColumns(), counts: [], sums: [], quantiles: [], values: [] },
     seen: new Map(),
     pointCount: 0,
   };
   const startTimes = new MicrosCache();
   const endTimes = new MicrosCache();
+  for (const resourceMetrics of batch) addResourceRows(rows, resourceMetrics, catalog, startTimes, endTimes);
+  return rows;
+}
 
+function addResourceRows(
+  rows: CollectionRows,
+  resourceMetrics: StoredResourceMetrics,
+  catalog: SeriesCatalog,
+  startTimes: MicrosCache,
+  endTimes: MicrosCache,
+): void {
+  let resource = resourceIdentities.get(resourceMetrics.resource);
+  if (resource === undefined) {
+    resource = resourceIdentity(resourceMetrics.resource.attributes);
+    resourceIdentities.set(resourceMetrics.resource, resource);
+  }
   for (const scopeMetrics of resourceMetrics.scopeMetrics) {
     for (const metric of scopeMetrics.metrics) {
       const kind = kindOf(metric);
@@ -147,7 +175,7 @@ export function collectionRows(resourceMetrics: ResourceMetrics, catalog: Series
         unit: metric.descriptor.unit,
         description: metric.descriptor.description,
         temporality:
-          kind === 'gauge'
+          metric.dataPointType === DataPointType.GAUGE || metric.dataPointType === 'summary'
             ? null
             : metric.aggregationTemporality === AggregationTemporality.DELTA
               ? 'delta'
@@ -203,15 +231,24 @@ export function collectionRows(resourceMetrics: ResourceMetrics, catalog: Series
             e.maxes.push(h.max ?? null);
             e.scales.push(h.scale);
             e.zeroCounts.push(h.zeroCount);
-            e.zeroThresholds.push(null);
+            e.zeroThresholds.push(zeroThresholdOf(h));
             e.positiveOffsets.push(h.positive.offset);
             e.positiveCounts.push(h.positive.bucketCounts);
             e.negativeOffsets.push(h.negative.offset);
             e.negativeCounts.push(h.negative.bucketCounts);
           }
           break;
+        case 'summary':
+          for (const point of metric.dataPoints) {
+            const s = rows.summaries;
+            addPoint(s, point);
+            s.counts.push(point.value.count);
+            s.sums.push(point.value.sum);
+            s.quantiles.push(point.value.quantiles);
+            s.values.push(point.value.values);
+          }
+          break;
       }
     }
   }
-  return rows;
 }

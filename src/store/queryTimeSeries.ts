@@ -106,7 +106,12 @@ export interface TimeSeriesResult {
   readonly series: readonly {
     readonly metric: string;
     readonly labels: Readonly<Record<string, string | null>>;
+    /** Every bucket of the range (built on first access from `times` and `values`). */
     readonly points: readonly TimeSeriesPoint[];
+    /** Bucket starts, shared by every series of the result. */
+    readonly times: readonly Date[];
+    /** One value per bucket, null when it holds no data: for bulk readers that need no point objects. */
+    readonly values: readonly (number | null)[];
   }[];
 }
 
@@ -209,7 +214,7 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
     rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
   } else rows = await sampleRows(db, query.aggregation, params);
 
-  const answered = new Set(rows.map((row) => row.gid)).size;
+  const answered = new Set(rows.gid).size;
   if (answered * buckets > MAX_POINTS_PER_RESULT) {
     throw new QueryError(
       'group-by',
@@ -462,13 +467,16 @@ function assemble(
   stepUs: bigint,
 ): TimeSeriesResult['series'] {
   const values: ((number | null)[] | undefined)[] = new Array(groups.length);
-  for (const row of rows) {
-    let group = values[row.gid];
+  for (let i = 0; i < rows.gid.length; i++) {
+    const gid = rows.gid[i]!;
+    const bucket = rows.bucket[i]!;
+    let group = values[gid];
     if (group === undefined) {
       group = new Array(buckets).fill(null);
-      values[row.gid] = group;
+      values[gid] = group;
     }
-    if (row.bucket >= 0 && row.bucket < buckets) group[row.bucket] = row.value;
+    const value = rows.value[i]!;
+    if (bucket >= 0 && bucket < buckets) group[bucket] = Number.isNaN(value) ? null : value;
   }
   const stepMs = Number(stepUs) / 1000;
   const times = Array.from({ length: buckets }, (_, i) => new Date(from.getTime() + i * stepMs));
@@ -476,10 +484,16 @@ function assemble(
   for (const [gid, group] of groups.entries()) {
     const groupValues = values[gid];
     if (groupValues === undefined) continue;
+    let points: TimeSeriesPoint[] | undefined;
     out.push({
       metric: group.metric,
       labels: Object.fromEntries(groupBy.map((key, i) => [key, group.labels[i] ?? null])),
-      points: groupValues.map((value, i) => ({ time: times[i]!, value })),
+      get points() {
+        points ??= groupValues.map((value, i) => ({ time: times[i]!, value }));
+        return points;
+      },
+      times,
+      values: groupValues,
     });
   }
   return out;

@@ -20,6 +20,7 @@ import type { SeriesEntry } from './SeriesCatalog.js';
 
 const BOUNDS_LIST = LIST(DOUBLE);
 const COUNTS_LIST = LIST(UBIGINT);
+const DOUBLE_LIST = LIST(DOUBLE);
 const STRING_MAP = MAP(VARCHAR, VARCHAR);
 
 function toMap(record: Readonly<Record<string, string>>) {
@@ -186,6 +187,25 @@ export function expHistogramColumns(rows: CollectionRows): TableColumns {
       (i) => countsList(e.positiveCounts[i]!),
       (i) => e.negativeOffsets[i]!,
       (i) => countsList(e.negativeCounts[i]!),
+    ],
+  };
+}
+
+export function summaryColumns(rows: CollectionRows): TableColumns {
+  const s = rows.summaries;
+  const startTime = timestampConverter();
+  const time = timestampConverter();
+  return {
+    types: [UINTEGER, TIMESTAMP, TIMESTAMP, UBIGINT, DOUBLE, DOUBLE_LIST, DOUBLE_LIST],
+    rowCount: s.refs.length,
+    values: [
+      (i) => s.refs[i]!,
+      (i) => startTime(s.startTimes[i]!),
+      (i) => time(s.times[i]!),
+      (i) => BigInt(s.counts[i]!),
+      (i) => s.sums[i]!,
+      (i) => listValue(s.quantiles[i]!),
+      (i) => listValue(s.values[i]!),
     ],
   };
 }

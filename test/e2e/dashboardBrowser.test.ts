@@ -11,6 +11,14 @@ import { manualScheduler } from '../helpers/manualScheduler.js';
 import { seedPoints } from '../helpers/seedHistory.js';
 import { tempDir } from '../helpers/tempDir.js';
 
+interface CanvasLike {
+  readonly width: number;
+  readonly height: number;
+  getContext(kind: '2d'): {
+    getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+  };
+}
+
 /** Debian's chromium (installed by .ci/run); no browser download. */
 const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots land here (git-ignored) for people to look at. */
@@ -98,26 +106,24 @@ describe('dashboard page in headless Chromium', () => {
 
   it('draws the CPU chart from the history', async () => {
     await page.selectOption('#range', '6h');
-    // Page-side code as strings: the tests compile without the DOM library.
-    await page.waitForFunction(
-      "document.querySelector('#status').textContent.includes('120 s buckets')",
-      undefined,
-      {
-        timeout: 10_000,
-      },
-    );
+    await expect.poll(() => page.textContent('#status'), { timeout: 10_000 }).toContain('120 s buckets');
     const summary = await page.textContent('[data-panel="cpu"] .value');
     expect(summary).toMatch(/\d+(\.\d+)? % · avg \d+(\.\d+)? %/);
     // Plotted, not just an empty frame: count pixels in the series' colour (#1565c0) on the canvas.
-    const plotted = await page.evaluate(`(() => {
-      const canvas = document.querySelector('[data-panel="cpu"] canvas');
+    // (Typed by hand: the tests compile without the DOM library.)
+    const plotted = await page.$eval('[data-panel="cpu"] canvas', (canvas: CanvasLike) => {
       const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
       let count = 0;
       for (let i = 0; i < data.length; i += 4) {
-        if (Math.abs(data[i] - 0x15) < 30 && Math.abs(data[i + 1] - 0x65) < 30 && data[i + 2] > 160) count++;
+        if (
+          Math.abs((data[i] ?? 0) - 0x15) < 30 &&
+          Math.abs((data[i + 1] ?? 0) - 0x65) < 30 &&
+          (data[i + 2] ?? 0) > 160
+        )
+          count++;
       }
       return count;
-    })()`);
+    });
     expect(plotted).toBeGreaterThan(200);
     const memoryLegend = await page.textContent('[data-panel="memory"] .u-legend');
     expect(memoryLegend).toContain('used');
@@ -141,13 +147,7 @@ describe('dashboard page in headless Chromium', () => {
     });
     expect(response.status).toBe(202);
     await perfwatch.forceFlush();
-    await page.waitForFunction(
-      "document.querySelector('#alerts').textContent.includes('BrowserTestAlert')",
-      undefined,
-      {
-        timeout: 10_000,
-      },
-    );
+    await expect.poll(() => page.textContent('#alerts'), { timeout: 10_000 }).toContain('BrowserTestAlert');
     expect(await page.textContent('#alerts')).toContain('critical');
   });
 
@@ -155,7 +155,7 @@ describe('dashboard page in headless Chromium', () => {
     await mkdir(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'dashboard-1280x800.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
-    const width = await page.evaluate('document.documentElement.scrollWidth');
+    const width = await page.$eval('html', (html: { scrollWidth: number }) => html.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(OUTPUT, 'dashboard-390x844.png') });
     expect(existsSync(join(OUTPUT, 'dashboard-390x844.png'))).toBe(true);

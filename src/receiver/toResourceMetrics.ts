@@ -1,0 +1,355 @@
+import { type HrTime, ValueType } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  type DataPoint,
+  DataPointType,
+  type ExponentialHistogram,
+  type Histogram,
+  type MetricData,
+  type MetricDescriptor,
+} from '@opentelemetry/sdk-metrics';
+import type {
+  StoredMetricData,
+  StoredResourceMetrics,
+  SummaryValue,
+} from '../store/StoredResourceMetrics.js';
+import type {
+  Int64,
+  OtlpBuckets,
+  OtlpMetric,
+  OtlpMetricsRequest,
+  OtlpNumberDataPoint,
+} from './decodeOtlpMetrics.js';
+import { HrTimeCache } from './HrTimeCache.js';
+import { int64ToNumber } from './int64.js';
+import { exponentialHistogramProblem, histogramProblem, summaryProblem } from './pointProblems.js';
+import { toAttributes } from './toAttributes.js';
+
+/** What one request converts to: the valid points, ready for the store, and what was rejected. */
+export interface ConvertedRequest {
+  readonly resourceMetrics: StoredResourceMetrics[];
+  /** Points kept. */
+  readonly points: number;
+  /** Points rejected as invalid (OTLP's `partial_success.rejected_data_points`). */
+  readonly rejected: number;
+  /** Why points were rejected: the first few reasons, or '' when none were. */
+  readonly errorMessage: string;
+}
+
+/** Reasons quoted in `error_message`; the rest are only counted. */
+const MAX_REASONS = 5;
+/** DataPointFlags.FLAG_NO_RECORDED_VALUE: the point marks a gap (staleness), it has no value. */
+const NO_RECORDED_VALUE = 1;
+/** OTLP's AggregationTemporality values (1 = delta, 2 = cumulative; 0 is invalid). */
+const OTLP_DELTA = 1;
+const OTLP_CUMULATIVE = 2;
+
+/**
+ * Converts a decoded OTLP request into the SDK's `ResourceMetrics` shape (plus summaries) for the
+ * store writer, validating every point on the way. An invalid point is dropped and counted with
+ * its reason; its metric's other points and every other metric are kept. A metric without a name,
+ * or a sum or histogram without a valid temporality, rejects all its points.
+ *
+ * Points flagged "no recorded value" are skipped without being counted as rejected: they are
+ * staleness markers, valid OTLP that carries nothing to store.
+ */
+export function toResourceMetrics(request: OtlpMetricsRequest): ConvertedRequest {
+  const out = new Conversion();
+  const resourceMetrics: StoredResourceMetrics[] = [];
+  for (const rm of request.resourceMetrics) {
+    const scopeMetrics = [];
+    for (const sm of rm.scopeMetrics) {
+      const metrics: StoredMetricData[] = [];
+      for (const metric of sm.metrics) {
+        const converted = out.metric(metric);
+        if (converted !== undefined && converted.dataPoints.length > 0) metrics.push(converted);
+      }
+      if (metrics.length === 0) continue;
+      const scope = sm.scope;
+      scopeMetrics.push({
+        scope: {
+          name: scope?.name ?? '',
+          ...(scope?.version ? { version: scope.version } : {}),
+          ...(sm.schemaUrl ? { schemaUrl: sm.schemaUrl } : {}),
+        },
+        metrics,
+      });
+    }
+    if (scopeMetrics.length === 0) continue;
+    resourceMetrics.push({
+      resource: resourceFromAttributes(toAttributes(rm.resource?.attributes ?? [])),
+      scopeMetrics,
+    });
+  }
+  return {
+    resourceMetrics,
+    points: out.points,
+    rejected: out.rejected,
+    errorMessage: out.errorMessage(),
+  };
+}
+
+class Conversion {
+  points = 0;
+  rejected = 0;
+  private readonly reasons: string[] = [];
+  // Two caches: start and end times alternate, and each mostly repeats across a request's points.
+  private readonly startTimes = new HrTimeCache();
+  private readonly endTimes = new HrTimeCache();
+
+  errorMessage(): string {
+    if (this.rejected === 0) return '';
+    const more = this.rejected > this.reasons.length ? '; …' : '';
+    return `${this.rejected} data point(s) rejected: ${this.reasons.join('; ')}${more}`;
+  }
+
+  private reject(count: number, reason: string): void {
+    this.rejected += count;
+    if (this.reasons.length < MAX_REASONS) this.reasons.push(reason);
+  }
+
+  metric(metric: OtlpMetric): StoredMetricData | undefined {
+    const points = pointCountOf(metric);
+    if (!metric.name) {
+      if (points > 0) this.reject(points, 'metric.name: must not be empty');
+      return undefined;
+    }
+    const where = `metric ${JSON.stringify(metric.name)}`;
+    if (metric.gauge) return this.numberMetric(metric.gauge.dataPoints, undefined, metric, where);
+    if (metric.sum) return this.numberMetric(metric.sum.dataPoints, metric.sum, metric, where);
+    if (metric.histogram) return this.histogramMetric(metric, metric.histogram, where);
+    if (metric.exponentialHistogram) {
+      return this.exponentialHistogramMetric(metric, metric.exponentialHistogram, where);
+    }
+    if (metric.summary) return this.summaryMetric(metric, metric.summary, where);
+    // No data member set: a metric without points, nothing to store or reject.
+    return undefined;
+  }
+
+  private temporality(value: number, points: number, where: string): AggregationTemporality | undefined {
+    if (value === OTLP_DELTA) return AggregationTemporality.DELTA;
+    if (value === OTLP_CUMULATIVE) return AggregationTemporality.CUMULATIVE;
+    if (points > 0)
+      this.reject(
+        points,
+        `${where}: aggregationTemporality must be 1 (delta) or 2 (cumulative), got ${value}`,
+      );
+    return undefined;
+  }
+
+  /**
+   * The end time of a point to keep; undefined when the point is skipped (no recorded value) or
+   * rejected (no time). Locations are only formatted for rejections: this runs once per point.
+   */
+  private endTime(
+    point: { timeUnixNano: Int64; flags: number },
+    where: string,
+    index: number,
+  ): HrTime | undefined {
+    if ((point.flags & NO_RECORDED_VALUE) !== 0) return undefined;
+    const endTime = this.endTimes.of(point.timeUnixNano);
+    if (endTime[0] === 0 && endTime[1] === 0) {
+      this.reject(1, `${where} point ${index}: timeUnixNano must be set`);
+      return undefined;
+    }
+    return endTime;
+  }
+
+  /** A gauge (`sum` undefined) or a sum. */
+  private numberMetric(
+    points: readonly OtlpNumberDataPoint[],
+    sum: NonNullable<OtlpMetric['sum']> | undefined,
+    metric: OtlpMetric,
+    where: string,
+  ): MetricData | undefined {
+    const monotonic = sum?.isMonotonic === true;
+    let temporality = AggregationTemporality.CUMULATIVE;
+    if (sum !== undefined) {
+      const t = this.temporality(sum.aggregationTemporality, points.length, where);
+      if (t === undefined) return undefined;
+      temporality = t;
+    }
+    const dataPoints: DataPoint<number>[] = [];
+    let intValues = true;
+    for (let i = 0; i < points.length; i++) {
+      const point = points[i]!;
+      const endTime = this.endTime(point, where, i);
+      if (endTime === undefined) continue;
+      let value: number;
+      if (Object.hasOwn(point, 'asDouble')) {
+        value = point.asDouble!;
+        intValues = false;
+      } else if (Object.hasOwn(point, 'asInt')) value = int64ToNumber(point.asInt!);
+      else {
+        this.reject(1, `${where} point ${i}: has neither asDouble nor asInt`);
+        continue;
+      }
+      if (monotonic && !(value >= 0 && value !== Number.POSITIVE_INFINITY)) {
+        this.reject(1, `${where} point ${i}: a monotonic sum must be finite and ≥ 0, got ${value}`);
+        continue;
+      }
+      dataPoints.push({
+        startTime: this.startTimes.of(point.startTimeUnixNano),
+        endTime,
+        attributes: toAttributes(point.attributes),
+        value,
+      });
+    }
+    this.points += dataPoints.length;
+    const descriptor = descriptorOf(metric, intValues && dataPoints.length > 0);
+    return sum !== undefined
+      ? {
+          dataPointType: DataPointType.SUM,
+          descriptor,
+          aggregationTemporality: temporality,
+          isMonotonic: monotonic,
+          dataPoints,
+        }
+      : {
+          dataPointType: DataPointType.GAUGE,
+          descriptor,
+          aggregationTemporality: temporality,
+          dataPoints,
+        };
+  }
+
+  private histogramMetric(
+    metric: OtlpMetric,
+    data: NonNullable<OtlpMetric['histogram']>,
+    where: string,
+  ): MetricData | undefined {
+    const temporality = this.temporality(data.aggregationTemporality, data.dataPoints.length, where);
+    if (temporality === undefined) return undefined;
+    const dataPoints: DataPoint<Histogram>[] = [];
+    for (let i = 0; i < data.dataPoints.length; i++) {
+      const point = data.dataPoints[i]!;
+      const endTime = this.endTime(point, where, i);
+      if (endTime === undefined) continue;
+      const problem = histogramProblem(point);
+      if (problem !== undefined) {
+        this.reject(1, `${where} point ${i}: ${problem}`);
+        continue;
+      }
+      const value: Histogram = {
+        count: int64ToNumber(point.count),
+        buckets: {
+          boundaries: point.explicitBounds as number[],
+          counts: point.bucketCounts.map(int64ToNumber),
+        },
+      };
+      if (Object.hasOwn(point, 'sum')) value.sum = point.sum!;
+      if (Object.hasOwn(point, 'min')) value.min = point.min!;
+      if (Object.hasOwn(point, 'max')) value.max = point.max!;
+      dataPoints.push({
+        startTime: this.startTimes.of(point.startTimeUnixNano),
+        endTime,
+        attributes: toAttributes(point.attributes),
+        value,
+      });
+    }
+    this.points += dataPoints.length;
+    return {
+      dataPointType: DataPointType.HISTOGRAM,
+      descriptor: descriptorOf(metric, false),
+      aggregationTemporality: temporality,
+      dataPoints,
+    };
+  }
+
+  private exponentialHistogramMetric(
+    metric: OtlpMetric,
+    data: NonNullable<OtlpMetric['exponentialHistogram']>,
+    where: string,
+  ): MetricData | undefined {
+    const temporality = this.temporality(data.aggregationTemporality, data.dataPoints.length, where);
+    if (temporality === undefined) return undefined;
+    const dataPoints: DataPoint<ExponentialHistogram>[] = [];
+    for (let i = 0; i < data.dataPoints.length; i++) {
+      const point = data.dataPoints[i]!;
+      const endTime = this.endTime(point, where, i);
+      if (endTime === undefined) continue;
+      const problem = exponentialHistogramProblem(point);
+      if (problem !== undefined) {
+        this.reject(1, `${where} point ${i}: ${problem}`);
+        continue;
+      }
+      // zeroThreshold travels beside the SDK's fields; the store keeps it (see collectionRows).
+      const value: ExponentialHistogram & { zeroThreshold: number } = {
+        count: int64ToNumber(point.count),
+        scale: point.scale,
+        zeroCount: int64ToNumber(point.zeroCount),
+        zeroThreshold: point.zeroThreshold,
+        positive: bucketsOf(point.positive),
+        negative: bucketsOf(point.negative),
+      };
+      if (Object.hasOwn(point, 'sum')) value.sum = point.sum!;
+      if (Object.hasOwn(point, 'min')) value.min = point.min!;
+      if (Object.hasOwn(point, 'max')) value.max = point.max!;
+      dataPoints.push({
+        startTime: this.startTimes.of(point.startTimeUnixNano),
+        endTime,
+        attributes: toAttributes(point.attributes),
+        value,
+      });
+    }
+    this.points += dataPoints.length;
+    return {
+      dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
+      descriptor: descriptorOf(metric, false),
+      aggregationTemporality: temporality,
+      dataPoints,
+    };
+  }
+
+  private summaryMetric(
+    metric: OtlpMetric,
+    data: NonNullable<OtlpMetric['summary']>,
+    where: string,
+  ): StoredMetricData {
+    const dataPoints: DataPoint<SummaryValue>[] = [];
+    for (let i = 0; i < data.dataPoints.length; i++) {
+      const point = data.dataPoints[i]!;
+      const endTime = this.endTime(point, where, i);
+      if (endTime === undefined) continue;
+      const problem = summaryProblem(point);
+      if (problem !== undefined) {
+        this.reject(1, `${where} point ${i}: ${problem}`);
+        continue;
+      }
+      dataPoints.push({
+        startTime: this.startTimes.of(point.startTimeUnixNano),
+        endTime,
+        attributes: toAttributes(point.attributes),
+        value: {
+          count: int64ToNumber(point.count),
+          sum: point.sum,
+          quantiles: point.quantileValues.map((q) => q.quantile),
+          values: point.quantileValues.map((q) => q.value),
+        },
+      });
+    }
+    this.points += dataPoints.length;
+    return { dataPointType: 'summary', descriptor: descriptorOf(metric, false), dataPoints };
+  }
+}
+
+function pointCountOf(metric: OtlpMetric): number {
+  const data =
+    metric.gauge ?? metric.sum ?? metric.histogram ?? metric.exponentialHistogram ?? metric.summary;
+  return data?.dataPoints.length ?? 0;
+}
+
+function descriptorOf(metric: OtlpMetric, intValues: boolean): MetricDescriptor {
+  return {
+    name: metric.name,
+    description: metric.description,
+    unit: metric.unit,
+    valueType: intValues ? ValueType.INT : ValueType.DOUBLE,
+  };
+}
+
+function bucketsOf(buckets: OtlpBuckets | null | undefined): ExponentialHistogram['positive'] {
+  if (buckets === null || buckets === undefined) return { offset: 0, bucketCounts: [] };
+  return { offset: buckets.offset, bucketCounts: buckets.bucketCounts.map(int64ToNumber) };
+}

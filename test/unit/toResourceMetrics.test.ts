@@ -1,0 +1,278 @@
+import { ValueType } from '@opentelemetry/api';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import { decodeOtlpMetrics, OtlpDecodeError } from '../../src/receiver/decodeOtlpMetrics.js';
+import { ExportMetricsServiceRequest } from '../../src/receiver/otlpMetricsSchema.js';
+import { toResourceMetrics } from '../../src/receiver/toResourceMetrics.js';
+
+const TIME = '1767225600123456789';
+
+/** One metric in one resource, through the binary encoding (as a client would send it). */
+function convert(metric: object, attributes: object[] = []) {
+  const request = {
+    resourceMetrics: [
+      { resource: { attributes }, scopeMetrics: [{ scope: { name: 's' }, metrics: [metric] }] },
+    ],
+  };
+  const bytes = ExportMetricsServiceRequest.encode(ExportMetricsServiceRequest.fromObject(request)).finish();
+  return toResourceMetrics(decodeOtlpMetrics(bytes, 'protobuf'));
+}
+
+function onlyMetric(converted: ReturnType<typeof toResourceMetrics>) {
+  return converted.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!;
+}
+
+describe('toResourceMetrics', () => {
+  it('converts nanosecond times exactly and int64 values, negative ones included', () => {
+    const converted = convert({
+      name: 'level',
+      gauge: { dataPoints: [{ timeUnixNano: TIME, startTimeUnixNano: '0', asInt: '-42' }] },
+    });
+    expect(converted).toMatchObject({ points: 1, rejected: 0, errorMessage: '' });
+    const metric = onlyMetric(converted);
+    expect(metric.dataPointType).toBe(DataPointType.GAUGE);
+    expect(metric.dataPoints[0]).toEqual({
+      startTime: [0, 0],
+      endTime: [1_767_225_600, 123_456_789],
+      attributes: {},
+      value: -42,
+    });
+    expect(metric.descriptor.valueType).toBe(ValueType.INT);
+  });
+
+  it('turns every AnyValue kind into an attribute the store can hold', () => {
+    const converted = convert({ name: 'g', gauge: { dataPoints: [{ timeUnixNano: TIME, asDouble: 1 }] } }, [
+      { key: 'big', value: { intValue: '9007199254740993' } },
+      { key: 'small', value: { intValue: '7' } },
+      { key: 'list', value: { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } } },
+      { key: 'map', value: { kvlistValue: { values: [{ key: 'k', value: { boolValue: true } }] } } },
+      { key: 'raw', value: { bytesValue: Buffer.from([1, 2, 3]).toString('base64') } },
+      { key: 'unset', value: {} },
+    ]);
+    expect(converted.resourceMetrics[0]!.resource.attributes).toEqual({
+      big: '9007199254740993',
+      small: 7,
+      list: ['a', 'b'],
+      map: '{"k":true}',
+      raw: 'AQID',
+    });
+  });
+
+  it('skips points flagged "no recorded value" without counting them as rejected', () => {
+    const converted = convert({
+      name: 'g',
+      gauge: {
+        dataPoints: [
+          { timeUnixNano: TIME, flags: 1 },
+          { timeUnixNano: TIME, asDouble: 2 },
+        ],
+      },
+    });
+    expect(converted).toMatchObject({ points: 1, rejected: 0 });
+  });
+
+  it('rejects what cannot be stored faithfully, naming the metric, point and rule', () => {
+    const cases: [object, string][] = [
+      [
+        { name: 's', sum: { aggregationTemporality: 0, dataPoints: [{ timeUnixNano: TIME, asDouble: 1 }] } },
+        'metric "s": aggregationTemporality must be 1 (delta) or 2 (cumulative), got 0',
+      ],
+      [
+        { name: 'g', gauge: { dataPoints: [{ asDouble: 1 }] } },
+        'metric "g" point 0: timeUnixNano must be set',
+      ],
+      [
+        { name: 'g', gauge: { dataPoints: [{ timeUnixNano: TIME }] } },
+        'metric "g" point 0: has neither asDouble nor asInt',
+      ],
+      [
+        {
+          name: 'h',
+          histogram: {
+            aggregationTemporality: 2,
+            dataPoints: [
+              { timeUnixNano: TIME, count: 1, bucketCounts: [1, 0], explicitBounds: [Number.NaN] },
+            ],
+          },
+        },
+        'metric "h" point 0: explicitBounds[0] must be finite, got NaN',
+      ],
+      [
+        {
+          name: 'h',
+          histogram: {
+            aggregationTemporality: 2,
+            dataPoints: [{ timeUnixNano: TIME, count: 1, bucketCounts: [1, 0, 0], explicitBounds: [2, 1] }],
+          },
+        },
+        'metric "h" point 0: explicitBounds must be strictly increasing (at index 1)',
+      ],
+      [
+        {
+          name: 'h',
+          histogram: {
+            aggregationTemporality: 2,
+            dataPoints: [{ timeUnixNano: TIME, count: 5, bucketCounts: [1, 1], explicitBounds: [1] }],
+          },
+        },
+        'metric "h" point 0: count 5 is not the sum of bucketCounts (2)',
+      ],
+      [
+        {
+          name: 'h',
+          histogram: {
+            aggregationTemporality: 1,
+            dataPoints: [{ timeUnixNano: TIME, count: '9007199254740993' }],
+          },
+        },
+        'metric "h" point 0: count must be below 2^53 to be stored exactly, got 9007199254740993',
+      ],
+      [
+        {
+          name: 'h',
+          histogram: {
+            aggregationTemporality: 1,
+            dataPoints: [{ timeUnixNano: TIME, count: 1, sum: Number.NaN }],
+          },
+        },
+        'metric "h" point 0: sum must not be NaN',
+      ],
+      [
+        {
+          name: 'e',
+          exponentialHistogram: {
+            aggregationTemporality: 2,
+            dataPoints: [{ timeUnixNano: TIME, count: 1, scale: 21, zeroCount: 1 }],
+          },
+        },
+        'metric "e" point 0: scale must be between -10 and 20, got 21',
+      ],
+      [
+        {
+          name: 'e',
+          exponentialHistogram: {
+            aggregationTemporality: 2,
+            dataPoints: [
+              {
+                timeUnixNano: TIME,
+                count: 9,
+                scale: 1,
+                zeroCount: 1,
+                positive: { offset: -1, bucketCounts: [2, 3] },
+              },
+            ],
+          },
+        },
+        'metric "e" point 0: count 9 is not zeroCount plus the positive and negative bucket counts (6)',
+      ],
+      [
+        {
+          name: 'c',
+          sum: {
+            aggregationTemporality: 2,
+            isMonotonic: true,
+            dataPoints: [{ timeUnixNano: TIME, asDouble: -1 }],
+          },
+        },
+        'metric "c" point 0: a monotonic sum must be finite and ≥ 0, got -1',
+      ],
+    ];
+    for (const [metric, reason] of cases) {
+      const converted = convert(metric);
+      expect({ reason, result: converted }).toMatchObject({
+        reason,
+        result: {
+          points: 0,
+          rejected: 1,
+          errorMessage: `1 data point(s) rejected: ${reason}`,
+          resourceMetrics: [],
+        },
+      });
+    }
+  });
+
+  it('keeps a valid exponential histogram with its zero threshold and both bucket ranges', () => {
+    const converted = convert({
+      name: 'e',
+      unit: 's',
+      exponentialHistogram: {
+        aggregationTemporality: 1,
+        dataPoints: [
+          {
+            timeUnixNano: TIME,
+            count: 6,
+            sum: 1.5,
+            scale: -2,
+            zeroCount: 1,
+            zeroThreshold: 0.001,
+            positive: { offset: 3, bucketCounts: [2, 1] },
+            negative: { offset: -1, bucketCounts: [2] },
+          },
+        ],
+      },
+    });
+    expect(converted).toMatchObject({ points: 1, rejected: 0 });
+    expect(onlyMetric(converted).dataPoints[0]!.value).toEqual({
+      count: 6,
+      sum: 1.5,
+      scale: -2,
+      zeroCount: 1,
+      zeroThreshold: 0.001,
+      positive: { offset: 3, bucketCounts: [2, 1] },
+      negative: { offset: -1, bucketCounts: [2] },
+    });
+  });
+
+  it('counts at most five reasons in the message but every rejected point', () => {
+    const converted = convert({
+      name: 'g',
+      gauge: { dataPoints: Array.from({ length: 8 }, () => ({ timeUnixNano: TIME })) },
+    });
+    expect(converted.rejected).toBe(8);
+    expect(converted.errorMessage.match(/has neither/g)).toHaveLength(5);
+    expect(converted.errorMessage.endsWith('; …')).toBe(true);
+  });
+});
+
+describe('decodeOtlpMetrics', () => {
+  it('refuses a JSON array, invalid UTF-8 and a wrong field type with a message naming the problem', () => {
+    expect(() => decodeOtlpMetrics(Buffer.from('[]'), 'json')).toThrow(OtlpDecodeError);
+    expect(() => decodeOtlpMetrics(Buffer.from([0xff, 0xfe]), 'json')).toThrow(/not valid UTF-8 JSON/);
+    expect(() => decodeOtlpMetrics(Buffer.from('{"resourceMetrics":[{"scopeMetrics":{}}]}'), 'json')).toThrow(
+      /scopeMetrics: array expected/,
+    );
+  });
+
+  it('accepts OTLP/JSON enums by name and int64 as numbers', () => {
+    const request = decodeOtlpMetrics(
+      Buffer.from(
+        JSON.stringify({
+          resourceMetrics: [
+            {
+              scopeMetrics: [
+                {
+                  metrics: [
+                    {
+                      name: 'n',
+                      sum: {
+                        aggregationTemporality: 'AGGREGATION_TEMPORALITY_DELTA',
+                        dataPoints: [{ timeUnixNano: 1767225600000000000, asInt: 5 }],
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      ),
+      'json',
+    );
+    const converted = toResourceMetrics(request);
+    expect(converted).toMatchObject({ points: 1, rejected: 0 });
+    expect(onlyMetric(converted)).toMatchObject({
+      aggregationTemporality: AggregationTemporality.DELTA,
+      dataPoints: [{ value: 5 }],
+    });
+  });
+});
