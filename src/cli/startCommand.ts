@@ -3,7 +3,7 @@ import type { PerfWatchOptions } from '../config/PerfWatchOptions.js';
 import { ConfigError } from '../errors.js';
 import type { ApiServerOptions } from '../server/ApiServerOptions.js';
 import { resolveApiConfig } from '../server/resolveApiConfig.js';
-import { type RunningApiServer, startApiServer } from '../server/startApiServer.js';
+import type { RunningApiServer } from '../server/startApiServer.js';
 import { startPerfWatch } from '../startPerfWatch.js';
 import { waitForSignal } from './waitForSignal.js';
 
@@ -106,8 +106,11 @@ export function registerStartCommand(program: Command): void {
       const perfwatch = await startPerfWatch(optionsFromFlags(flags));
       let api: RunningApiServer | undefined;
       try {
-        if (apiOptions !== undefined)
+        if (apiOptions !== undefined) {
+          // Loaded only here: every other command would otherwise pay for the HTTP framework.
+          const { startApiServer } = await import('../server/startApiServer.js');
           api = await startApiServer(perfwatch, apiOptions, { logger: perfwatch.logger });
+        }
       } catch (error) {
         await perfwatch.shutdown();
         throw error;

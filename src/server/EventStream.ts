@@ -47,7 +47,12 @@ export class EventStream {
 
   /** Takes over the response: headers, a first `retry` line, then events until the client leaves. */
   async attach(response: ServerResponse): Promise<void> {
-    if (this.knownRegressions === undefined) await this.loadKnownRegressions();
+    if (this.knownRegressions === undefined) {
+      // Without the open ids, every open regression would be announced as new on the next collection.
+      await this.loadKnownRegressions().catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'event stream: could not read the open regressions'),
+      );
+    }
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',

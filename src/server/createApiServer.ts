@@ -143,11 +143,12 @@ function installSecurity(app: FastifyInstance, config: ApiServerConfig): void {
   });
 }
 
+/** Decided on the matched route, not the raw URL, so no spelling of a path slips past. */
 function needsToken(request: FastifyRequest, protectReads: boolean): boolean {
-  const path = request.url.split('?')[0] as string;
-  if (!path.startsWith(`${API_PREFIX}/`)) return false;
+  const route = request.routeOptions.url;
+  if (route === undefined || !route.startsWith(`${API_PREFIX}/`)) return false;
   if (request.method !== 'GET' && request.method !== 'HEAD') return true;
-  return protectReads && path !== `${API_PREFIX}/openapi.json`;
+  return protectReads && route !== `${API_PREFIX}/openapi.json`;
 }
 
 function digest(text: string): Buffer {
