@@ -188,6 +188,35 @@ export function mannWhitney(
 }
 
 /**
+ * Mann–Whitney U between two histograms over the same buckets (`before[i]`, `after[i]`
+ * observations in bucket i): observations in one bucket tie. Also the probability of
+ * superiority U / (n₁n₂) — how often an observation after exceeds one before (ties count half).
+ */
+export function binnedMannWhitney(
+  before: readonly number[],
+  after: readonly number[],
+): MannWhitneyResult & { superiority: number } {
+  let n1 = 0;
+  let n2 = 0;
+  let u = 0;
+  let tieTerm = 0;
+  for (let i = 0; i < Math.max(before.length, after.length); i++) {
+    const a = before[i] ?? 0;
+    const b = after[i] ?? 0;
+    u += b * (n1 + a / 2);
+    n1 += a;
+    n2 += b;
+    const t = a + b;
+    tieTerm += t * t * t - t;
+  }
+  const n = n1 + n2;
+  if (n1 === 0 || n2 === 0) return { u: 0, z: 0, pValue: 1, superiority: Number.NaN };
+  const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1)));
+  const z = variance > 0 ? (u - (n1 * n2) / 2) / Math.sqrt(variance) : 0;
+  return { u, z, pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))), superiority: u / (n1 * n2) };
+}
+
+/**
  * Hodges–Lehmann estimate of the shift (after − before): the median of all pairwise differences,
  * with a confidence interval from their order statistics. Large samples are thinned evenly to at
  * most `maxPerSide` values each, which keeps this O(maxPerSide² log) whatever the window.

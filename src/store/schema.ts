@@ -8,7 +8,7 @@
  * hashes do not compress at all (8 bytes per point). `series_id` stays the stable identity that
  * other files, exports and later analysis records use.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const V1 = `
 CREATE TABLE perfwatch_schema (
@@ -271,5 +271,15 @@ CREATE TABLE alert_rule_state (
 );
 `;
 
+/**
+ * Regressions of histogram statistics carry a test of the whole distribution too: observations
+ * before and after the change compared bucket by bucket (binned Mann–Whitney), and how often an
+ * observation after exceeds one before.
+ */
+const REGRESSION_DISTRIBUTIONS = `
+ALTER TABLE regressions ADD COLUMN distribution_p_value DOUBLE;
+ALTER TABLE regressions ADD COLUMN distribution_superiority DOUBLE;
+`;
+
 /** Each entry upgrades the schema by one version; index 0 creates version 1 in an empty file. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, ALERTS];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, ALERTS, REGRESSION_DISTRIBUTIONS];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  binnedMannWhitney,
   hodgesLehmann,
   lag1Autocorrelation,
   mannWhitney,
@@ -62,5 +63,23 @@ describe('statistics', () => {
     expect(lag1Autocorrelation([1, -1, 1, -1, 1, -1])).toBeLessThan(-0.8);
     expect(lag1Autocorrelation(Array.from({ length: 100 }, (_, i) => i))).toBeGreaterThan(0.9);
     expect(lag1Autocorrelation([5, 5, 5])).toBe(0);
+  });
+});
+
+describe('binnedMannWhitney', () => {
+  it('equals Mann–Whitney on the expanded observations, where a bucket is a tie', () => {
+    const before = [3, 5, 2, 0];
+    const after = [1, 2, 4, 3];
+    const expand = (counts: number[]) => counts.flatMap((count, bucket) => new Array(count).fill(bucket));
+    const expected = mannWhitney(expand(before), expand(after));
+    const binned = binnedMannWhitney(before, after);
+    expect(binned.u).toBeCloseTo(expected.u, 10);
+    expect(binned.z).toBeCloseTo(expected.z, 10);
+    expect(binned.pValue).toBeCloseTo(expected.pValue, 10);
+    expect(binned.superiority).toBeCloseTo(expected.u / (10 * 10), 10);
+  });
+
+  it('has no answer for an empty side', () => {
+    expect(binnedMannWhitney([0, 0], [1, 2])).toMatchObject({ pValue: 1, superiority: Number.NaN });
   });
 });
