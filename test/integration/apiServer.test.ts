@@ -123,6 +123,9 @@ describe('HTTP API: reads', () => {
 
   it('GET metrics: each bad parameter is a 400 naming the field and the rule', async () => {
     await expectInvalid('GET', '/metrics?hours=0', 'hours', 'minimum');
+    await expectInvalid('GET', '/metrics?metric_name=a&step=0s', 'step', 'range');
+    await expectInvalid('GET', '/metrics?metric_name=a&step=9999w', 'step', 'range');
+    await expectInvalid('GET', '/metrics?metric_name=a&match=host.name%3D~(', 'match.0', 'pattern');
     await expectInvalid('GET', '/metrics?hours=169', 'hours', 'maximum');
     await expectInvalid('GET', '/metrics?hours=abc', 'hours', 'type');
     await expectInvalid('GET', '/metrics?limit=0', 'limit', 'minimum');

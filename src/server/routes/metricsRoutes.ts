@@ -14,6 +14,7 @@ import {
   DURATION,
   durationSeconds,
   HOURS,
+  invalidParameter,
   SERVICE_NAME,
   TIME,
   timeWindow,
@@ -45,6 +46,25 @@ interface RecordBody {
 }
 
 const MATCHER = /^([^=!~]+)(=~|!~|!=|=)(.*)$/s;
+/** A bucket wider than a year is a typo, and would overflow the time arithmetic. */
+const MAX_STEP_SECONDS = 366 * 86_400;
+
+/**
+ * A 400 for a regular expression neither JavaScript nor RE2 (DuckDB's) would take, instead of a
+ * failure inside the query. The two dialects differ at the edges; the common syntax errors
+ * (unbalanced parentheses or brackets, a dangling quantifier) are caught by either.
+ */
+function checkRegex(field: string, pattern: string): void {
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    throw invalidParameter(
+      field,
+      'pattern',
+      `is not a valid regular expression: ${(error as Error).message}`,
+    );
+  }
+}
 
 /** `GET metrics` (time series from the history, or the metric list) and `POST metrics`. */
 export function metricsRoutes(app: FastifyInstance, context: ServerContext): void {
@@ -119,14 +139,18 @@ export function metricsRoutes(app: FastifyInstance, context: ServerContext): voi
         query.step === undefined
           ? autoStepSeconds(window.from, window.to, perfwatch.config.collectionIntervalMillis)
           : durationSeconds(query.step);
+      if (!(stepSeconds >= 0.001 && stepSeconds <= MAX_STEP_SECONDS)) {
+        throw invalidParameter('step', 'range', 'must be between 1ms and 366d');
+      }
       const { from, to } =
         query.from === undefined ? alignWindow(window.from, window.to, stepSeconds) : window;
       const where = Object.fromEntries(
         query.where.map((text) => [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)]),
       );
       if (query.service_name !== undefined) where['service.name'] = query.service_name;
-      const matchers: LabelMatcher[] = query.match.map((text) => {
+      const matchers: LabelMatcher[] = query.match.map((text, i) => {
         const [, key, op, value] = MATCHER.exec(text) as RegExpExecArray;
+        if (op === '=~' || op === '!~') checkRegex(`match.${i}`, value as string);
         return { key: key as string, op: op as LabelMatcher['op'], value: value as string };
       });
       const result = await queryTimeSeries(perfwatch.store, {
