@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import {
+  BenchmarkError,
   ConfigError,
   PerfWatchError,
   QueryError,
@@ -91,11 +92,24 @@ function describe(error: FastifyError): { status: number; envelope: ErrorBody } 
   };
 }
 
+/** An unknown benchmark is 404, a taken name 409, a window without data 422, an invalid option 400. */
+const BENCHMARK_STATUS: Record<BenchmarkError['problem'], number> = {
+  not_found: 404,
+  exists: 409,
+  no_data: 422,
+  invalid: 400,
+};
+
 function perfwatchError(error: PerfWatchError): { status: number; envelope: ErrorBody } {
   if (error instanceof QueryError)
     return { status: 400, envelope: body(error.code, error.message, { field: error.argument }) };
   if (error instanceof ConfigError)
     return { status: 400, envelope: body(error.code, error.message, { field: error.setting }) };
+  if (error instanceof BenchmarkError)
+    return {
+      status: BENCHMARK_STATUS[error.problem],
+      envelope: body(error.code, error.message, { field: error.field }),
+    };
   if (error instanceof RuleError)
     return {
       status: 400,
