@@ -11,6 +11,7 @@ import { LiveSql } from './LiveSql.js';
 import { MetricRecorder } from './MetricRecorder.js';
 import { adminRoutes } from './routes/adminRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
+import { benchmarkRoutes } from './routes/benchmarkRoutes.js';
 import { eventsRoute } from './routes/eventsRoute.js';
 import { metricsRoutes } from './routes/metricsRoutes.js';
 import { overviewRoutes } from './routes/overviewRoutes.js';
@@ -87,6 +88,7 @@ export async function createApiServer(
       metricsRoutes(api, context);
       overviewRoutes(api, context);
       regressionRoutes(api, context);
+      benchmarkRoutes(api, context);
       alertRoutes(api, context);
       adminRoutes(api, context);
       eventsRoute(api, context);

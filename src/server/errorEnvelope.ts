@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import {
+  BenchmarkError,
   ConfigError,
   PerfWatchError,
   QueryError,
@@ -101,6 +102,10 @@ function perfwatchError(error: PerfWatchError): { status: number; envelope: Erro
       status: 400,
       envelope: body(error.code, error.message, { rule: error.rule, field: error.field }),
     };
+  if (error instanceof BenchmarkError) {
+    const status = { not_found: 404, exists: 409, no_data: 422, invalid: 400 }[error.problem];
+    return { status, envelope: body(error.code, error.message, { field: error.field }) };
+  }
   if (error instanceof SqlRefusedError) return { status: 403, envelope: body(error.code, error.message, {}) };
   // The sandbox's own refusals of file, network or extension access come back from DuckDB.
   if (error instanceof SqlError && error.message.includes('Permission Error'))
