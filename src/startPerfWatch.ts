@@ -7,6 +7,7 @@ import type { AlertProcessor } from './alerts/AlertProcessor.js';
 import type { AlertRule } from './alerts/AlertRule.js';
 import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
 import { configuredRegressionRules } from './analysis/loadRegressionRules.js';
+import type { RegressionRule } from './analysis/metricPolicy.js';
 import { RegressionProcessor } from './analysis/RegressionProcessor.js';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
@@ -41,6 +42,8 @@ export interface PerfWatch {
   readonly alerts: AlertProcessor | undefined;
   /** The regression processor: `runCycle()` checks now; records are read with `listRegressions`. */
   readonly regressions: RegressionProcessor;
+  /** The regression rules in force (file, then options): benchmark comparisons use the same directions. */
+  readonly regressionRules: readonly RegressionRule[];
   /** The alert rules loaded at start (default rules and the rules file), enabled or not. */
   readonly alertRules: readonly AlertRule[];
   /** The Prometheus exporter behind the scrape endpoint, or undefined when it is disabled. */
@@ -239,6 +242,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       prometheusUrl,
       alerts,
       regressions,
+      regressionRules,
       alertRules,
       prometheusExporter: prometheus?.exporter,
       logger,

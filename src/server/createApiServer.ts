@@ -88,8 +88,8 @@ export async function createApiServer(
       metricsRoutes(api, context);
       overviewRoutes(api, context);
       regressionRoutes(api, context);
-      alertRoutes(api, context);
       benchmarkRoutes(api, context);
+      alertRoutes(api, context);
       adminRoutes(api, context);
       eventsRoute(api, context);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

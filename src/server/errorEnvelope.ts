@@ -92,29 +92,20 @@ function describe(error: FastifyError): { status: number; envelope: ErrorBody } 
   };
 }
 
-/** An unknown benchmark is 404, a taken name 409, a window without data 422, an invalid option 400. */
-const BENCHMARK_STATUS: Record<BenchmarkError['problem'], number> = {
-  not_found: 404,
-  exists: 409,
-  no_data: 422,
-  invalid: 400,
-};
-
 function perfwatchError(error: PerfWatchError): { status: number; envelope: ErrorBody } {
   if (error instanceof QueryError)
     return { status: 400, envelope: body(error.code, error.message, { field: error.argument }) };
   if (error instanceof ConfigError)
     return { status: 400, envelope: body(error.code, error.message, { field: error.setting }) };
-  if (error instanceof BenchmarkError)
-    return {
-      status: BENCHMARK_STATUS[error.problem],
-      envelope: body(error.code, error.message, { field: error.field }),
-    };
   if (error instanceof RuleError)
     return {
       status: 400,
       envelope: body(error.code, error.message, { rule: error.rule, field: error.field }),
     };
+  if (error instanceof BenchmarkError) {
+    const status = { not_found: 404, exists: 409, no_data: 422, invalid: 400 }[error.problem];
+    return { status, envelope: body(error.code, error.message, { field: error.field }) };
+  }
   if (error instanceof SqlRefusedError) return { status: 403, envelope: body(error.code, error.message, {}) };
   // The sandbox's own refusals of file, network or extension access come back from DuckDB.
   if (error instanceof SqlError && error.message.includes('Permission Error'))

@@ -48,7 +48,7 @@ beforeAll(async () => {
 
 afterAll(() => cleanup?.());
 
-async function call(method: 'GET' | 'POST', url: string, payload?: object, app = server) {
+async function call(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object, app = server) {
   const response = await app.app.inject({
     method,
     url: `${API}${url}`,
@@ -398,6 +398,65 @@ describe('HTTP API: writes, SQL and errors', () => {
     const big = await call('POST', '/metrics', { name: 'a.b', value: 1, description: 'x'.repeat(5000) });
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('PERFWATCH_BODY_TOO_LARGE');
+  });
+});
+
+describe('HTTP API: benchmarks', () => {
+  it('creates, lists, shows, compares by the name in the path, and deletes a benchmark', async () => {
+    const now = Date.now();
+    const created = await call('POST', '/benchmarks', {
+      name: 'before-release',
+      from: new Date(now - 6 * 3_600_000).toISOString(),
+      to: new Date(now - 3 * 3_600_000).toISOString(),
+      services: ['checkout'],
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.data).toMatchObject({ name: 'before-release', services: ['checkout'] });
+    expect(created.body.data.seriesCount).toBeGreaterThan(0);
+    expect(created.body.data.series).toBeUndefined();
+
+    const again = await call('POST', '/benchmarks', { name: 'before-release' });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({
+      code: 'PERFWATCH_BENCHMARK_EXISTS',
+      details: { field: 'name' },
+    });
+
+    const listed = await call('GET', '/benchmarks');
+    expect(listed.body.data.benchmarks.map((b: { name: string }) => b.name)).toContain('before-release');
+    const shown = await call('GET', '/benchmarks/before-release');
+    const memory = shown.body.data.series.find(
+      (s: { metric: string }) => s.metric === 'process.memory.usage',
+    );
+    expect(memory.stats.n).toBeGreaterThan(100);
+    expect(memory.values).toBeUndefined();
+
+    // checkout's memory rose by half two hours ago: the last hour is degraded against the benchmark.
+    const compared = await call('POST', '/benchmarks/before-release/compare', { window_minutes: 60 });
+    expect(compared.status).toBe(200);
+    expect(compared.body.data.benchmark.name).toBe('before-release');
+    const verdict = compared.body.data.series.find(
+      (s: { metric: string }) => s.metric === 'process.memory.usage',
+    );
+    expect(verdict.verdict).toBe('degraded');
+    expect(compared.body.data.summary.degraded).toBeGreaterThanOrEqual(1);
+
+    expect((await call('POST', '/benchmarks/nothing-here/compare', {})).status).toBe(404);
+    expect((await call('DELETE', '/benchmarks/before-release')).body.data).toEqual({
+      deleted: 'before-release',
+    });
+    expect((await call('GET', '/benchmarks/before-release')).status).toBe(404);
+  });
+
+  it('refuses bad bodies naming the field', async () => {
+    await expectInvalid('POST', '/benchmarks', 'duration_minutes', 'minimum', {
+      name: 'x',
+      duration_minutes: 0,
+    });
+    await expectInvalid('POST', '/benchmarks', 'colour', 'additionalProperties', {
+      name: 'x',
+      colour: 'red',
+    });
   });
 });
 

@@ -2,14 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { compareBenchmark } from '../../analysis/compareBenchmark.js';
 import { createBenchmark } from '../../analysis/createBenchmark.js';
 import { deleteBenchmark } from '../../analysis/deleteBenchmark.js';
-import { configuredRegressionRules } from '../../analysis/loadRegressionRules.js';
 import { type Benchmark, listBenchmarks, requireBenchmark } from '../../store/benchmarkRecords.js';
-import { SERVICE_NAME } from '../requestParameters.js';
+import { parseTimeParameter, SERVICE_NAME, TIME } from '../requestParameters.js';
 import { ok, type ServerContext } from '../ServerContext.js';
 
 interface CreateBody {
   name: string;
   duration_minutes: number;
+  from?: string;
+  to?: string;
   services?: string[];
   metrics?: string[];
   version?: string;
@@ -18,21 +19,25 @@ interface CreateBody {
 
 interface CompareBody {
   window_minutes?: number;
+  from?: string;
+  to?: string;
   with?: string;
   version?: string;
-  stable_band_percent: number;
-  alpha: number;
+  stable_band?: number;
 }
 
-const NAME = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' } as const;
-const NAME_PARAMS = { type: 'object', required: ['name'], properties: { name: NAME } } as const;
+const NAME_PARAMS = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: { name: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
 const VERSION = { type: 'string', minLength: 1, maxLength: 256, description: 'service.version' } as const;
 
 /**
- * `POST benchmarks {name, duration_minutes=60, services}` (the original's, persisted now),
- * `GET benchmarks`, `GET benchmarks/{name}`, `DELETE benchmarks/{name}` and
- * `POST benchmarks/{name}/compare`, which compares the benchmark it names (the original ignored it).
- * Unknown benchmarks are 404, a taken name 409, a window without data 422.
+ * `POST benchmarks`, `GET benchmarks`, `GET benchmarks/{name}`, `DELETE benchmarks/{name}` and
+ * `POST benchmarks/{name}/compare` — the library's createBenchmark / compareBenchmark, with the
+ * regression rules' directions. Unknown names are 404, a taken name 409 (unless `replace`).
  */
 export function benchmarkRoutes(app: FastifyInstance, context: ServerContext): void {
   const { perfwatch } = context;
@@ -40,21 +45,22 @@ export function benchmarkRoutes(app: FastifyInstance, context: ServerContext): v
     '/benchmarks',
     {
       schema: {
-        summary: 'Capture the last duration_minutes of the history as a named benchmark (201)',
+        summary: 'Capture a window of the history as a named benchmark',
         tags: ['benchmarks'],
         body: {
           type: 'object',
-          additionalProperties: false,
           required: ['name'],
+          additionalProperties: false,
           properties: {
-            name: NAME,
+            name: { type: 'string', minLength: 1, maxLength: 128 },
             duration_minutes: { type: 'integer', minimum: 1, maximum: 10_080, default: 60 },
+            from: TIME,
+            to: TIME,
             services: { type: 'array', items: SERVICE_NAME, maxItems: 100 },
             metrics: {
               type: 'array',
               items: { type: 'string', minLength: 1, maxLength: 256 },
               maxItems: 100,
-              description: 'metric globs (default: every metric except perfwatch.*)',
             },
             version: VERSION,
             replace: { type: 'boolean', default: false },
@@ -64,22 +70,24 @@ export function benchmarkRoutes(app: FastifyInstance, context: ServerContext): v
     },
     async (request, reply) => {
       const body = request.body;
-      const created = await createBenchmark(perfwatch.store, {
+      const benchmark = await createBenchmark(perfwatch.store, {
         name: body.name,
         durationMillis: body.duration_minutes * 60_000,
-        replace: body.replace,
-        now: context.now,
+        ...(body.from === undefined ? {} : { from: parseTimeParameter('from', body.from) }),
+        ...(body.to === undefined ? {} : { to: parseTimeParameter('to', body.to) }),
         ...(body.services === undefined ? {} : { services: body.services }),
         ...(body.metrics === undefined ? {} : { metrics: body.metrics }),
         ...(body.version === undefined ? {} : { version: body.version }),
+        replace: body.replace,
+        now: context.now,
       });
-      return reply.code(201).send(ok({ benchmark: withoutValues(created) }));
+      return reply.code(201).send(ok(summaryOf(benchmark)));
     },
   );
 
   app.get(
     '/benchmarks',
-    { schema: { summary: 'Every benchmark, newest first (without series)', tags: ['benchmarks'] } },
+    { schema: { summary: 'Every benchmark, without its series', tags: ['benchmarks'] } },
     async () => ok({ benchmarks: await listBenchmarks(perfwatch.store) }),
   );
 
@@ -87,13 +95,12 @@ export function benchmarkRoutes(app: FastifyInstance, context: ServerContext): v
     '/benchmarks/:name',
     {
       schema: {
-        summary: "One benchmark with its series' statistics (404 when unknown)",
+        summary: 'One benchmark with the statistics of each series (404 when unknown)',
         tags: ['benchmarks'],
         params: NAME_PARAMS,
       },
     },
-    async (request) =>
-      ok({ benchmark: withoutValues(await requireBenchmark(perfwatch.store, request.params.name)) }),
+    async (request) => ok(summaryOf(await requireBenchmark(perfwatch.store, request.params.name), true)),
   );
 
   app.delete<{ Params: { name: string } }>(
@@ -112,7 +119,7 @@ export function benchmarkRoutes(app: FastifyInstance, context: ServerContext): v
     {
       schema: {
         summary:
-          'Compare the named benchmark with the last window_minutes (default: its own duration), another benchmark or a service.version',
+          'Compare the benchmark named in the path with a current window, another benchmark or a service.version',
         tags: ['benchmarks'],
         params: NAME_PARAMS,
         body: {
@@ -120,32 +127,35 @@ export function benchmarkRoutes(app: FastifyInstance, context: ServerContext): v
           additionalProperties: false,
           properties: {
             window_minutes: { type: 'integer', minimum: 1, maximum: 10_080 },
-            with: NAME,
+            from: TIME,
+            to: TIME,
+            with: { type: 'string', minLength: 1, maxLength: 128 },
             version: VERSION,
-            stable_band_percent: { type: 'number', minimum: 0, maximum: 999, default: 5 },
-            alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.01 },
+            stable_band: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
           },
         },
       },
     },
     async (request) => {
-      const body = request.body ?? { stable_band_percent: 5, alpha: 0.01 };
+      const body = request.body ?? {};
       const comparison = await compareBenchmark(perfwatch.store, request.params.name, {
-        now: context.now,
-        stableBand: body.stable_band_percent / 100,
-        alpha: body.alpha,
-        // The same direction rules as the regression processor: the rules file, then the option's.
-        rules: await configuredRegressionRules(perfwatch.config),
         ...(body.window_minutes === undefined ? {} : { windowMillis: body.window_minutes * 60_000 }),
+        ...(body.from === undefined ? {} : { from: parseTimeParameter('from', body.from) }),
+        ...(body.to === undefined ? {} : { to: parseTimeParameter('to', body.to) }),
         ...(body.with === undefined ? {} : { with: body.with }),
         ...(body.version === undefined ? {} : { version: body.version }),
+        ...(body.stable_band === undefined ? {} : { stableBand: body.stable_band }),
+        rules: perfwatch.regressionRules,
+        now: context.now,
       });
-      return ok({ comparison });
+      return ok(comparison);
     },
   );
 }
 
-/** Series without their bucket values: a benchmark of a day holds 1,440 per series. */
-function withoutValues(benchmark: Benchmark) {
-  return { ...benchmark, series: benchmark.series.map(({ values: _values, ...rest }) => rest) };
+/** A benchmark as answered: its description, and with `withSeries` each series' statistics (not its values). */
+function summaryOf(benchmark: Benchmark, withSeries = false) {
+  const { series, ...info } = benchmark;
+  if (!withSeries) return info;
+  return { ...info, series: series.map(({ values: _values, ...rest }) => rest) };
 }
