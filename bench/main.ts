@@ -2,6 +2,8 @@
  * perfwatch benchmarks: prints figures, asserts nothing. `npm run bench` (builds first, since the
  * RSS figure runs the compiled CLI as users do).
  */
+import { benchAlertEvaluation } from './alertEvaluation.bench.js';
+import { benchBenchmarkCompare } from './benchmarkCompare.bench.js';
 import { benchCollection } from './collection.bench.js';
 import { benchHistory } from './history.bench.js';
 import { benchReceiver } from './receiver.bench.js';
@@ -16,6 +18,8 @@ const sections: [string, () => Promise<void>][] = [
   ['history', benchHistory],
   ['receiver', benchReceiver],
   ['regressions', benchRegressionCycle],
+  ['benchmarks', benchBenchmarkCompare],
+  ['alerts', benchAlertEvaluation],
   ['rss', benchRss],
 ];
 for (const [name, run] of sections) {

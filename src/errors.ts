@@ -132,3 +132,41 @@ export class RuleError extends PerfWatchError {
     this.source = source;
   }
 }
+
+/** Why a benchmark command cannot be done; each reason has its own stable code. */
+export type BenchmarkProblem = 'not_found' | 'exists' | 'no_data' | 'invalid';
+
+const BENCHMARK_CODES: Record<BenchmarkProblem, string> = {
+  not_found: 'PERFWATCH_BENCHMARK_NOT_FOUND',
+  exists: 'PERFWATCH_BENCHMARK_EXISTS',
+  no_data: 'PERFWATCH_BENCHMARK_NO_DATA',
+  invalid: 'PERFWATCH_BENCHMARK_INVALID',
+};
+
+/**
+ * A benchmark that does not exist, a name already taken (without `replace`), a window without data
+ * for the selection, or an invalid option (`field` names it). Nothing stored has changed.
+ */
+export class BenchmarkError extends PerfWatchError {
+  readonly problem: BenchmarkProblem;
+  readonly field: string;
+
+  constructor(problem: BenchmarkProblem, field: string, message: string) {
+    super(BENCHMARK_CODES[problem], `${field}: ${message}`);
+    this.problem = problem;
+    this.field = field;
+  }
+}
+
+/** `perfwatch benchmark compare --fail-on`: series with a failing verdict; the CLI exits 1. */
+export class BenchmarkGateError extends PerfWatchError {
+  readonly failing: number;
+
+  constructor(failing: number, verdicts: readonly string[]) {
+    super(
+      'PERFWATCH_BENCHMARK_GATE_FAILED',
+      `benchmark gate failed: ${failing} series ${verdicts.join(' or ')} (--fail-on ${verdicts.join(',')})`,
+    );
+    this.failing = failing;
+  }
+}

@@ -3,6 +3,16 @@ export type { AlertRule, Comparison, MetricSelector } from './alerts/AlertRule.j
 export type { AlertState } from './alerts/alertState.js';
 export { loadRulesFile, parseRules } from './alerts/parseRules.js';
 export {
+  type BenchmarkComparison,
+  type CompareBenchmarkOptions,
+  type ComparedSide,
+  compareBenchmark,
+  type SeriesComparison,
+} from './analysis/compareBenchmark.js';
+export type { BenchmarkVerdict, SampleComparison, VerdictOptions } from './analysis/compareSamples.js';
+export { type CreateBenchmarkOptions, createBenchmark } from './analysis/createBenchmark.js';
+export { deleteBenchmark } from './analysis/deleteBenchmark.js';
+export {
   AnalysisInputError,
   type ChangePoint,
   type ChangePointOptions,
@@ -24,6 +34,8 @@ export {
 export type { LogLevel, PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 export { resolveConfig } from './config/resolveConfig.js';
 export {
+  BenchmarkError,
+  type BenchmarkProblem,
   ConfigError,
   InvalidCollectionError,
   PerfWatchError,
@@ -43,6 +55,15 @@ export { OtlpReceiver, type OtlpReceiverOptions } from './receiver/OtlpReceiver.
 export type { BatchWriter } from './receiver/WriteQueue.js';
 export type { ScheduledTask, Scheduler } from './scheduling/Scheduler.js';
 export { type PerfWatch, startPerfWatch } from './startPerfWatch.js';
+export {
+  type Benchmark,
+  type BenchmarkInfo,
+  type BenchmarkResource,
+  type BenchmarkSeries,
+  listBenchmarks,
+  readBenchmark,
+  type SeriesStatistics,
+} from './store/benchmarkRecords.js';
 export type { ExportOptions, ExportProgress, ExportSummary } from './store/exportParquet.js';
 export { HistoryReader } from './store/HistoryReader.js';
 export { histogramQuantile } from './store/histogramQuantile.js';

@@ -4,7 +4,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { AlertProcessor } from './alerts/AlertProcessor.js';
 import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
-import { loadRegressionRules } from './analysis/loadRegressionRules.js';
+import { configuredRegressionRules } from './analysis/loadRegressionRules.js';
 import { RegressionProcessor } from './analysis/RegressionProcessor.js';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
@@ -15,6 +15,7 @@ import { DuckDbMetricReader } from './reader/DuckDbMetricReader.js';
 import { PeriodicTask } from './scheduling/PeriodicTask.js';
 import { timerScheduler } from './scheduling/Scheduler.js';
 import { MetricStore, type RetentionSummary } from './store/MetricStore.js';
+import { startMaintenance } from './store/startMaintenance.js';
 import type { SnapshotSummary } from './store/writeSnapshot.js';
 import { CollectorRegistry, type CustomCollector } from './telemetry/CollectorRegistry.js';
 import { createOtlpReader } from './telemetry/createOtlpReader.js';
@@ -72,12 +73,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const logger = options.logger ?? createLogger(config.logLevel);
   // Before the file is opened: an invalid rules file stops start-up with nothing to undo.
   const alertRules = await loadConfiguredRules(config);
-  const regressionRules = [
-    ...(config.regressionRulesPath === undefined
-      ? []
-      : await loadRegressionRules(config.regressionRulesPath)),
-    ...config.regressionRules,
-  ];
+  const regressionRules = await configuredRegressionRules(config);
   const store = await MetricStore.open(config.dbPath, { logger });
 
   // Stop order matters: the MeterProvider goes first, so its last collection still calls the
@@ -161,27 +157,8 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       stopSources.push(() => alerts.shutdown());
     }
     const scheduler = options.scheduler ?? timerScheduler;
-    const retention = new PeriodicTask({
-      name: 'retention',
-      intervalMillis: 3_600_000,
-      run: () =>
-        store.deleteBefore(new Date(now() - config.retentionDays * DAY_MILLIS), {
-          rollupCutoff: new Date(now() - config.rollupRetentionDays * DAY_MILLIS),
-        }),
-      scheduler,
-      logger,
-    });
-    retention.start();
-    stopSources.push(() => retention.shutdown());
-    const rollups = new PeriodicTask({
-      name: 'rollup',
-      intervalMillis: 60_000,
-      run: () => store.rollUp(),
-      scheduler,
-      logger,
-    });
-    rollups.start();
-    stopSources.push(() => rollups.shutdown());
+    const maintenance = startMaintenance(store, config, { scheduler, logger, now });
+    stopSources.push(() => maintenance.shutdown());
     const regressions = new RegressionProcessor({
       store,
       logger,
@@ -209,18 +186,6 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       stopSources.push(() => regressionCycles.shutdown());
     }
     stopSources.push(() => regressions.shutdown());
-    const snapshotPath = config.snapshotPath;
-    if (snapshotPath !== undefined) {
-      const snapshots = new PeriodicTask({
-        name: 'snapshot',
-        intervalMillis: config.snapshotIntervalMinutes * 60_000,
-        run: () => store.snapshot(snapshotPath),
-        scheduler,
-        logger,
-      });
-      snapshots.start();
-      stopSources.push(() => snapshots.shutdown());
-    }
 
     let prometheusUrl: string | undefined;
     if (prometheus) {

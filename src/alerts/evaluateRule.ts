@@ -49,6 +49,9 @@ export async function evaluateRule(
   return out;
 }
 
+/** Windows up to this long are read from raw points (rollups serve long ranges). */
+const RAW_WINDOW_MILLIS = 6 * 3_600_000;
+
 async function readSelector(
   db: QueryRunner,
   rule: AlertRule,
@@ -70,6 +73,8 @@ async function readSelector(
     matchers: selector.matchers,
     groupBy: rule.groupBy,
     ifMissing: 'empty',
+    // Alert windows are minutes long: raw points answer them, without asking about rollups.
+    ...(windowMillis <= RAW_WINDOW_MILLIS ? { source: 'raw' as const } : {}),
     ...(collectionIntervalSeconds === undefined ? {} : { collectionIntervalSeconds }),
   });
   const out = new Map<string, RuleSample>();

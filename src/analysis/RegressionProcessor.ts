@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../logging/Logger.js';
 import {
   listAnalysedMetrics,
@@ -7,7 +6,11 @@ import {
   type MetricOverview,
 } from '../store/listAnalysedMetrics.js';
 import type { MetricStore } from '../store/MetricStore.js';
-import { type Aggregation, queryTimeSeries, type TimeSeriesResult } from '../store/queryTimeSeries.js';
+import {
+  type Aggregation,
+  queryHistogramDistribution,
+  type TimeSeriesResult,
+} from '../store/queryTimeSeries.js';
 import {
   listRegressions,
   type RegressionRecord,
@@ -18,6 +21,9 @@ import {
 import { type AnalysedSeries, analyseSeries, type Finding, latestLevel, returnsTo } from './analyseSeries.js';
 import { DeployComparison } from './DeployComparison.js';
 import { type MetricPolicy, policyFor, type RegressionRule } from './metricPolicy.js';
+import { readSeriesPages } from './readSeriesPages.js';
+import { binnedMannWhitney } from './statistics.js';
+import { statisticsOf } from './statisticsOf.js';
 
 export interface RegressionProcessorOptions {
   readonly store: MetricStore;
@@ -54,10 +60,10 @@ export interface ActiveCount {
   readonly count: number;
 }
 
-/** At most this many points are read per query page, to bound memory whatever the history holds. */
-const MAX_POINTS_PER_PAGE = 1_000_000;
 /** Two changes of one series this close (or closer than 10 buckets) are the same change. */
 const SAME_CHANGE_MILLIS = 10 * 60_000;
+/** Histogram statistics, whose changes are also tested on the whole distribution. */
+const HISTOGRAM_STATISTICS = new Set(['p50', 'p95', 'p99']);
 /** The derived error rate is computed from these histograms' counts by status. */
 const REQUEST_DURATION_METRICS = new Set(['http.server.request.duration']);
 
@@ -185,6 +191,10 @@ export class RegressionProcessor {
     }
 
     const verdicts = deploys.verdicts(nowDate);
+    for (const [i, record] of changed.entries()) {
+      if (HISTOGRAM_STATISTICS.has(record.statistic) && record.kind !== 'change')
+        changed[i] = await this.withDistribution(record, metrics);
+    }
     await saveRegressions(store, changed);
     await saveDeployVerdicts(store, verdicts);
     await this.loadActiveCounts();
@@ -202,8 +212,55 @@ export class RegressionProcessor {
     return summary;
   }
 
-  /** Reads one statistic of a metric page by page, bounding the points held at once. */
-  private async readPages(
+  /**
+   * A histogram statistic's change checked on the whole distribution: the observations of the
+   * baseline window against those of the current window, bucket by bucket. The sentence says how
+   * often an observation after the change exceeds one before it.
+   */
+  private async withDistribution(
+    record: RegressionRecord,
+    metrics: readonly MetricOverview[],
+  ): Promise<RegressionRecord> {
+    const metric = metrics.find((m) => m.metric === record.metric && m.kind === 'histogram');
+    if (metric === undefined) return record;
+    const groupBy = ['service.name', ...metric.attributeKeys];
+    const wanted = JSON.stringify(
+      groupBy.map((key) => (key === 'service.name' ? record.service : record.labels[key]) ?? null),
+    );
+    const distribution = async (from: Date, to: Date) => {
+      const groups = await queryHistogramDistribution(this.options.store, {
+        metric: record.metric,
+        from,
+        to,
+        groupBy,
+        ...(record.service === null ? {} : { where: { 'service.name': record.service } }),
+      });
+      return groups.find((g) => JSON.stringify(groupBy.map((key) => g.labels[key] ?? null)) === wanted);
+    };
+    const before = await distribution(record.baseline.from, record.baseline.to);
+    const after = await distribution(record.current.from, record.current.to);
+    if (
+      before === undefined ||
+      after === undefined ||
+      JSON.stringify(before.bounds) !== JSON.stringify(after.bounds)
+    )
+      return record;
+    const test = binnedMannWhitney(before.counts, after.counts);
+    if (Number.isNaN(test.superiority)) return record;
+    const share = record.direction === 'up' ? test.superiority : 1 - test.superiority;
+    const comparison = record.direction === 'up' ? 'above' : 'below';
+    return {
+      ...record,
+      distribution: { pValue: test.pValue, superiority: test.superiority },
+      // Before the verdict: "… at 14:02 UTC; an observation after it is above … — a regression."
+      explanation: record.explanation.replace(
+        / — (a regression|an improvement|informational)\.$/,
+        `; an observation after it is ${comparison} one before ${Math.round(share * 100)} % of the time (distribution p=${test.pValue.toExponential(1)}) — $1.`,
+      ),
+    };
+  }
+
+  private readPages(
     metric: MetricOverview,
     aggregation: Aggregation,
     groupBy: readonly string[],
@@ -211,31 +268,8 @@ export class RegressionProcessor {
     to: Date,
     visit: (series: TimeSeriesResult['series'][number]) => void,
   ): Promise<void> {
-    const buckets = Math.ceil((to.getTime() - from.getTime()) / (this.stepSeconds * 1000));
-    const limit = Math.max(1, Math.floor(MAX_POINTS_PER_PAGE / buckets));
-    const page = (offset: number) =>
-      queryTimeSeries(this.options.store, {
-        metric: metric.metric, // OTel instrument names hold no glob characters
-        from,
-        to,
-        stepSeconds: this.stepSeconds,
-        aggregation,
-        groupBy,
-        groupPage: { offset, limit },
-      });
-    let next = page(0);
-    for (let offset = 0; ; offset += limit) {
-      const result = await next;
-      const more = offset + limit < result.totalGroups;
-      // The next page's query runs in DuckDB's threads while this one is analysed here.
-      if (more) next = page(offset + limit);
-      for (const [i, series] of result.series.entries()) {
-        visit(series);
-        if (i % 64 === 63) await yieldToEventLoop(); // lets the next page's query proceed
-      }
-      await yieldToEventLoop();
-      if (!more) return;
-    }
+    const query = { metric: metric.metric, aggregation, groupBy, from, to, stepSeconds: this.stepSeconds };
+    return readSeriesPages(this.options.store, query, visit);
   }
 
   /**
@@ -279,20 +313,6 @@ export class RegressionProcessor {
       to,
     }));
   }
-}
-
-/** What is compared for each kind of metric. */
-function statisticsOf(metric: MetricOverview): { statistic: string; aggregation: Aggregation }[] {
-  if (metric.kind === 'gauge' || (metric.kind === 'sum' && metric.monotonic !== true))
-    return [{ statistic: 'value', aggregation: 'avg' }];
-  if (metric.kind === 'sum') return [{ statistic: 'rate', aggregation: 'rate' }];
-  if (metric.kind === 'histogram')
-    return [
-      { statistic: 'p50', aggregation: 'p50' },
-      { statistic: 'p95', aggregation: 'p95' },
-      { statistic: 'p99', aggregation: 'p99' },
-    ];
-  return []; // exponential histograms and summaries: not readable through the query layer yet
 }
 
 /**
@@ -349,6 +369,7 @@ function reconcile(
       pValue: finding.point.pValue,
       test: finding.point.test,
       explanation: finding.explanation,
+      distribution: null,
       firstSeen: previous?.firstSeen ?? now,
       lastSeen: now,
       resolvedAt: status === 'resolved' ? (previous?.resolvedAt ?? now) : null,

@@ -59,7 +59,7 @@ const MAX_AUTOCORRELATION = 0.95;
  *    lag-1 autocorrelation of the rank residuals around the split, passes a Bonferroni threshold
  *    over all candidate splits (so stationary series stay quiet however long they are).
  *    A candidate must also be abrupt (see isAbrupt: about the same shift at two scales, and a
- *    significant jump between lines fitted on each side): seasonality and drifts are not changes.
+ *    significant jump in a line with one slope fitted across the split): seasonality and drifts are not changes.
  *    When the whole-segment split is not significant or not abrupt, a local scan (MOSUM, windows
  *    of 20 and 60 points, tested with ranks within the window) finds steps that a seasonal swing
  *    or a short-lived change hides from it.
@@ -408,47 +408,49 @@ function isAbrupt(r: ArrayLike<number>, split: number, checkJump = true): boolea
 const MIN_JUMP_Z = 3;
 
 /**
- * The jump at `split` between straight lines fitted to the `w` points on each side, in standard
- * errors (residual scatter, widened for AR(1) correlation): near 0 where a seasonal swing or a
- * drift merely slopes through the split, large at a step.
+ * The jump at `split` of a line with one slope and a step fitted to the `w` points on each side,
+ * in standard errors (residual scatter, widened for AR(1) correlation): near 0 where a seasonal
+ * swing or a drift merely slopes through the split, large at a step.
  */
 function jumpZ(r: ArrayLike<number>, split: number, w: number): number {
-  const left = fitLine(r, split - w, split);
-  const right = fitLine(r, split, split + w);
-  const x = split - 0.5;
-  const jump = right.at(x) - left.at(x);
-  const residuals = new Float64Array(2 * w);
-  for (let i = 0; i < w; i++) {
-    residuals[i] = r[split - w + i]! - left.at(split - w + i);
-    residuals[w + i] = r[split + i]! - right.at(split + i);
-  }
-  let squares = 0;
-  for (const e of residuals) squares += e * e;
-  const phi = Math.min(MAX_AUTOCORRELATION, Math.max(0, lag1Autocorrelation(residuals)));
-  const variance = (squares / (2 * w - 4)) * ((1 + phi) / (1 - phi));
-  const standardError = Math.sqrt(variance * (left.leverage(x) + right.leverage(x)));
-  return standardError > 0 ? Math.abs(jump) / standardError : Number.POSITIVE_INFINITY;
-}
-
-/** Least-squares line through the points start … end − 1 (x = index). */
-function fitLine(r: ArrayLike<number>, start: number, end: number) {
-  const count = end - start;
-  const meanX = (start + end - 1) / 2;
-  let meanY = 0;
-  for (let i = start; i < end; i++) meanY += r[i]!;
-  meanY /= count;
-  let sxy = 0;
+  // y = a + b·x + c·[x ≥ split] over the 2w points around the split: one slope for both sides
+  // (a seasonal swing or a drift is smooth there), c the jump.
+  const n = 2 * w;
+  const start = split - w;
+  let sy = 0;
+  for (let i = 0; i < n; i++) sy += r[start + i]!;
+  const meanY = sy / n;
+  const meanX = (n - 1) / 2;
   let sxx = 0;
-  for (let i = start; i < end; i++) {
-    sxy += (i - meanX) * (r[i]! - meanY);
-    sxx += (i - meanX) * (i - meanX);
+  let sxd = 0;
+  let sdd = 0;
+  let sxy = 0;
+  let sdy = 0;
+  for (let i = 0; i < n; i++) {
+    const x = i - meanX;
+    const d = (i >= w ? 1 : 0) - 0.5;
+    const y = r[start + i]! - meanY;
+    sxx += x * x;
+    sxd += x * d;
+    sdd += d * d;
+    sxy += x * y;
+    sdy += d * y;
   }
-  const slope = sxx > 0 ? sxy / sxx : 0;
-  return {
-    at: (x: number) => meanY + slope * (x - meanX),
-    /** Variance of the fitted value at x, in units of the residual variance. */
-    leverage: (x: number) => 1 / count + (sxx > 0 ? (x - meanX) ** 2 / sxx : 0),
-  };
+  const determinant = sxx * sdd - sxd * sxd;
+  if (!(determinant > 0)) return Number.POSITIVE_INFINITY;
+  const slope = (sdd * sxy - sxd * sdy) / determinant;
+  const jump = (sxx * sdy - sxd * sxy) / determinant;
+  const residuals = new Float64Array(n);
+  let squares = 0;
+  for (let i = 0; i < n; i++) {
+    const e = r[start + i]! - meanY - slope * (i - meanX) - jump * ((i >= w ? 1 : 0) - 0.5);
+    residuals[i] = e;
+    squares += e * e;
+  }
+  const phi = Math.min(MAX_AUTOCORRELATION, Math.max(0, lag1Autocorrelation(residuals)));
+  const variance = (squares / (n - 3)) * ((1 + phi) / (1 - phi));
+  const standardError = Math.sqrt((variance * sxx) / determinant);
+  return standardError > 0 ? Math.abs(jump) / standardError : Number.POSITIVE_INFINITY;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import type { PerfWatchConfig } from '../config/PerfWatchOptions.js';
 import { type RegressionRule, RegressionRuleError, validateRegressionRules } from './metricPolicy.js';
 
 /**
@@ -31,4 +32,13 @@ export async function loadRegressionRules(path: string): Promise<RegressionRule[
       throw new RegressionRuleError(-1, 'file', `${path}: ${error.message}`);
     throw error;
   }
+}
+
+/** The configured rules: the file's (`regressionRulesPath`), then the option's; later rules win. */
+export async function configuredRegressionRules(
+  config: Pick<PerfWatchConfig, 'regressionRulesPath' | 'regressionRules'>,
+): Promise<RegressionRule[]> {
+  const fromFile =
+    config.regressionRulesPath === undefined ? [] : await loadRegressionRules(config.regressionRulesPath);
+  return [...fromFile, ...config.regressionRules];
 }

@@ -188,6 +188,35 @@ export function mannWhitney(
 }
 
 /**
+ * Mann–Whitney U between two histograms over the same buckets (`before[i]`, `after[i]`
+ * observations in bucket i): observations in one bucket tie. Also the probability of
+ * superiority U / (n₁n₂) — how often an observation after exceeds one before (ties count half).
+ */
+export function binnedMannWhitney(
+  before: readonly number[],
+  after: readonly number[],
+): MannWhitneyResult & { superiority: number } {
+  let n1 = 0;
+  let n2 = 0;
+  let u = 0;
+  let tieTerm = 0;
+  for (let i = 0; i < Math.max(before.length, after.length); i++) {
+    const a = before[i] ?? 0;
+    const b = after[i] ?? 0;
+    u += b * (n1 + a / 2);
+    n1 += a;
+    n2 += b;
+    const t = a + b;
+    tieTerm += t * t * t - t;
+  }
+  const n = n1 + n2;
+  if (n1 === 0 || n2 === 0) return { u: 0, z: 0, pValue: 1, superiority: Number.NaN };
+  const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1)));
+  const z = variance > 0 ? (u - (n1 * n2) / 2) / Math.sqrt(variance) : 0;
+  return { u, z, pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))), superiority: u / (n1 * n2) };
+}
+
+/**
  * Hodges–Lehmann estimate of the shift (after − before): the median of all pairwise differences,
  * with a confidence interval from their order statistics. Large samples are thinned evenly to at
  * most `maxPerSide` values each, which keeps this O(maxPerSide² log) whatever the window.
@@ -238,4 +267,116 @@ export function lag1Autocorrelation(values: ArrayLike<number>): number {
     if (i > 0) numerator += d * (values[i - 1]! - mean);
   }
   return denominator > 0 ? numerator / denominator : 0;
+}
+
+/** Summary plus the upper quantiles a benchmark reports (p50 equals the median). */
+export interface Distribution extends Summary {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+}
+
+export function describeDistribution(values: readonly number[]): Distribution {
+  const summary = summarize(values);
+  const ascending = Float64Array.from(values).sort();
+  return {
+    ...summary,
+    p50: summary.median,
+    p90: quantileOfSorted(ascending, 0.9),
+    p99: quantileOfSorted(ascending, 0.99),
+  };
+}
+
+export interface WelchResult {
+  /** mean(after) − mean(before). */
+  readonly difference: number;
+  readonly t: number;
+  /** Welch–Satterthwaite degrees of freedom. */
+  readonly df: number;
+  /** Two-sided p-value from Student's t with `df` degrees of freedom. */
+  readonly pValue: number;
+}
+
+/**
+ * Welch's unequal-variance t-test of `after` against `before`, two-sided: the test for a change of
+ * the mean (reported beside the rank test, which compares medians and is robust to outliers). Needs
+ * two values on each side; with no variance on either side, a difference is certain (p 0) and no
+ * difference is none (p 1).
+ */
+export function welchT(before: readonly number[], after: readonly number[]): WelchResult {
+  const a = summarize(before);
+  const b = summarize(after);
+  if (a.n < 2 || b.n < 2)
+    return { difference: b.mean - a.mean, t: Number.NaN, df: Number.NaN, pValue: Number.NaN };
+  const va = (a.stddev * a.stddev) / a.n;
+  const vb = (b.stddev * b.stddev) / b.n;
+  const difference = b.mean - a.mean;
+  const se = Math.sqrt(va + vb);
+  if (se === 0) {
+    const t = difference === 0 ? 0 : Math.sign(difference) * Number.POSITIVE_INFINITY;
+    return { difference, t, df: a.n + b.n - 2, pValue: difference === 0 ? 1 : 0 };
+  }
+  const t = difference / se;
+  const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
+  return { difference, t, df, pValue: studentTwoSided(t, df) };
+}
+
+/** P(|T| > |t|) for Student's t with `df` degrees of freedom: I_{df/(df+t²)}(df/2, 1/2). */
+function studentTwoSided(t: number, df: number): number {
+  return Math.min(1, regularizedBeta(df / (df + t * t), df / 2, 0.5));
+}
+
+/** Regularized incomplete beta I_x(a, b), by its continued fraction (Numerical Recipes betai). */
+function regularizedBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+  // The fraction converges fast on the side of the mean; use the symmetry I_x(a,b) = 1 − I_{1−x}(b,a).
+  return x < (a + 1) / (a + b + 2)
+    ? (front * betaFraction(x, a, b)) / a
+    : 1 - (front * betaFraction(1 - x, b, a)) / b;
+}
+
+function betaFraction(x: number, a: number, b: number): number {
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const step = d * c;
+    h *= step;
+    if (Math.abs(step - 1) < 1e-14) break;
+  }
+  return h;
+}
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; ~1e-15 relative). */
+function logGamma(x: number): number {
+  const g = 7;
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
+  const z = x - 1;
+  let sum = c[0]!;
+  for (let i = 1; i < g + 2; i++) sum += c[i]! / (z + i);
+  const t = z + g + 0.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
 }

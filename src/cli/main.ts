@@ -4,6 +4,7 @@ import { PerfWatchError } from '../errors.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import { registerAlertsCommand } from './alertsCommand.js';
 import { registerAnalyzeCommand } from './analyzeCommand.js';
+import { registerBenchmarkCommand } from './benchmarkCommand.js';
 import { registerCleanupCommand } from './cleanupCommand.js';
 import { registerCompactCommand } from './compactCommand.js';
 import { registerExportCommand } from './exportCommand.js';
@@ -15,9 +16,11 @@ import { registerSnapshotCommand } from './snapshotCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
 
-/** Exit codes: 0 ok, 1 failure (unexpected error, query timeout), 2 invalid usage, configuration or input. */
+/** Exit codes: 0 ok, 1 failure (unexpected error, query timeout, a failed benchmark gate), 2 invalid usage, configuration or input. */
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
+/** Errors that are outcomes rather than bad input. */
+const FAILURE_CODES = new Set(['PERFWATCH_SQL_TIMEOUT', 'PERFWATCH_BENCHMARK_GATE_FAILED']);
 
 async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()
@@ -25,7 +28,9 @@ async function main(argv: readonly string[]): Promise<void> {
     .description('OpenTelemetry-native performance monitor: metric history in DuckDB')
     .version(PERFWATCH_VERSION, '-v, --version')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Program options only before a command: `benchmark compare --version V` means service.version, not perfwatch's.
+    .enablePositionalOptions();
   registerStartCommand(program);
   registerServeCommand(program);
   registerSqlCommand(program);
@@ -38,6 +43,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerRegressionsCommand(program);
   registerAlertsCommand(program);
   registerRulesCommand(program);
+  registerBenchmarkCommand(program);
   await program.parseAsync(argv);
 }
 
@@ -50,7 +56,7 @@ main(process.argv).then(
     }
     if (error instanceof PerfWatchError) {
       process.stderr.write(`perfwatch: ${error.message}\n`);
-      process.exit(error.code === 'PERFWATCH_SQL_TIMEOUT' ? EXIT_FAILURE : EXIT_USAGE);
+      process.exit(FAILURE_CODES.has(error.code) ? EXIT_FAILURE : EXIT_USAGE);
     }
     process.stderr.write(
       `perfwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

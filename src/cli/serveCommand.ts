@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { configuredRegressionRules } from '../analysis/loadRegressionRules.js';
 import { RegressionProcessor } from '../analysis/RegressionProcessor.js';
 import type { PerfWatchOptions } from '../config/PerfWatchOptions.js';
 import { DEFAULT_DB_PATH, resolveConfig } from '../config/resolveConfig.js';
@@ -59,13 +60,14 @@ export function registerServeCommand(program: Command): void {
         flags.maxRequestBytes === undefined
           ? undefined
           : integerFlag('--max-request-bytes', flags.maxRequestBytes);
+      const regressionRules = await configuredRegressionRules(config);
       const store = await MetricStore.open(config.dbPath, { logger });
       // The same regression analysis as `perfwatch start`, over everything received.
       const regressions = new RegressionProcessor({
         store,
         logger,
         lookbackMillis: config.regressionLookbackHours * 3_600_000,
-        rules: config.regressionRules,
+        rules: regressionRules,
       });
       let receiver: OtlpReceiver;
       let url: string;

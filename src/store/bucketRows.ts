@@ -219,26 +219,7 @@ export async function histogramRows(
   source: Source,
   metricOf: (gid: number) => string,
 ): Promise<Rows> {
-  const rows = await run(
-    db,
-    `WITH ${SELECTED}, ${histogramSources(source)}, per_bucket AS (
-       SELECT p.gid, ${BUCKET}, p.bounds, p.d_count, p.d_sum, p.d_counts
-       FROM sources p
-       WHERE p.time >= $from AND p.d_count IS NOT NULL
-     ), exploded AS (
-       SELECT gid, bucket, bounds, unnest(d_counts) AS c, generate_subscripts(d_counts, 1) AS i
-       FROM per_bucket
-     ), summed_counts AS (
-       SELECT gid, bucket, bounds, list(c ORDER BY i) AS counts
-       FROM (SELECT gid, bucket, bounds, i, sum(c) AS c FROM exploded GROUP BY ALL)
-       GROUP BY ALL
-     )
-     SELECT t.gid, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
-     FROM (SELECT gid, bucket, bounds, sum(d_count) AS d_count, sum(d_sum) AS d_sum
-           FROM per_bucket GROUP BY ALL) t
-     LEFT JOIN summed_counts c USING (gid, bucket, bounds)`,
-    params,
-  );
+  const rows = await histogramBucketRows(db, params, source);
   const seenBounds = new Map<string, string>();
   const quantile = QUANTILES[aggregation];
   const out: Rows = {
@@ -274,4 +255,35 @@ export async function histogramRows(
     out.value[i] = value ?? Number.NaN;
   }
   return out;
+}
+
+/**
+ * Per (group, time bucket, bounds): the increases of count and sum and of every bucket count,
+ * summed over the group's series — the merged distribution of each bucket.
+ */
+export function histogramBucketRows(
+  db: QueryRunner,
+  params: Params,
+  source: Source,
+): Promise<Record<string, unknown>[]> {
+  return run(
+    db,
+    `WITH ${SELECTED}, ${histogramSources(source)}, per_bucket AS (
+       SELECT p.gid, ${BUCKET}, p.bounds, p.d_count, p.d_sum, p.d_counts
+       FROM sources p
+       WHERE p.time >= $from AND p.d_count IS NOT NULL
+     ), exploded AS (
+       SELECT gid, bucket, bounds, unnest(d_counts) AS c, generate_subscripts(d_counts, 1) AS i
+       FROM per_bucket
+     ), summed_counts AS (
+       SELECT gid, bucket, bounds, list(c ORDER BY i) AS counts
+       FROM (SELECT gid, bucket, bounds, i, sum(c) AS c FROM exploded GROUP BY ALL)
+       GROUP BY ALL
+     )
+     SELECT t.gid, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
+     FROM (SELECT gid, bucket, bounds, sum(d_count) AS d_count, sum(d_sum) AS d_sum
+           FROM per_bucket GROUP BY ALL) t
+     LEFT JOIN summed_counts c USING (gid, bucket, bounds)`,
+    params,
+  );
 }

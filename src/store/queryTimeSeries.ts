@@ -2,6 +2,7 @@ import { type DuckDBValue, listValue, TIMESTAMP, timestampValue, UINTEGER } from
 import { QueryError } from '../errors.js';
 import {
   counterRows,
+  histogramBucketRows,
   histogramRows,
   type Params,
   QUANTILES,
@@ -144,6 +145,104 @@ interface Group {
  * the count and sum increases). Within a group, every sample of every matched series counts.
  */
 export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<TimeSeriesResult> {
+  const prepared = await prepare(db, query);
+  if (prepared.kind === undefined)
+    return { ...resultHeader(query), totalGroups: prepared.totalGroups, series: [] };
+  const { kind, groups, groupBy, buckets, stepUs, source, params } = prepared;
+  let rows: Rows;
+  if (kind === 'histogram') {
+    rows = await histogramRows(
+      db,
+      query.aggregation,
+      query.stepSeconds,
+      params,
+      source,
+      (gid) => groups[gid]!.metric,
+    );
+  } else if (source === 'rollup') {
+    rows = await rollupNumberRows(db, query.aggregation, query.stepSeconds, params);
+  } else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
+    rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
+  } else rows = await sampleRows(db, query.aggregation, params);
+
+  const answered = new Set(rows.gid).size;
+  if (answered * buckets > MAX_POINTS_PER_RESULT) {
+    throw new QueryError(
+      'group-by',
+      `the answer would hold ${answered} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
+    );
+  }
+  return {
+    ...resultHeader(query),
+    source,
+    totalGroups: prepared.totalGroups,
+    series: assemble(rows, groups, groupBy, buckets, query.from, stepUs),
+  };
+}
+
+/** The merged distribution of one group of histogram series over a whole range. */
+export interface HistogramDistribution {
+  readonly metric: string;
+  readonly labels: Readonly<Record<string, string | null>>;
+  readonly bounds: readonly number[];
+  /** Observations per bucket (one more than bounds: the last is above the last bound). */
+  readonly counts: readonly number[];
+}
+
+/**
+ * The distribution of a histogram metric's observations from `from` to `to`, per group: the
+ * bucket-count increases of every series of the group over the whole range (raw points, or rollups
+ * and the raw tail). Groups whose series have different bounds are refused, as in queryTimeSeries.
+ */
+export async function queryHistogramDistribution(
+  db: QueryRunner,
+  query: Omit<TimeSeriesQuery, 'aggregation' | 'stepSeconds' | 'groupPage'>,
+): Promise<HistogramDistribution[]> {
+  const stepSeconds = (query.to.getTime() - query.from.getTime()) / 1000;
+  const prepared = await prepare(db, { ...query, aggregation: 'count', stepSeconds });
+  if (prepared.kind === undefined) return [];
+  if (prepared.kind !== 'histogram')
+    throw new QueryError('metric', `"${query.metric}" is a ${prepared.kind}, not a histogram`);
+  const rows = await histogramBucketRows(db, prepared.params, prepared.source);
+  const byGroup = new Map<number, { bounds: number[]; counts: number[] }>();
+  for (const row of rows) {
+    const gid = Number(row.gid);
+    const bounds = row.bounds as number[];
+    const counts = ((row.counts as (bigint | number)[] | null) ?? []).map(Number);
+    const previous = byGroup.get(gid);
+    if (previous !== undefined && JSON.stringify(previous.bounds) !== JSON.stringify(bounds)) {
+      throw new QueryError(
+        'group-by',
+        `series of ${prepared.groups[gid]!.metric} in one group have different histogram bounds; group by more attributes`,
+      );
+    }
+    byGroup.set(gid, { bounds, counts });
+  }
+  return [...byGroup].map(([gid, { bounds, counts }]) => ({
+    metric: prepared.groups[gid]!.metric,
+    labels: Object.fromEntries(
+      prepared.groupBy.map((key, i) => [key, prepared.groups[gid]!.labels[i] ?? null]),
+    ),
+    bounds,
+    counts,
+  }));
+}
+
+/** A validated query with its matched series, group ids, source and SQL parameters. */
+type Prepared =
+  | { kind: undefined; totalGroups: number }
+  | {
+      kind: string;
+      totalGroups: number;
+      groups: Group[];
+      groupBy: readonly string[];
+      buckets: number;
+      stepUs: bigint;
+      source: Source;
+      params: Params;
+    };
+
+async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepared> {
   validate(query);
   const fromUs = BigInt(query.from.getTime()) * 1000n;
   const toUs = BigInt(query.to.getTime()) * 1000n;
@@ -167,8 +266,7 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
       `"${query.metric}" matches metrics of different kinds (${[...kinds].join(', ')}); narrow the pattern`,
     );
   }
-  const empty: TimeSeriesResult = { ...resultHeader(query), totalGroups: groupKeys.length, series: [] };
-  if (matched.length === 0) return empty;
+  if (matched.length === 0) return { kind: undefined, totalGroups: groupKeys.length };
   const kind = matched[0]!.kind;
   checkAggregation(query.aggregation, kind, matched);
   await checkStep(db, query, matched[0]!.ref, fromUs, toUs);
@@ -198,35 +296,7 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
     lookback: timestampValue(rawFromUs - lookbackUs),
   };
 
-  let rows: Rows;
-  if (kind === 'histogram') {
-    rows = await histogramRows(
-      db,
-      query.aggregation,
-      query.stepSeconds,
-      params,
-      source,
-      (gid) => groups[gid]!.metric,
-    );
-  } else if (source === 'rollup') {
-    rows = await rollupNumberRows(db, query.aggregation, query.stepSeconds, params);
-  } else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
-    rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
-  } else rows = await sampleRows(db, query.aggregation, params);
-
-  const answered = new Set(rows.gid).size;
-  if (answered * buckets > MAX_POINTS_PER_RESULT) {
-    throw new QueryError(
-      'group-by',
-      `the answer would hold ${answered} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
-    );
-  }
-  return {
-    ...resultHeader(query),
-    source,
-    totalGroups: groupKeys.length,
-    series: assemble(rows, groups, groupBy, buckets, query.from, stepUs),
-  };
+  return { kind, totalGroups: groupKeys.length, groups, groupBy, buckets, stepUs, source, params };
 }
 
 function pageOf(
@@ -345,6 +415,9 @@ function isValidGlob(pattern: string): boolean {
 }
 
 async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<MatchedSeries[]> {
+  const matched = await matchingSeries(db, query);
+  if (matched.length > 0) return matched;
+  // Nothing matched: the metric may exist with other attributes (an empty answer), or not at all.
   const names = await db.query('SELECT DISTINCT metric_name FROM series WHERE metric_name GLOB $1', [
     query.metric,
   ]);
@@ -359,6 +432,11 @@ async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<Mat
     const hint = closest === undefined ? '' : `; did you mean ${String(closest.metric_name)}?`;
     throw new QueryError('metric', `no metric named "${query.metric}" in the history${hint}`);
   }
+  return [];
+}
+
+/** The series of the metric (glob) that pass `where` and the matchers, with their group labels. */
+async function matchingSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<MatchedSeries[]> {
   const where = Object.entries(query.where ?? {});
   const params: DuckDBValue[] = [query.metric];
   const conditions = where.map(([key, value]) => {

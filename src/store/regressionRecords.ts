@@ -57,6 +57,11 @@ export interface RegressionRecord {
   readonly pValue: number;
   readonly test: string;
   readonly explanation: string;
+  /**
+   * For histogram statistics: the observations before and after compared bucket by bucket
+   * (binned Mann–Whitney p-value) and how often one after exceeds one before; null otherwise.
+   */
+  readonly distribution: { readonly pValue: number; readonly superiority: number } | null;
   readonly firstSeen: Date;
   readonly lastSeen: Date;
   readonly resolvedAt: Date | null;
@@ -89,6 +94,8 @@ const COLUMNS: readonly [string, DuckDBType, (r: RegressionRecord) => DuckDBValu
   ['p_value', DOUBLE, (r) => r.pValue],
   ['test', VARCHAR, (r) => r.test],
   ['explanation', VARCHAR, (r) => r.explanation],
+  ['distribution_p_value', DOUBLE, (r) => r.distribution?.pValue ?? null],
+  ['distribution_superiority', DOUBLE, (r) => r.distribution?.superiority ?? null],
   ['first_seen', TIMESTAMP, (r) => time(r.firstSeen)],
   ['last_seen', TIMESTAMP, (r) => time(r.lastSeen)],
   ['resolved_at', TIMESTAMP, (r) => (r.resolvedAt === null ? null : time(r.resolvedAt))],
@@ -210,6 +217,10 @@ function fromRow(row: Record<string, unknown>): RegressionRecord {
     pValue: number('p_value'),
     test: String(row.test),
     explanation: String(row.explanation),
+    distribution:
+      row.distribution_p_value === null || row.distribution_p_value === undefined
+        ? null
+        : { pValue: number('distribution_p_value'), superiority: number('distribution_superiority') },
     firstSeen: row.first_seen as Date,
     lastSeen: row.last_seen as Date,
     resolvedAt: (row.resolved_at ?? null) as Date | null,

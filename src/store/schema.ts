@@ -8,7 +8,7 @@
  * hashes do not compress at all (8 bytes per point). `series_id` stays the stable identity that
  * other files, exports and later analysis records use.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 6;
 
 const V1 = `
 CREATE TABLE perfwatch_schema (
@@ -271,5 +271,60 @@ CREATE TABLE alert_rule_state (
 );
 `;
 
+/**
+ * Regressions of histogram statistics carry a test of the whole distribution too: observations
+ * before and after the change compared bucket by bucket (binned Mann–Whitney), and how often an
+ * observation after exceeds one before.
+ */
+const REGRESSION_DISTRIBUTIONS = `
+ALTER TABLE regressions ADD COLUMN distribution_p_value DOUBLE;
+ALTER TABLE regressions ADD COLUMN distribution_superiority DOUBLE;
+`;
+
+/**
+ * Version 6, benchmarks: named baselines captured from a window (`benchmarks`: the window, the
+ * selection, the services' versions and hosts) and per series its statistics and bucket values
+ * (`benchmark_series`), so later comparisons can run significance tests. The original system kept
+ * benchmarks in memory only; these survive restarts. No key on `benchmark_series`: it is written
+ * and replaced as a whole per benchmark, in one transaction.
+ */
+const BENCHMARKS = `
+CREATE TABLE benchmarks (
+  name VARCHAR PRIMARY KEY,
+  created_at TIMESTAMP NOT NULL,
+  window_from TIMESTAMP NOT NULL,
+  window_to TIMESTAMP NOT NULL,
+  step_seconds DOUBLE NOT NULL,      -- bucket width of the stored values
+  services VARCHAR[] NOT NULL,       -- service.name selection; [] = every service
+  metrics VARCHAR[] NOT NULL,        -- metric globs; [] = every metric except perfwatch.*
+  service_version VARCHAR,           -- service.version selection
+  resources VARCHAR NOT NULL,        -- JSON: per service, the versions and hosts seen in the window
+  series_count INTEGER NOT NULL
+);
+
+CREATE TABLE benchmark_series (
+  benchmark VARCHAR NOT NULL,
+  series_key VARCHAR NOT NULL,       -- JSON of [metric, statistic, service, labels]
+  metric_name VARCHAR NOT NULL,
+  kind VARCHAR NOT NULL,
+  statistic VARCHAR NOT NULL,        -- value | rate | p50 | p95 | p99
+  unit VARCHAR NOT NULL,
+  service_name VARCHAR,
+  labels VARCHAR NOT NULL,           -- JSON object of the point attributes
+  n INTEGER NOT NULL,                -- buckets with data
+  mean DOUBLE,
+  median DOUBLE,
+  stddev DOUBLE,
+  min DOUBLE,
+  max DOUBLE,
+  p50 DOUBLE,
+  p90 DOUBLE,
+  p95 DOUBLE,
+  p99 DOUBLE,
+  overall DOUBLE,                    -- the statistic over the whole window (merged histogram, mean rate)
+  bucket_values DOUBLE[] NOT NULL    -- one per bucket from window_from, NULL where empty
+);
+`;
+
 /** Each entry upgrades the schema by one version; index 0 creates version 1 in an empty file. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, ALERTS];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, ALERTS, REGRESSION_DISTRIBUTIONS, BENCHMARKS];

@@ -460,5 +460,5 @@ describe('perfwatch regressions', () => {
     const bad = await runCli(['regressions', '--db', db, '--severity', 'huge']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('perfwatch: --severity: must be info, warning or critical, got "huge"');
-  });
+  }, 60_000); // eight CLI runs, each a fresh tsx process
 });

@@ -13,5 +13,14 @@ describe('package exports', () => {
     expect(new perfwatch.ConfigError('x', 'y').code).toBe('PERFWATCH_CONFIG_INVALID');
     expect(() => perfwatch.parseRules('rules: [{name: R}]', 'r.yaml')).toThrow(perfwatch.RuleError);
     expect(new perfwatch.RuleError('R', 'for', 'bad').code).toBe('PERFWATCH_RULE_INVALID');
+    for (const name of [
+      'createBenchmark',
+      'compareBenchmark',
+      'deleteBenchmark',
+      'listBenchmarks',
+      'readBenchmark',
+    ] as const)
+      expect(typeof perfwatch[name]).toBe('function');
+    expect(new perfwatch.BenchmarkError('exists', 'name', 'taken').code).toBe('PERFWATCH_BENCHMARK_EXISTS');
   });
 });

@@ -252,6 +252,42 @@ describe('RegressionProcessor', () => {
     );
   });
 
+  it('tests a latency histogram regression on the whole distribution too', async () => {
+    const bounds = [0.05, 0.1, 0.25, 0.5, 1];
+    const next = noise(17);
+    const cumulative = [0, 0, 0, 0, 0, 0];
+    const points: FixturePoint[] = [];
+    for (let i = 0; i < 360; i++) {
+      // 100 requests a minute, mostly 50–100 ms; from minute 240 on, mostly 100–250 ms.
+      const slow = i >= 240;
+      const jitter = Math.round(3 * next());
+      const perMinute = slow
+        ? [5, 20 + jitter, 65 - jitter, 8, 2, 0]
+        : [20 + jitter, 65 - jitter, 12, 2, 1, 0];
+      for (const [b, count] of perMinute.entries()) cumulative[b]! += count;
+      points.push({
+        metric: 'http.server.request.duration',
+        kind: 'histogram',
+        unit: 's',
+        time: T0 + i * MINUTE,
+        attributes: { 'http.route': '/pay', 'http.response.status_code': 200 },
+        histogram: { bounds, counts: [...cumulative], sum: 0 },
+      });
+    }
+    store = await storeWith(points);
+    const { processor } = processorAt(store, 360);
+    await processor.runCycle();
+    const records = await listRegressions(store, { kind: 'regression' });
+    const p50 = records.find((r) => r.statistic === 'p50');
+    expect(p50).toMatchObject({ metricClass: 'latency', direction: 'up', labels: { 'http.route': '/pay' } });
+    expect(p50!.distribution!.pValue).toBeLessThan(1e-6);
+    // Most requests moved up a bucket: one after the change exceeds one before most of the time.
+    expect(p50!.distribution!.superiority).toBeGreaterThan(0.75);
+    expect(p50!.explanation).toMatch(
+      /; an observation after it is above one before \d+ % of the time \(distribution p=.*\) — a regression\.$/,
+    );
+  });
+
   it('follows rules: a disabled metric is not analysed, and a rule can make throughput directional', async () => {
     store = await storeWith([
       ...gauge('process.cpu.utilization', 360, (i) => (i < 240 ? 0.3 : 0.45), 0.01, { unit: '1' }),

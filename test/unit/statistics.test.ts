@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  binnedMannWhitney,
+  describeDistribution,
   hodgesLehmann,
   lag1Autocorrelation,
   mannWhitney,
@@ -7,6 +9,7 @@ import {
   normalUpperTail,
   ranks,
   summarize,
+  welchT,
 } from '../../src/analysis/statistics.js';
 
 describe('statistics', () => {
@@ -62,5 +65,56 @@ describe('statistics', () => {
     expect(lag1Autocorrelation([1, -1, 1, -1, 1, -1])).toBeLessThan(-0.8);
     expect(lag1Autocorrelation(Array.from({ length: 100 }, (_, i) => i))).toBeGreaterThan(0.9);
     expect(lag1Autocorrelation([5, 5, 5])).toBe(0);
+  });
+
+  it('computes Welch t, its degrees of freedom and two-sided p as scipy.stats.ttest_ind(equal_var=False)', () => {
+    const a = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4];
+    const b = [27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4];
+    const first = welchT(a, b);
+    expect(first.t).toBeCloseTo(2.455356398286006, 10);
+    expect(first.df).toBeCloseTo(24.988529290231416, 9);
+    expect(first.pValue).toBeCloseTo(0.021378001462866992, 10);
+    expect(first.difference).toBeCloseTo(32.5 / 15, 10);
+    // Unequal sizes and variances; the sign follows after − before.
+    const second = welchT([10, 12, 15, 11, 30, 25, 19], [1, 2, 3, 4, 5]);
+    expect(second.t).toBeCloseTo(-4.856555072026883, 10);
+    expect(second.df).toBeCloseTo(6.705952207571055, 9);
+    expect(second.pValue).toBeCloseTo(0.0020786754651932002, 10);
+  });
+
+  it('gives Welch t no p-value below two values a side, and certainty without variance', () => {
+    expect(welchT([1], [2, 3]).pValue).toBeNaN();
+    expect(welchT([2, 2, 2], [2, 2]).pValue).toBe(1);
+    expect(welchT([2, 2, 2], [3, 3]).pValue).toBe(0);
+  });
+
+  it('describes a distribution with p50, p90 and p99 (linear interpolation)', () => {
+    const values = Array.from({ length: 101 }, (_, i) => 100 - i);
+    expect(describeDistribution(values)).toMatchObject({
+      n: 101,
+      p50: 50,
+      median: 50,
+      p90: 90,
+      p95: 95,
+      p99: 99,
+    });
+  });
+});
+
+describe('binnedMannWhitney', () => {
+  it('equals Mann–Whitney on the expanded observations, where a bucket is a tie', () => {
+    const before = [3, 5, 2, 0];
+    const after = [1, 2, 4, 3];
+    const expand = (counts: number[]) => counts.flatMap((count, bucket) => new Array(count).fill(bucket));
+    const expected = mannWhitney(expand(before), expand(after));
+    const binned = binnedMannWhitney(before, after);
+    expect(binned.u).toBeCloseTo(expected.u, 10);
+    expect(binned.z).toBeCloseTo(expected.z, 10);
+    expect(binned.pValue).toBeCloseTo(expected.pValue, 10);
+    expect(binned.superiority).toBeCloseTo(expected.u / (10 * 10), 10);
+  });
+
+  it('has no answer for an empty side', () => {
+    expect(binnedMannWhitney([0, 0], [1, 2])).toMatchObject({ pValue: 1, superiority: Number.NaN });
   });
 });
