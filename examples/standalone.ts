@@ -1,18 +1,21 @@
 /**
  * Standalone: perfwatch monitoring a plain Node.js program with one call — host and runtime
- * metrics, a custom pull-style collector, a few collections, a query over the history, a Parquet
- * export and a retention cleanup. (The original system's standalone demo.)
+ * metrics, a custom pull-style collector, a few collections, a query over the history, a named
+ * benchmark compared with the collections after it, a Parquet export and a retention cleanup. (The
+ * original system's standalone demo.)
  *
  *   npx tsx examples/standalone.ts
  *   PERFWATCH_DB_PATH=/tmp/s.duckdb EXAMPLE_EXPORT_DIR=/tmp/s-export EXAMPLE_COLLECTIONS=3 npx tsx examples/standalone.ts
  *
  * The same steps from the shell, on the stopped file:
  *   perfwatch query app.jobs.pending --db FILE --since 10m --agg max
+ *   perfwatch benchmark create standalone-baseline --db FILE --duration 10m
+ *   perfwatch benchmark compare standalone-baseline --db FILE --window 10m
  *   perfwatch export --out DIR --db FILE
  *   perfwatch cleanup --retention-days 30 --db FILE
  */
 // In your project: `from 'perfwatch'`.
-import { queryTimeSeries, startPerfWatch } from '../src/index.js';
+import { compareBenchmark, createBenchmark, queryTimeSeries, startPerfWatch } from '../src/index.js';
 
 const dbPath = process.env.PERFWATCH_DB_PATH ?? './data/standalone-example.duckdb';
 const exportDir = process.env.EXAMPLE_EXPORT_DIR ?? './data/standalone-export';
@@ -60,6 +63,36 @@ const counts = await pw.store.query(
    GROUP BY ALL ORDER BY metric`,
 );
 console.table(counts);
+
+// A benchmark stores the window's statistics per series in DuckDB (it survives restarts); a
+// comparison says per series whether it improved, degraded or stayed stable. A few seconds of
+// collections are too few points for a verdict: this run mostly reports insufficient_data, an
+// hour of them would not.
+const baseline = await createBenchmark(pw.store, {
+  name: 'standalone-baseline',
+  from: new Date(Date.now() - 60_000),
+  to: new Date(Date.now() + 1),
+  replace: true,
+});
+const benchmarkEnd = Date.now() + 1;
+for (let i = 1; i <= collections; i++) {
+  queue.pending = 100 + i * 10;
+  await pw.forceFlush();
+}
+const comparison = await compareBenchmark(pw.store, baseline.name, {
+  from: new Date(benchmarkEnd),
+  to: new Date(Date.now() + 1),
+});
+const verdicts = Object.entries(comparison.summary)
+  .map(([verdict, count]) => `${verdict} ${count}`)
+  .join(', ');
+console.log(
+  `benchmark ${baseline.name}: ${baseline.series.length} series; compared with what followed: ${verdicts}`,
+);
+const jobs = comparison.series.find((s) => s.metric === 'app.jobs.pending');
+console.log(
+  `app.jobs.pending: mean ${jobs?.baseline?.mean} → ${jobs?.current?.mean} (${jobs?.changePercent.toFixed(0)} %), ${jobs?.verdict}`,
+);
 
 // Parquet is the long-term history and the hand-off to other engines (hive-partitioned by day).
 const exported = await pw.store.exportParquet({ outDir: exportDir });

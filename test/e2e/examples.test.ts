@@ -7,18 +7,28 @@ import { runCli } from '../helpers/runCli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** Bounded run time per example; each finishes on its own, event-driven, well inside it. */
 const EXAMPLE_TIMEOUT_MILLIS = 50_000;
 
 /** Runs an example as a child process with a clean perfwatch/OTel environment. */
-async function runExample(
-  file: string,
+function runExample(file: string, env: Record<string, string>) {
+  return run(process.execPath, ['--import', 'tsx', `${EXAMPLES}${file}`], env);
+}
+
+function runScript(script: string, args: string[], env: Record<string, string>) {
+  return run('bash', [script, ...args], env);
+}
+
+async function run(
+  command: string,
+  args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_') && !key.startsWith('PERFWATCH_')),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', `${EXAMPLES}${file}`], {
+  const child = spawn(command, args, {
     env: { ...cleanEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: EXAMPLE_TIMEOUT_MILLIS,
@@ -76,7 +86,7 @@ describe('examples', { timeout: EXAMPLE_TIMEOUT_MILLIS + 10_000 }, () => {
     expect(run.stdout).toMatch(/deploy 1\.0\.0 → 1\.1\.0: .*regressed/);
   });
 
-  it('standalone.ts: custom collector, query, Parquet export and cleanup', async () => {
+  it('standalone.ts: custom collector, query, benchmark create and compare, Parquet export, cleanup', async () => {
     const exportDir = dir.file('export');
     const run = await runExample('standalone.ts', {
       PERFWATCH_DB_PATH: dir.file('standalone.duckdb'),
@@ -88,13 +98,21 @@ describe('examples', { timeout: EXAMPLE_TIMEOUT_MILLIS + 10_000 }, () => {
     expect(run.stdout).toMatch(/scrape endpoint: http:\/\/127\.0\.0\.1:\d+\/metrics\n/);
     expect(run.stdout).toContain('collections written: 3; app.jobs.pending max over 10 min: 30');
     expect(run.stdout).toMatch(/'app\.jobs\.pending'\s+│ 3\s+│/);
+    expect(run.stdout).toMatch(
+      /benchmark standalone-baseline: [1-9]\d* series; compared with what followed: degraded \d+, improved \d+, stable \d+, insufficient_data [1-9]\d*\n/,
+    );
+    expect(run.stdout).toMatch(
+      /app\.jobs\.pending: mean \d+(\.\d+)? → \d+(\.\d+)? \(\d+ %\), insufficient_data\n/,
+    );
     expect(run.stdout).toMatch(/parquet export: [1-9]\d* files, [1-9]\d* rows, days \d{4}-\d\d-\d\d in /);
     expect(run.stdout).toContain('cleanup (keep 1 day): 0 points and 0 series deleted');
     expect(run.stdout).toMatch(/done\n$/);
     expect(await readdir(exportDir)).toEqual(expect.arrayContaining(['kind=number', 'series']));
   });
 
-  it('ci-benchmark-gate.sh: valid bash, and every perfwatch subcommand it uses exists', async () => {
+  it('ci-benchmark-gate.sh: baseline, then candidate compared with --fail-on degraded; usage errors exit 2', {
+    timeout: 120_000,
+  }, async () => {
     const script = `${EXAMPLES}ci-benchmark-gate.sh`;
     const syntax = spawn('bash', ['-n', script], { stdio: 'ignore' });
     expect((await once(syntax, 'exit'))[0]).toBe(0);
@@ -102,15 +120,38 @@ describe('examples', { timeout: EXAMPLE_TIMEOUT_MILLIS + 10_000 }, () => {
     const used = new Set(
       [...(await readFile(script, 'utf8')).matchAll(/^\s*\$PERFWATCH (\w+)/gm)].map((match) => match[1]!),
     );
-    expect([...used].sort()).toEqual(['benchmark']);
     const help = await runCli(['--help']);
-    expect(help.code).toBe(0);
     const commands = new Set([...help.stdout.matchAll(/^ {2}(\w+) /gm)].map((match) => match[1]!));
-    expect(commands).toContain('export');
-    // `benchmark` (issue 5) is being built on another branch. Until it is merged the script
-    // cannot run; when it is, this fails: make this test run the script's gate end to end.
-    const pending = new Set(['benchmark']);
-    for (const command of used) expect(commands.has(command) || pending.has(command)).toBe(true);
-    for (const command of pending) expect(commands.has(command)).toBe(false);
+    expect([...used].filter((command) => !commands.has(command))).toEqual([]);
+
+    // The "load test" is perfwatch itself monitoring this host for a few seconds, then stopped.
+    const perfwatch = `${process.execPath} --import tsx ${CLI}`;
+    const env = {
+      PERFWATCH: perfwatch,
+      PERFWATCH_DB_PATH: dir.file('ci.duckdb'),
+      PERFWATCH_LOG_LEVEL: 'warn',
+      SERVICE_NAME: 'ci-example',
+      REPORT: dir.file('report.md'),
+      LOAD_TEST: `timeout -s TERM 6 ${perfwatch} start --interval 1 --no-prometheus --no-default-rules || true`,
+    };
+    const baseline = await runScript(script, ['baseline'], env);
+    expect(baseline.code).toBe(0);
+    // perfwatch start's own lines; the file was closed before the benchmark commands opened it.
+    expect(baseline.stderr).toContain('writing the last collection and closing the history file');
+
+    expect(baseline.stdout).toMatch(/^created benchmark "main": [1-9]\d* series .*\(ci-example\)\n/);
+    const candidate = await runScript(script, ['candidate'], env);
+    expect(candidate.code).toBe(0);
+    // A few seconds per side give too few points for a verdict, which does not fail a degraded-only gate.
+    expect(candidate.stdout).toMatch(
+      /\*\*0 degraded\*\* · \d+ improved · \d+ stable · [1-9]\d* insufficient data/,
+    );
+    expect(candidate.stdout).toContain('benchmark gate passed: nothing degraded against main');
+    expect(await readFile(dir.file('report.md'), 'utf8')).toMatch(/^### perfwatch benchmark `main`/);
+
+    const unknown = await runScript(script, ['candidate'], { ...env, BENCHMARK_NAME: 'no-such-benchmark' });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('benchmark gate could not run (exit 2)');
+    expect((await runScript(script, [], env)).code).toBe(2);
   });
 });
