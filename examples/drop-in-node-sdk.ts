@@ -33,7 +33,8 @@ const sdk = new NodeSDK({
 sdk.start();
 
 // The instrumentation patches `http` when it is first required after sdk.start(): an ESM
-// `import` at the top of this file would run before it (use `--import` a setup file in a service).
+// `import` at the top of this file would run before it. In a service, start the SDK in a file
+// loaded first with `node --import ./telemetry.js`.
 const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 const server = http.createServer((req, res) => {
