@@ -10,7 +10,7 @@
  * Two parts, both real requests through the real SDK histogram into the same store writer:
  * 1. The last 45 minutes, replayed: regression detection needs minutes of history, so each batch
  *    of requests is collected as one minute (see support/BackdatingReader.ts). After 30 minutes,
- *    version 1.1.0 is deployed with an injected slowdown (an extra 25 ms downstream call).
+ *    version 1.1.0 is deployed with an injected slowdown (an extra 10–40 ms downstream call).
  * 2. Live: version 1.1.0 keeps serving load while perfwatch collects every second, evaluates the
  *    alert rule after each collection and serves the Prometheus endpoint. Then a regression cycle.
  */
@@ -39,7 +39,8 @@ const BOUNDARIES = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.
 // --- the service ------------------------------------------------------------------------------
 // Unrecorded until part 1 starts: the warm-up's JIT compilation is not the service's latency.
 let histogram: Histogram = createNoopMeter().createHistogram('warm-up');
-let downstreamMillis = 2;
+/** The downstream call takes `base` plus up to `spread` ms: latencies vary as real ones do. */
+let downstream = { base: 1, spread: 6 };
 const server = createServer((req, res) => {
   const started = performance.now();
   res.on('finish', () =>
@@ -50,7 +51,7 @@ const server = createServer((req, res) => {
     }),
   );
   // A downstream call (database, another service) stands in for the handler's work.
-  delay(downstreamMillis).then(() => res.end('ok\n'));
+  delay(downstream.base + Math.random() * downstream.spread).then(() => res.end('ok\n'));
 });
 await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/checkout`;
@@ -112,7 +113,7 @@ const historyStart =
   Math.floor(Date.now() / MINUTE) * MINUTE - (BASELINE_MINUTES + SLOW_MINUTES + 1) * MINUTE;
 for (const [version, first, minutes, extra] of [
   ['1.0.0', 0, BASELINE_MINUTES, 0],
-  ['1.1.0', BASELINE_MINUTES, SLOW_MINUTES, 25],
+  ['1.1.0', BASELINE_MINUTES, SLOW_MINUTES, 10],
 ] as const) {
   // A deploy is a new process: a new provider (resource with the version), counts from zero.
   const reader = new BackdatingReader();
@@ -121,7 +122,7 @@ for (const [version, first, minutes, extra] of [
     readers: [reader],
   });
   histogram = requestDuration(provider.getMeter('checkout'));
-  downstreamMillis = 2 + extra;
+  downstream = extra === 0 ? { base: 1, spread: 6 } : { base: 1 + extra, spread: 36 };
   const processStart = new Date(historyStart + first * MINUTE);
   for (let minute = first; minute < first + minutes; minute++) {
     await load(requestsPerMinute);
@@ -165,9 +166,11 @@ console.log(`prometheus: ${countLine}`);
 
 const cycle = await pw.regressions.runCycle();
 console.log(`regression cycle: ${cycle.seriesAnalysed} series analysed, ${cycle.opened} opened`);
-for (const record of await listRegressions(pw.store, { service: SERVICE, kind: 'regression' })) {
+const records = await listRegressions(pw.store, { service: SERVICE, kind: 'regression' });
+for (const record of records)
   console.log(`${record.severity.toUpperCase()} ${record.kind}: ${record.explanation}`);
-}
+if (records.length === 0)
+  console.log('no change point recorded in this cycle; the deploy verdict compares the versions:');
 for (const verdict of await listDeployVerdicts(pw.store)) {
   console.log(`deploy ${verdict.versionBefore} → ${verdict.versionAfter}: ${verdict.summary}`);
 }
