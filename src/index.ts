@@ -50,10 +50,16 @@ export {
   StoreLockedError,
 } from './errors.js';
 export type { Logger } from './logging/Logger.js';
-export { DuckDbMetricReader, type DuckDbMetricReaderOptions } from './reader/DuckDbMetricReader.js';
+export {
+  DuckDbMetricReader,
+  type DuckDbMetricReaderOptions,
+  type ReaderStatus,
+} from './reader/DuckDbMetricReader.js';
 export { OtlpReceiver, type OtlpReceiverOptions } from './receiver/OtlpReceiver.js';
 export type { BatchWriter } from './receiver/WriteQueue.js';
 export type { ScheduledTask, Scheduler } from './scheduling/Scheduler.js';
+export type { ApiServerOptions } from './server/ApiServerOptions.js';
+export { type RunningApiServer, startApiServer } from './server/startApiServer.js';
 export { type PerfWatch, startPerfWatch } from './startPerfWatch.js';
 export {
   type Benchmark,

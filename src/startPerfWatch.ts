@@ -1,17 +1,20 @@
 import type { Meter } from '@opentelemetry/api';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HostMetrics } from '@opentelemetry/host-metrics';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { AlertProcessor } from './alerts/AlertProcessor.js';
+import type { AlertRule } from './alerts/AlertRule.js';
 import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
 import { configuredRegressionRules } from './analysis/loadRegressionRules.js';
+import type { RegressionRule } from './analysis/metricPolicy.js';
 import { RegressionProcessor } from './analysis/RegressionProcessor.js';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
 import { ConfigError, ShutdownError } from './errors.js';
 import { createLogger } from './logging/createLogger.js';
 import type { Logger } from './logging/Logger.js';
-import { DuckDbMetricReader } from './reader/DuckDbMetricReader.js';
+import { DuckDbMetricReader, type ReaderStatus } from './reader/DuckDbMetricReader.js';
 import { PeriodicTask } from './scheduling/PeriodicTask.js';
 import { timerScheduler } from './scheduling/Scheduler.js';
 import { MetricStore, type RetentionSummary } from './store/MetricStore.js';
@@ -39,6 +42,21 @@ export interface PerfWatch {
   readonly alerts: AlertProcessor | undefined;
   /** The regression processor: `runCycle()` checks now; records are read with `listRegressions`. */
   readonly regressions: RegressionProcessor;
+  /** The regression rules in force (file, then options): benchmark comparisons use the same directions. */
+  readonly regressionRules: readonly RegressionRule[];
+  /** The alert rules loaded at start (default rules and the rules file), enabled or not. */
+  readonly alertRules: readonly AlertRule[];
+  /** The Prometheus exporter behind the scrape endpoint, or undefined when it is disabled. */
+  readonly prometheusExporter: PrometheusExporter | undefined;
+  /** perfwatch's structured log (the `logger` option, else pino on stderr). */
+  readonly logger: Logger;
+  /** The DuckDB reader's counts: last collection, points written, write errors. */
+  status(): ReaderStatus;
+  /**
+   * Calls `listener` after every collection written to DuckDB (and evaluated by the alert rules);
+   * returns a function that removes it. A throwing listener is logged, never fails the collection.
+   */
+  onCollection(listener: () => void): () => void;
   /** Adds a pull-style custom collector; returns a function that removes it. */
   registerCollector(name: string, collector: CustomCollector): () => void;
   /**
@@ -83,6 +101,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const stopAll = () => runSteps([...stopProvider, ...stopSources, () => store.close()], logger);
   // Run after each written collection; filled once the processors exist.
   const afterCollection: (() => Promise<unknown>)[] = [];
+  const collectionListeners = new Set<() => void>();
   try {
     let provider: MeterProvider | undefined;
     const duckDbReader = new DuckDbMetricReader({
@@ -187,6 +206,16 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     }
     stopSources.push(() => regressions.shutdown());
 
+    afterCollection.push(async () => {
+      for (const listener of collectionListeners) {
+        try {
+          listener();
+        } catch (error) {
+          logger.error({ err: error }, 'a collection listener failed');
+        }
+      }
+    });
+
     let prometheusUrl: string | undefined;
     if (prometheus) {
       prometheusUrl = (await prometheus.listen(config.prometheusHost, config.prometheusPort)).url;
@@ -213,6 +242,15 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       prometheusUrl,
       alerts,
       regressions,
+      regressionRules,
+      alertRules,
+      prometheusExporter: prometheus?.exporter,
+      logger,
+      status: () => duckDbReader.status,
+      onCollection: (listener) => {
+        collectionListeners.add(listener);
+        return () => collectionListeners.delete(listener);
+      },
       registerCollector: (name, collector) => collectors.register(name, collector),
       cleanup: async (retentionDays = config.retentionDays) => {
         if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 365) {

@@ -17,7 +17,7 @@ export async function openForReading<T>(path: string, open: (path: string) => Pr
         hint:
           'a running `perfwatch start` holds the file: query a snapshot it writes (PERFWATCH_SNAPSHOT_PATH, ' +
           'or `perfwatch snapshot` while stopped) or a Parquet export (`perfwatch export`), or stop it to query ' +
-          'the file directly; querying through the running service comes with the HTTP API',
+          'the file directly',
       });
     }
     throw error;

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { ConfigError } from '../errors.js';
+import { ConfigError, StoreLockedError } from '../errors.js';
 import { HistoryReader } from '../store/HistoryReader.js';
 import {
   AGGREGATIONS,
@@ -10,6 +10,7 @@ import {
 import type { Row } from '../store/toJs.js';
 import { formatCsv, formatTable, OUTPUT_FORMATS, type OutputFormat } from './formatRows.js';
 import { historyPath, openForReading } from './openHistory.js';
+import { apiBaseUrl, throughService } from './serviceApi.js';
 import { parseDuration, parseMatcher, parseTime } from './timeArguments.js';
 
 interface QueryFlags {
@@ -23,6 +24,7 @@ interface QueryFlags {
   groupBy: string[];
   format: OutputFormat;
   json?: boolean;
+  api?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -50,32 +52,79 @@ export function registerQueryCommand(program: Command): void {
     .option('--group-by <key>', 'one series per value of this attribute; repeatable', collect, [])
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .option('--json', 'same as --format json')
+    .option(
+      '--api <url>',
+      'when a running perfwatch holds the file, ask it through its HTTP API here (env PERFWATCH_API_URL, default http://127.0.0.1:9465)',
+    )
     .action(async (metric: string, flags: QueryFlags) => {
       const stepSeconds = parseDuration('--step', flags.step);
       const { from, to } = timeRange(flags, new Date(), stepSeconds);
       const where = Object.fromEntries(flags.where.map((text) => parseMatcher('--where', text)));
-      const reader = await openForReading(historyPath(flags.db), (path) => HistoryReader.open(path));
+      const query = {
+        metric,
+        from,
+        to,
+        stepSeconds,
+        aggregation: flags.agg,
+        where,
+        groupBy: flags.groupBy,
+      };
+      let result: TimeSeriesResult;
       try {
-        const result = await queryTimeSeries(reader, {
-          metric,
-          from,
-          to,
-          stepSeconds,
-          aggregation: flags.agg,
-          where,
-          groupBy: flags.groupBy,
-        });
-        const format = flags.json ? 'json' : flags.format;
-        process.stdout.write(`${render(result, format, flags.groupBy)}\n`);
-        if (format === 'table') {
-          process.stderr.write(
-            `(${result.series.length} series × ${result.series[0]?.points.length ?? 0} buckets of ${stepSeconds} s, ${flags.agg}, ${result.source === 'rollup' ? 'from 1-minute rollups and the raw points after them' : 'from raw points'})\n`,
-          );
+        const reader = await openForReading(historyPath(flags.db), (path) => HistoryReader.open(path));
+        try {
+          result = await queryTimeSeries(reader, query);
+        } finally {
+          reader.close();
         }
-      } finally {
-        reader.close();
+      } catch (error) {
+        if (!(error instanceof StoreLockedError)) throw error;
+        // The service answers with the same query layer; GET metrics takes the same arguments.
+        const params = new URLSearchParams({
+          metric_name: metric,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          step: `${stepSeconds}s`,
+          aggregation: flags.agg,
+          limit: '10000',
+        });
+        for (const [key, value] of Object.entries(where)) params.append('where', `${key}=${value}`);
+        for (const key of flags.groupBy) params.append('group_by', key);
+        result = fromJson(
+          await throughService(apiBaseUrl(flags.api), error, (call) => call('GET', `/metrics?${params}`)),
+        );
+      }
+      const format = flags.json ? 'json' : flags.format;
+      process.stdout.write(`${render(result, format, flags.groupBy)}\n`);
+      if (format === 'table') {
+        process.stderr.write(
+          `(${result.series.length} series × ${result.series[0]?.points.length ?? 0} buckets of ${stepSeconds} s, ${flags.agg}, ${result.source === 'rollup' ? 'from 1-minute rollups and the raw points after them' : 'from raw points'})\n`,
+        );
       }
     });
+}
+
+/** GET metrics' JSON answer with its times as Dates again. */
+function fromJson(data: unknown): TimeSeriesResult {
+  const result = data as TimeSeriesResult & { from: string; to: string };
+  return {
+    ...result,
+    from: new Date(result.from),
+    to: new Date(result.to),
+    series: result.series.map((series) => {
+      const points = series.points.map((point) => ({
+        time: new Date(point.time as unknown as string),
+        value: point.value,
+      }));
+      return {
+        metric: series.metric,
+        labels: series.labels,
+        points,
+        times: points.map((point) => point.time),
+        values: points.map((point) => point.value),
+      };
+    }),
+  };
 }
 
 /**

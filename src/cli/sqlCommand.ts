@@ -1,9 +1,10 @@
 import { type Command, Option } from 'commander';
 import { DEFAULT_DB_PATH } from '../config/resolveConfig.js';
-import { ConfigError } from '../errors.js';
-import { SqlSandbox } from '../store/SqlSandbox.js';
+import { ConfigError, StoreLockedError } from '../errors.js';
+import { type SqlResult, SqlSandbox } from '../store/SqlSandbox.js';
 import { formatCsv, formatTable, jsonValue, OUTPUT_FORMATS, type OutputFormat } from './formatRows.js';
 import { historyPath, openForReading } from './openHistory.js';
+import { apiBaseUrl, throughService } from './serviceApi.js';
 
 interface SqlFlags {
   db?: string;
@@ -11,6 +12,7 @@ interface SqlFlags {
   json?: boolean;
   timeout: string;
   maxRows: string;
+  api?: string;
 }
 
 /** `perfwatch sql "SELECT …"`: read-only, sandboxed ad-hoc SQL over the history file. */
@@ -24,34 +26,48 @@ export function registerSqlCommand(program: Command): void {
     .option('--json', 'same as --format json')
     .option('--timeout <seconds>', 'interrupt the query after this many seconds', '10')
     .option('--max-rows <n>', 'return at most this many rows (the output says when it cut)', '10000')
+    .option(
+      '--api <url>',
+      'when a running perfwatch holds the file, ask it through its HTTP API here (env PERFWATCH_API_URL, default http://127.0.0.1:9465)',
+    )
     .action(async (statement: string, flags: SqlFlags) => {
       const timeoutMillis = positiveNumber('--timeout', flags.timeout) * 1000;
       const rowLimit = positiveInteger('--max-rows', flags.maxRows);
-      const sandbox = await openForReading(historyPath(flags.db), (path) => SqlSandbox.open(path));
+      const path = historyPath(flags.db);
+      let result: SqlResult;
       try {
-        const result = await sandbox.run(statement, { timeoutMillis, rowLimit });
-        const columns = result.columns.map((column) => column.name);
-        const format = flags.json ? 'json' : flags.format;
-        if (format === 'json') {
-          process.stdout.write(
-            `${JSON.stringify({ columns: result.columns, rows: result.rows.map((row) => jsonValue(row)), truncated: result.truncated, rowLimit: result.rowLimit }, null, 2)}\n`,
-          );
-        } else {
-          process.stdout.write(
-            `${format === 'csv' ? formatCsv(columns, result.rows) : formatTable(columns, result.rows)}\n`,
-          );
+        const sandbox = await openForReading(path, (file) => SqlSandbox.open(file));
+        try {
+          result = await sandbox.run(statement, { timeoutMillis, rowLimit });
+        } finally {
+          sandbox.close();
         }
-        if (result.truncated) {
-          process.stderr.write(
-            `perfwatch: showing the first ${result.rowLimit} rows; the query returned more. Narrow it with WHERE/LIMIT or raise --max-rows.\n`,
-          );
-        } else if (format === 'table') {
-          process.stderr.write(
-            `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'}, ${result.elapsedMillis.toFixed(0)} ms)\n`,
-          );
-        }
-      } finally {
-        sandbox.close();
+      } catch (error) {
+        if (!(error instanceof StoreLockedError)) throw error;
+        // The service runs the statement in the same sandbox, over a snapshot of its file.
+        result = (await throughService(apiBaseUrl(flags.api), error, (call) =>
+          call('POST', '/sql', { sql: statement, timeout_seconds: timeoutMillis / 1000, max_rows: rowLimit }),
+        )) as SqlResult;
+      }
+      const columns = result.columns.map((column) => column.name);
+      const format = flags.json ? 'json' : flags.format;
+      if (format === 'json') {
+        process.stdout.write(
+          `${JSON.stringify({ columns: result.columns, rows: result.rows.map((row) => jsonValue(row)), truncated: result.truncated, rowLimit: result.rowLimit }, null, 2)}\n`,
+        );
+      } else {
+        process.stdout.write(
+          `${format === 'csv' ? formatCsv(columns, result.rows) : formatTable(columns, result.rows)}\n`,
+        );
+      }
+      if (result.truncated) {
+        process.stderr.write(
+          `perfwatch: showing the first ${result.rowLimit} rows; the query returned more. Narrow it with WHERE/LIMIT or raise --max-rows.\n`,
+        );
+      } else if (format === 'table') {
+        process.stderr.write(
+          `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'}, ${result.elapsedMillis.toFixed(0)} ms)\n`,
+        );
       }
     });
 }

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import type { PerfWatchOptions } from '../config/PerfWatchOptions.js';
 import { ConfigError } from '../errors.js';
+import type { ApiServerOptions } from '../server/ApiServerOptions.js';
+import { resolveApiConfig } from '../server/resolveApiConfig.js';
+import type { RunningApiServer } from '../server/startApiServer.js';
 import { startPerfWatch } from '../startPerfWatch.js';
 import { waitForSignal } from './waitForSignal.js';
 
@@ -21,6 +24,10 @@ interface StartFlags {
   defaultRules: boolean;
   alertmanagerUrl?: string;
   webhookUrl: string[];
+  api: boolean;
+  apiHost?: string;
+  apiPort?: string;
+  apiToken?: string;
 }
 
 /** `perfwatch start`: monitor this machine and process until SIGINT/SIGTERM. */
@@ -76,13 +83,41 @@ export function registerStartCommand(program: Command): void {
       [],
     )
     .option(
+      '--api-host <host>',
+      'HTTP API and dashboard interface (env PERFWATCH_API_HOST, default 127.0.0.1)',
+    )
+    .option(
+      '--api-port <port>',
+      'HTTP API and dashboard port, 0 = any free port (env PERFWATCH_API_PORT, default 9465)',
+    )
+    .option(
+      '--api-token <token>',
+      'bearer token for mutating routes and POST sql; required off loopback (env PERFWATCH_API_TOKEN)',
+    )
+    .option('--no-api', 'do not serve the HTTP API and dashboard')
+    .option(
       '--log-level <level>',
       'fatal|error|warn|info|debug|trace|silent (env PERFWATCH_LOG_LEVEL, default info)',
     )
     .action(async (flags: StartFlags) => {
+      // Validated before anything starts: a refused API host must not leave a file open.
+      const apiOptions = flags.api ? apiOptionsFromFlags(flags) : undefined;
+      if (apiOptions !== undefined) resolveApiConfig(apiOptions);
       const perfwatch = await startPerfWatch(optionsFromFlags(flags));
+      let api: RunningApiServer | undefined;
+      try {
+        if (apiOptions !== undefined) {
+          // Loaded only here: every other command would otherwise pay for the HTTP framework.
+          const { startApiServer } = await import('../server/startApiServer.js');
+          api = await startApiServer(perfwatch, apiOptions, { logger: perfwatch.logger });
+        }
+      } catch (error) {
+        await perfwatch.shutdown();
+        throw error;
+      }
       process.stderr.write(
         `perfwatch ${perfwatch.config.dbPath}: collecting every ${perfwatch.config.collectionIntervalMillis / 1000} s` +
+          (api ? `, dashboard and API ${api.url}/` : '') +
           (perfwatch.prometheusUrl ? `, scrape ${perfwatch.prometheusUrl}` : '') +
           (perfwatch.config.otlpMetricsUrl ? `, OTLP to ${perfwatch.config.otlpMetricsUrl}` : '') +
           '; Ctrl-C to stop\n',
@@ -93,6 +128,8 @@ export function registerStartCommand(program: Command): void {
       const forceExit = () => process.exit(130);
       process.once('SIGINT', forceExit);
       process.once('SIGTERM', forceExit);
+      // The API first: no request may reach a closing store.
+      await api?.close();
       await perfwatch.shutdown();
     });
 }
@@ -130,6 +167,14 @@ function optionsFromFlags(flags: StartFlags): PerfWatchOptions {
   if (flags.alertmanagerUrl !== undefined) options.alertmanagerUrl = flags.alertmanagerUrl;
   if (flags.webhookUrl.length > 0) options.webhookUrls = flags.webhookUrl;
   if (flags.logLevel !== undefined) options.logLevel = flags.logLevel as PerfWatchOptions['logLevel'];
+  return options;
+}
+
+function apiOptionsFromFlags(flags: StartFlags): ApiServerOptions {
+  const options: ApiServerOptions = {};
+  if (flags.apiHost !== undefined) options.host = flags.apiHost;
+  if (flags.apiPort !== undefined) options.port = integerFlag('--api-port', flags.apiPort);
+  if (flags.apiToken !== undefined) options.token = flags.apiToken;
   return options;
 }
 

@@ -8,6 +8,18 @@ import { type ScheduledTask, type Scheduler, timerScheduler } from '../schedulin
 import { MetricStore } from '../store/MetricStore.js';
 import { ReaderSelfMetrics } from './ReaderSelfMetrics.js';
 
+/** What the reader has done since it started, for health reports (the same counts as its self-metrics). */
+export interface ReaderStatus {
+  /** When the last collection was written, or undefined before the first. */
+  readonly lastCollectionAt: Date | undefined;
+  readonly collectionsWritten: number;
+  readonly pointsWritten: number;
+  readonly writeErrors: number;
+  readonly droppedCollections: number;
+  /** Collections waiting to be written (non-zero only while writes fail). */
+  readonly pendingCollections: number;
+}
+
 export interface DuckDbMetricReaderOptions {
   /** History file to open (and close on shutdown). Give either `path` or `store`. */
   path?: string;
@@ -69,6 +81,14 @@ export class DuckDbMetricReader extends MetricReader {
   private queued: Promise<void> | undefined;
   private task: ScheduledTask | undefined;
   private stopped = false;
+  private readonly counts = {
+    lastCollectionAt: undefined as Date | undefined,
+    collectionsWritten: 0,
+    pointsWritten: 0,
+    writeErrors: 0,
+    droppedCollections: 0,
+  };
+  private readonly now: () => number;
   /** Errors already logged and counted by writePending, so the scheduler does not log them twice. */
   private readonly loggedErrors = new WeakSet<object>();
 
@@ -110,6 +130,7 @@ export class DuckDbMetricReader extends MetricReader {
     const selfMetricsProvider = options.selfMetricsMeterProvider;
     this.selfMetrics = new ReaderSelfMetrics(() => selfMetricsProvider ?? metrics.getMeterProvider());
     const now = options.now ?? Date.now;
+    this.now = now;
     this.collectErrorWarning = new RateLimitedWarning(this.logger, 60_000, now);
     this.writeErrorWarning = new RateLimitedWarning(this.logger, 60_000, now);
 
@@ -132,6 +153,11 @@ export class DuckDbMetricReader extends MetricReader {
   /** Collections collected but not yet written (non-zero only while writes fail). */
   get pendingCollections(): number {
     return this.pending.length;
+  }
+
+  /** Counts since the reader started (a copy; it does not change afterwards). */
+  get status(): ReaderStatus {
+    return { ...this.counts, pendingCollections: this.pending.length };
   }
 
   protected override onInitialized(): void {
@@ -228,19 +254,25 @@ export class DuckDbMetricReader extends MetricReader {
         const summary = await store.writeCollection(this.pending[0]!);
         this.pending.shift();
         this.selfMetrics.pointsWritten(summary.points);
+        this.counts.pointsWritten += summary.points;
+        this.counts.collectionsWritten++;
+        this.counts.lastCollectionAt = new Date(this.now());
       } catch (error) {
         if (error instanceof InvalidCollectionError) {
           // Retrying cannot help malformed data, and would block every later collection.
           this.pending.shift();
           this.selfMetrics.collectionsDropped(1);
+          this.counts.droppedCollections++;
           this.logger.error({ err: error }, 'dropped a collection that cannot be stored');
           continue;
         }
         this.selfMetrics.writeFailed();
+        this.counts.writeErrors++;
         const dropped = Math.max(0, this.pending.length - this.bufferLimit);
         if (dropped > 0) {
           this.pending.splice(0, dropped);
           this.selfMetrics.collectionsDropped(dropped);
+          this.counts.droppedCollections += dropped;
         }
         this.writeErrorWarning.warn(
           { err: error, buffered: this.pending.length, dropped },

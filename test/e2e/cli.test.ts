@@ -122,7 +122,8 @@ describe('perfwatch CLI', () => {
 
   it('sql: answers a SELECT as JSON, refuses a write with exit 2, and names the PID holding the file', async () => {
     const db = dir.file('h.duckdb');
-    const running = spawnCli(['start', '--db', db, '--interval', '3600', '--no-prometheus']);
+    // No API: this is the message for a holder that cannot be asked (apiCli.test.ts asks it).
+    const running = spawnCli(['start', '--db', db, '--interval', '3600', '--no-prometheus', '--no-api']);
     await stderrContaining(running, 'Ctrl-C to stop');
     const locked = await runCli(['sql', '--db', db, 'SELECT 1']);
     expect(locked.code).toBe(2);

@@ -9,6 +9,7 @@ describe('package exports', () => {
     expect(typeof perfwatch.queryTimeSeries).toBe('function');
     expect(typeof perfwatch.MetricStore.open).toBe('function');
     expect(typeof perfwatch.OtlpReceiver).toBe('function');
+    expect(typeof perfwatch.startApiServer).toBe('function');
     expect(perfwatch.PERFWATCH_VERSION).toMatch(/^\d+\.\d+\.\d+/);
     expect(new perfwatch.ConfigError('x', 'y').code).toBe('PERFWATCH_CONFIG_INVALID');
     expect(() => perfwatch.parseRules('rules: [{name: R}]', 'r.yaml')).toThrow(perfwatch.RuleError);

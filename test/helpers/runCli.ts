@@ -13,7 +13,8 @@ export function spawnCli(
     Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_') && !key.startsWith('PERFWATCH_')),
   );
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    env: { ...cleanEnv, PERFWATCH_LOG_LEVEL: 'warn', ...env },
+    // The API on a free port: tests run in parallel, and 9465 may be taken on this machine.
+    env: { ...cleanEnv, PERFWATCH_LOG_LEVEL: 'warn', PERFWATCH_API_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -1,0 +1,195 @@
+import type { PerfWatch } from '../startPerfWatch.js';
+import { queryTimeSeries } from '../store/queryTimeSeries.js';
+import { listDeployVerdicts, listRegressions } from '../store/regressionRecords.js';
+import { DASHBOARD_PANELS, type DashboardPanel, type PanelQuery } from './dashboardPanels.js';
+
+export interface DashboardRequest {
+  readonly from: Date;
+  readonly to: Date;
+  readonly stepSeconds: number;
+  readonly service: string | undefined;
+  /** Include every panel's points (the page draws them); the summary alone otherwise. */
+  readonly withSeries: boolean;
+}
+
+export interface PanelSeries {
+  readonly label: string;
+  /** Values bucket by bucket, aligned with the dashboard's `times`; null for an empty bucket. */
+  readonly values: readonly (number | null)[];
+}
+
+export type Trend = 'rising' | 'falling' | 'stable';
+
+/** Relative change between the first and last third of the window that counts as a trend. */
+const TREND_THRESHOLD = 0.05;
+
+/**
+ * The dashboard in one answer: per panel its series over the window and a summary of the first
+ * series (current, avg, min, max, trend), plus firing and pending alerts, open regressions and
+ * deploy verdicts. Every number comes from queryTimeSeries, as `perfwatch query` computes it.
+ */
+export async function buildDashboard(perfwatch: PerfWatch, request: DashboardRequest) {
+  const times = bucketTimes(request);
+  const panels = [];
+  for (const panel of DASHBOARD_PANELS) {
+    const series = await panelSeries(perfwatch, panel, request, times.length);
+    const values = series[0]?.values ?? [];
+    panels.push({
+      id: panel.id,
+      title: panel.title,
+      unit: panel.unit,
+      metrics: [...new Set(panel.queries.map((query) => query.metric))],
+      available: series.length > 0,
+      ...(series.length === 0 ? { emptyHint: panel.emptyHint } : {}),
+      summary: summarise(values),
+      ...(request.withSeries ? { series } : {}),
+    });
+  }
+  const [regressions, verdicts] = await Promise.all([
+    listRegressions(perfwatch.store, {
+      status: 'open',
+      ...(request.service === undefined ? {} : { service: request.service }),
+    }),
+    listDeployVerdicts(perfwatch.store, request.service === undefined ? {} : { service: request.service }),
+  ]);
+  const alerts = (perfwatch.alerts?.statuses() ?? [])
+    .filter((status) => status.state === 'firing' || status.state === 'pending')
+    .filter((status) => matchesService(status.labels, request.service))
+    .map((status) => ({
+      rule: status.rule,
+      severity: status.severity,
+      state: status.state,
+      labels: status.labels,
+      value: status.value,
+      activeAt: status.activeAt === undefined ? null : new Date(status.activeAt).toISOString(),
+      firedAt: status.firedAt === undefined ? null : new Date(status.firedAt).toISOString(),
+    }));
+  return {
+    from: request.from.toISOString(),
+    to: request.to.toISOString(),
+    stepSeconds: request.stepSeconds,
+    service: request.service ?? null,
+    ...(request.withSeries ? { times: times.map((time) => time / 1000) } : {}),
+    panels,
+    alerts,
+    regressions: regressions.slice(0, 50).map((record) => ({
+      id: record.id,
+      metric: record.metric,
+      statistic: record.statistic,
+      service: record.service,
+      labels: record.labels,
+      kind: record.kind,
+      severity: record.severity,
+      changeTime: record.changeTime,
+      relativeChange: Number.isFinite(record.relativeChange) ? record.relativeChange : null,
+      explanation: record.explanation,
+    })),
+    openRegressions: regressions.length,
+    deployVerdicts: verdicts.slice(0, 20),
+  };
+}
+
+async function panelSeries(
+  perfwatch: PerfWatch,
+  panel: DashboardPanel,
+  request: DashboardRequest,
+  buckets: number,
+): Promise<PanelSeries[]> {
+  const results = [];
+  for (const query of panel.queries) results.push(await runQuery(perfwatch, query, request));
+  if (panel.combine === 'busy') {
+    return (results[0] ?? []).map((series) => ({
+      label: series.label,
+      values: series.values.map((value) => (value === null ? null : Math.max(0, 1 - value))),
+    }));
+  }
+  if (panel.combine === 'ratio') {
+    const total = results[1]?.[0];
+    if (total === undefined) return [];
+    const errors = results[0]?.[0]?.values ?? new Array<null>(buckets).fill(null);
+    return [
+      {
+        label: 'error rate',
+        values: total.values.map((requests, i) =>
+          requests === null || requests <= 0 ? null : (errors[i] ?? 0) / requests,
+        ),
+      },
+    ];
+  }
+  return results.flat();
+}
+
+async function runQuery(
+  perfwatch: PerfWatch,
+  query: PanelQuery,
+  request: DashboardRequest,
+): Promise<PanelSeries[]> {
+  const result = await queryTimeSeries(perfwatch.store, {
+    metric: query.metric,
+    from: request.from,
+    to: request.to,
+    stepSeconds: request.stepSeconds,
+    aggregation: query.aggregation,
+    ifMissing: 'empty',
+    collectionIntervalSeconds: perfwatch.config.collectionIntervalMillis / 1000,
+    ...(request.service === undefined ? {} : { where: { ...query.where, 'service.name': request.service } }),
+    ...(request.service === undefined && query.where ? { where: query.where } : {}),
+    ...(query.matchers ? { matchers: query.matchers } : {}),
+    ...(query.groupBy ? { groupBy: query.groupBy } : {}),
+  });
+  return result.series
+    .filter((series) => series.values.some((value) => value !== null))
+    .map((series) => ({
+      label: seriesLabel(query, series.metric, series.labels),
+      values: series.values,
+    }));
+}
+
+function seriesLabel(
+  query: PanelQuery,
+  metric: string,
+  labels: Readonly<Record<string, string | null>>,
+): string {
+  const values = Object.values(labels).filter((value): value is string => value !== null);
+  if (query.metric.includes('*')) return metric.slice(metric.lastIndexOf('.') + 1);
+  return values.length > 0 ? values.join(' ') : query.label;
+}
+
+/** Bucket start times in epoch ms, as queryTimeSeries lays them out. */
+function bucketTimes(request: DashboardRequest): number[] {
+  const step = request.stepSeconds * 1000;
+  const times: number[] = [];
+  for (let time = request.from.getTime(); time < request.to.getTime(); time += step) times.push(time);
+  return times;
+}
+
+export function summarise(values: readonly (number | null)[]) {
+  const present = values.filter((value): value is number => value !== null && Number.isFinite(value));
+  if (present.length === 0) return { current: null, avg: null, min: null, max: null, trend: null };
+  const third = Math.max(1, Math.floor(present.length / 3));
+  const mean = (list: readonly number[]) => list.reduce((sum, value) => sum + value, 0) / list.length;
+  const first = mean(present.slice(0, third));
+  const last = mean(present.slice(-third));
+  const change = first === 0 ? (last === 0 ? 0 : Math.sign(last)) : (last - first) / Math.abs(first);
+  const trend: Trend =
+    present.length < 3
+      ? 'stable'
+      : change > TREND_THRESHOLD
+        ? 'rising'
+        : change < -TREND_THRESHOLD
+          ? 'falling'
+          : 'stable';
+  return {
+    current: present[present.length - 1] as number,
+    avg: mean(present),
+    min: Math.min(...present),
+    max: Math.max(...present),
+    trend,
+  };
+}
+
+function matchesService(labels: Readonly<Record<string, string>>, service: string | undefined): boolean {
+  if (service === undefined) return true;
+  const own = labels['service.name'] ?? labels.service;
+  return own === undefined || own === service;
+}

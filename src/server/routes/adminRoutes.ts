@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify';
+import { PERFWATCH_VERSION } from '../../version.js';
+import { HttpError } from '../HttpError.js';
+import { ok, type ServerContext } from '../ServerContext.js';
+
+interface SqlBody {
+  sql: string;
+  timeout_seconds: number;
+  max_rows: number;
+}
+
+/** `GET health`, `GET prometheus`, `POST cleanup`, `POST sql`. */
+export function adminRoutes(app: FastifyInstance, context: ServerContext): void {
+  const { perfwatch } = context;
+
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary:
+          'Monitoring state: interval, last collection, points written, write errors, database, version',
+        description:
+          '`status` is ok, starting (no collection yet), or degraded (collections waiting after write errors, or none for 3 intervals).',
+        tags: ['service'],
+      },
+    },
+    async () => {
+      const status = perfwatch.status();
+      const now = context.now();
+      const interval = perfwatch.config.collectionIntervalMillis;
+      const last = status.lastCollectionAt;
+      const stale = last !== undefined && now - last.getTime() > 3 * interval;
+      return ok({
+        status: status.pendingCollections > 0 || stale ? 'degraded' : last === undefined ? 'starting' : 'ok',
+        monitoringActive: true,
+        version: PERFWATCH_VERSION,
+        collectionIntervalSeconds: interval / 1000,
+        lastCollection: last ?? null,
+        collectionsWritten: status.collectionsWritten,
+        pointsWritten: status.pointsWritten,
+        writeErrors: status.writeErrors,
+        droppedCollections: status.droppedCollections,
+        pendingCollections: status.pendingCollections,
+        database: { path: perfwatch.store.path, sizeBytes: await perfwatch.store.sizeBytes() },
+        retentionDays: perfwatch.config.retentionDays,
+        prometheusUrl: perfwatch.prometheusUrl ?? null,
+        alertRules: perfwatch.alertRules.length,
+        uptimeSeconds: process.uptime(),
+      });
+    },
+  );
+
+  app.get(
+    '/prometheus',
+    {
+      schema: {
+        summary:
+          "The Prometheus exporter's own text exposition (what /metrics on the scrape endpoint serves)",
+        tags: ['service'],
+        produces: ['text/plain'],
+      },
+    },
+    async (request, reply) => {
+      const exporter = perfwatch.prometheusExporter;
+      if (exporter === undefined) {
+        throw new HttpError(
+          404,
+          'PERFWATCH_PROMETHEUS_DISABLED',
+          'the Prometheus exporter is disabled (prometheusEnabled: false)',
+        );
+      }
+      // The exporter writes the response itself: its text, not a re-serialisation of ours.
+      reply.hijack();
+      exporter.getMetricsRequestHandler(request.raw, reply.raw);
+    },
+  );
+
+  app.post<{ Querystring: { retention_days?: number } }>(
+    '/cleanup',
+    {
+      schema: {
+        summary: 'Delete points older than retention_days now (as the hourly schedule does)',
+        tags: ['service'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            retention_days: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 365,
+              description: 'default: the configured retention (30)',
+            },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const days = request.query.retention_days ?? perfwatch.config.retentionDays;
+      const summary = await perfwatch.cleanup(days);
+      return ok({ retentionDays: days, ...summary });
+    },
+  );
+
+  app.post<{ Body: SqlBody }>(
+    '/sql',
+    {
+      schema: {
+        summary: 'One read-only SELECT over the history, sandboxed (no file, network or extension access)',
+        description:
+          'Runs on a snapshot of the live file at most `sqlSnapshotMaxAgeMillis` old (`snapshotAt` says when it ' +
+          'was taken). Anything but one SELECT is refused with 403; a failing query is a 400.',
+        tags: ['service'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['sql'],
+          properties: {
+            sql: { type: 'string', minLength: 1, maxLength: 100_000 },
+            timeout_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 300, default: 10 },
+            max_rows: { type: 'integer', minimum: 1, maximum: 100_000, default: 10_000 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const result = await context.sql.run(request.body.sql, {
+        timeoutMillis: Math.round(request.body.timeout_seconds * 1000),
+        rowLimit: request.body.max_rows,
+      });
+      return ok(result);
+    },
+  );
+}
