@@ -9,13 +9,13 @@ import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
 import { configuredRegressionRules } from './analysis/loadRegressionRules.js';
 import type { RegressionRule } from './analysis/metricPolicy.js';
 import { RegressionProcessor } from './analysis/RegressionProcessor.js';
+import { scheduleRegressionCycles } from './analysis/scheduleRegressionCycles.js';
 import type { PerfWatchConfig, PerfWatchOptions } from './config/PerfWatchOptions.js';
 import { resolveConfig } from './config/resolveConfig.js';
 import { ConfigError, ShutdownError } from './errors.js';
 import { createLogger } from './logging/createLogger.js';
 import type { Logger } from './logging/Logger.js';
 import { DuckDbMetricReader, type ReaderStatus } from './reader/DuckDbMetricReader.js';
-import { PeriodicTask } from './scheduling/PeriodicTask.js';
 import { timerScheduler } from './scheduling/Scheduler.js';
 import { MetricStore, type RetentionSummary } from './store/MetricStore.js';
 import { startMaintenance } from './store/startMaintenance.js';
@@ -193,17 +193,11 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
         [String(resource.attributes['service.name'])],
       ),
     );
-    if (config.regressionIntervalMinutes > 0) {
-      const regressionCycles = new PeriodicTask({
-        name: 'regression cycle',
-        intervalMillis: config.regressionIntervalMinutes * 60_000,
-        run: () => regressions.runCycle(),
-        scheduler,
-        logger,
-      });
-      regressionCycles.start();
-      stopSources.push(() => regressionCycles.shutdown());
-    }
+    const regressionCycles = scheduleRegressionCycles(regressions, config.regressionIntervalMinutes, {
+      scheduler,
+      logger,
+    });
+    stopSources.push(() => regressionCycles.shutdown());
     stopSources.push(() => regressions.shutdown());
 
     afterCollection.push(async () => {

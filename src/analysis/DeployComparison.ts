@@ -1,9 +1,8 @@
 import type { ServiceVersion } from '../store/listAnalysedMetrics.js';
 import type { DeployVerdict } from '../store/regressionRecords.js';
-import type { AnalysedSeries } from './analyseSeries.js';
+import { type AnalysedSeries, explainPoint } from './analyseSeries.js';
 import { assessChange } from './assessChange.js';
 import { compareWindows } from './detectChangePoints.js';
-import { explainChange } from './explainChange.js';
 import type { MetricPolicy } from './metricPolicy.js';
 
 /** A deploy difference must be at least this significant to count (one test per series and deploy). */
@@ -83,22 +82,9 @@ export class DeployComparison {
       if (tally.worst !== undefined && tally.worst.score >= score) continue;
       tally.worst = {
         score,
-        explanation: explainChange({
-          metric: series.metric,
-          statistic: series.statistic,
-          unit: series.unit,
-          service: series.service,
-          labels: series.labels,
-          kind: assessment.kind,
-          direction: point.direction,
-          changeTime: list[i]!.firstSeen,
-          before: point.before.median,
-          after: point.after.median,
-          effect: assessment.effect,
-          effectLow: assessment.effectLow,
-          effectHigh: assessment.effectHigh,
-          effectKind: policy.effect,
-          deploy: { from: list[i - 1]!.version, to: list[i]!.version },
+        explanation: explainPoint(series, point, assessment, policy, list[i]!.firstSeen, {
+          from: list[i - 1]!.version,
+          to: list[i]!.version,
         }),
       };
     }

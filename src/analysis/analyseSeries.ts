@@ -95,26 +95,38 @@ export function analyseSeries(
       persists: !returnsTo(tail, point.before.median, policy) && movedTowards(tail, point),
       versionBefore: deploy?.from ?? versionBefore,
       versionAfter: deploy?.to ?? versionAfter,
-      explanation: explainChange({
-        metric: series.metric,
-        statistic: series.statistic,
-        unit: series.unit,
-        service: series.service,
-        labels: series.labels,
-        kind: assessment.kind,
-        direction: point.direction,
-        changeTime,
-        before: point.before.median,
-        after: point.after.median,
-        effect: assessment.effect,
-        effectLow: assessment.effectLow,
-        effectHigh: assessment.effectHigh,
-        effectKind: policy.effect,
-        deploy,
-      }),
+      explanation: explainPoint(series, point, assessment, policy, changeTime, deploy),
     });
   }
   return findings;
+}
+
+/** The sentence for one judged change of a series (see explainChange). */
+export function explainPoint(
+  series: Pick<AnalysedSeries, 'metric' | 'statistic' | 'unit' | 'service' | 'labels'>,
+  point: ChangePoint,
+  assessment: Assessment,
+  policy: MetricPolicy,
+  changeTime: Date,
+  deploy: { readonly from: string; readonly to: string } | null,
+): string {
+  return explainChange({
+    metric: series.metric,
+    statistic: series.statistic,
+    unit: series.unit,
+    service: series.service,
+    labels: series.labels,
+    kind: assessment.kind,
+    direction: point.direction,
+    changeTime,
+    before: point.before.median,
+    after: point.after.median,
+    effect: assessment.effect,
+    effectLow: assessment.effectLow,
+    effectHigh: assessment.effectHigh,
+    effectKind: policy.effect,
+    deploy,
+  });
 }
 
 /** True when `level` is within half the minimum effect of `baseline`. */

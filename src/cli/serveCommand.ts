@@ -1,55 +1,35 @@
 import type { Command } from 'commander';
 import { configuredRegressionRules } from '../analysis/loadRegressionRules.js';
 import { RegressionProcessor } from '../analysis/RegressionProcessor.js';
+import { scheduleRegressionCycles } from '../analysis/scheduleRegressionCycles.js';
 import type { PerfWatchOptions } from '../config/PerfWatchOptions.js';
 import { DEFAULT_DB_PATH, resolveConfig } from '../config/resolveConfig.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../logging/createLogger.js';
 import { OtlpReceiver } from '../receiver/OtlpReceiver.js';
-import { PeriodicTask } from '../scheduling/PeriodicTask.js';
 import { timerScheduler } from '../scheduling/Scheduler.js';
 import { MetricStore } from '../store/MetricStore.js';
 import { startMaintenance } from '../store/startMaintenance.js';
+import { addHistoryFlags, applyHistoryFlags, type HistoryFlags, integerFlag } from './historyFlags.js';
 import { waitForSignal } from './waitForSignal.js';
 
-interface ServeFlags {
+interface ServeFlags extends HistoryFlags {
   db?: string;
   host: string;
   port: string;
   token?: string;
   maxRequestBytes?: string;
-  retentionDays?: string;
-  snapshotPath?: string;
-  snapshotInterval?: string;
-  logLevel?: string;
 }
 
 /** `perfwatch serve`: a central perfwatch that services and Collectors push OTLP/HTTP metrics to. */
 export function registerServeCommand(program: Command): void {
-  program
-    .command('serve')
+  addHistoryFlags(program.command('serve'))
     .description('receive OTLP/HTTP metrics (POST /v1/metrics, protobuf or JSON) into the DuckDB history')
     .option('--db <path>', `DuckDB history file (env PERFWATCH_DB_PATH, default ${DEFAULT_DB_PATH})`)
     .option('--host <host>', 'interface to listen on; other than loopback requires --token', '127.0.0.1')
     .option('--port <port>', 'port to listen on, 0 = any free port', '4318')
     .option('--token <token>', 'require Authorization: Bearer <token> (env PERFWATCH_API_TOKEN)')
     .option('--max-request-bytes <bytes>', 'largest request body, also after gunzip (default 8 MiB)')
-    .option(
-      '--retention-days <days>',
-      'days of raw points kept, 1–365 (env PERFWATCH_RETENTION_DAYS, default 30)',
-    )
-    .option(
-      '--snapshot-path <file>',
-      'write a readable snapshot of the history here (env PERFWATCH_SNAPSHOT_PATH)',
-    )
-    .option(
-      '--snapshot-interval <minutes>',
-      'minutes between snapshots (env PERFWATCH_SNAPSHOT_INTERVAL_MINUTES, default 15)',
-    )
-    .option(
-      '--log-level <level>',
-      'fatal|error|warn|info|debug|trace|silent (env PERFWATCH_LOG_LEVEL, default info)',
-    )
     .action(async (flags: ServeFlags) => {
       const config = resolveConfig(optionsFromFlags(flags));
       const logger = createLogger(config.logLevel);
@@ -91,17 +71,10 @@ export function registerServeCommand(program: Command): void {
         logger,
         now: Date.now,
       });
-      const regressionCycles =
-        config.regressionIntervalMinutes > 0
-          ? new PeriodicTask({
-              name: 'regression cycle',
-              intervalMillis: config.regressionIntervalMinutes * 60_000,
-              run: () => regressions.runCycle(),
-              scheduler: timerScheduler,
-              logger,
-            })
-          : undefined;
-      regressionCycles?.start();
+      const regressionCycles = scheduleRegressionCycles(regressions, config.regressionIntervalMinutes, {
+        scheduler: timerScheduler,
+        logger,
+      });
       process.stderr.write(
         `perfwatch serve ${store.path}: receiving OTLP/HTTP metrics at ${url}` +
           `${token === undefined ? '' : ' (bearer token required)'}; Ctrl-C to stop\n`,
@@ -114,7 +87,7 @@ export function registerServeCommand(program: Command): void {
       process.once('SIGTERM', forceExit);
       try {
         await receiver.shutdown();
-        await regressionCycles?.shutdown();
+        await regressionCycles.shutdown();
         await regressions.shutdown();
         await maintenance.shutdown();
       } finally {
@@ -126,13 +99,7 @@ export function registerServeCommand(program: Command): void {
 function optionsFromFlags(flags: ServeFlags): PerfWatchOptions {
   const options: PerfWatchOptions = {};
   if (flags.db !== undefined) options.dbPath = flags.db;
-  if (flags.retentionDays !== undefined)
-    options.retentionDays = integerFlag('--retention-days', flags.retentionDays);
-  if (flags.snapshotPath !== undefined) options.snapshotPath = flags.snapshotPath;
-  if (flags.snapshotInterval !== undefined) {
-    options.snapshotIntervalMinutes = integerFlag('--snapshot-interval', flags.snapshotInterval);
-  }
-  if (flags.logLevel !== undefined) options.logLevel = flags.logLevel as PerfWatchOptions['logLevel'];
+  applyHistoryFlags(flags, options);
   return options;
 }
 
@@ -144,10 +111,4 @@ function renamed(error: unknown): unknown {
   ];
   if (flag === undefined) return error;
   return new ConfigError(flag, error.message.slice(error.setting.length + 2), { cause: error });
-}
-
-function integerFlag(flag: string, text: string): number {
-  if (!/^\d+$/.test(text.trim()))
-    throw new ConfigError(flag, `must be a whole number, got ${JSON.stringify(text)}`);
-  return Number(text);
 }

@@ -5,9 +5,10 @@ import type { ApiServerOptions } from '../server/ApiServerOptions.js';
 import { resolveApiConfig } from '../server/resolveApiConfig.js';
 import type { RunningApiServer } from '../server/startApiServer.js';
 import { startPerfWatch } from '../startPerfWatch.js';
+import { addHistoryFlags, applyHistoryFlags, type HistoryFlags, integerFlag } from './historyFlags.js';
 import { waitForSignal } from './waitForSignal.js';
 
-interface StartFlags {
+interface StartFlags extends HistoryFlags {
   db?: string;
   interval?: string;
   prometheusHost?: string;
@@ -15,10 +16,6 @@ interface StartFlags {
   prometheus: boolean;
   otlpEndpoint?: string;
   serviceName?: string;
-  logLevel?: string;
-  retentionDays?: string;
-  snapshotPath?: string;
-  snapshotInterval?: string;
   rules?: string;
   regressionRules?: string;
   defaultRules: boolean;
@@ -32,8 +29,7 @@ interface StartFlags {
 
 /** `perfwatch start`: monitor this machine and process until SIGINT/SIGTERM. */
 export function registerStartCommand(program: Command): void {
-  program
-    .command('start')
+  addHistoryFlags(program.command('start'))
     .description('monitor this host and process, writing the history to DuckDB and serving /metrics')
     .option('--db <path>', 'DuckDB history file (env PERFWATCH_DB_PATH, default ./data/perfwatch.duckdb)')
     .option(
@@ -53,18 +49,6 @@ export function registerStartCommand(program: Command): void {
     .option(
       '--service-name <name>',
       'service.name of the resource (env OTEL_SERVICE_NAME, default perfwatch)',
-    )
-    .option(
-      '--retention-days <days>',
-      'days of raw points kept, 1–365 (env PERFWATCH_RETENTION_DAYS, default 30)',
-    )
-    .option(
-      '--snapshot-path <file>',
-      'write a readable snapshot of the history here (env PERFWATCH_SNAPSHOT_PATH)',
-    )
-    .option(
-      '--snapshot-interval <minutes>',
-      'minutes between snapshots (env PERFWATCH_SNAPSHOT_INTERVAL_MINUTES, default 15)',
     )
     .option('--rules <file>', 'alert rules file, YAML or JSON (env PERFWATCH_ALERT_RULES)')
     .option(
@@ -95,10 +79,6 @@ export function registerStartCommand(program: Command): void {
       'bearer token for mutating routes and POST sql; required off loopback (env PERFWATCH_API_TOKEN)',
     )
     .option('--no-api', 'do not serve the HTTP API and dashboard')
-    .option(
-      '--log-level <level>',
-      'fatal|error|warn|info|debug|trace|silent (env PERFWATCH_LOG_LEVEL, default info)',
-    )
     .action(async (flags: StartFlags) => {
       // Validated before anything starts: a refused API host must not leave a file open.
       const apiOptions = flags.api ? apiOptionsFromFlags(flags) : undefined;
@@ -155,18 +135,12 @@ function optionsFromFlags(flags: StartFlags): PerfWatchOptions {
     options.prometheusPort = integerFlag('--prometheus-port', flags.prometheusPort);
   if (!flags.prometheus) options.prometheusEnabled = false;
   if (flags.otlpEndpoint !== undefined) options.otlpEndpoint = flags.otlpEndpoint;
-  if (flags.retentionDays !== undefined)
-    options.retentionDays = integerFlag('--retention-days', flags.retentionDays);
-  if (flags.snapshotPath !== undefined) options.snapshotPath = flags.snapshotPath;
-  if (flags.snapshotInterval !== undefined) {
-    options.snapshotIntervalMinutes = integerFlag('--snapshot-interval', flags.snapshotInterval);
-  }
+  applyHistoryFlags(flags, options);
   if (flags.rules !== undefined) options.alertRulesPath = flags.rules;
   if (flags.regressionRules !== undefined) options.regressionRulesPath = flags.regressionRules;
   if (!flags.defaultRules) options.defaultAlertRules = false;
   if (flags.alertmanagerUrl !== undefined) options.alertmanagerUrl = flags.alertmanagerUrl;
   if (flags.webhookUrl.length > 0) options.webhookUrls = flags.webhookUrl;
-  if (flags.logLevel !== undefined) options.logLevel = flags.logLevel as PerfWatchOptions['logLevel'];
   return options;
 }
 
@@ -176,10 +150,4 @@ function apiOptionsFromFlags(flags: StartFlags): ApiServerOptions {
   if (flags.apiPort !== undefined) options.port = integerFlag('--api-port', flags.apiPort);
   if (flags.apiToken !== undefined) options.token = flags.apiToken;
   return options;
-}
-
-function integerFlag(flag: string, text: string): number {
-  if (!/^\d+$/.test(text.trim()))
-    throw new ConfigError(flag, `must be a whole number, got ${JSON.stringify(text)}`);
-  return Number(text);
 }

@@ -1,4 +1,5 @@
 import { VARCHAR } from '@duckdb/node-api';
+import { listServiceVersions } from './listAnalysedMetrics.js';
 import type { QueryRunner } from './QueryRunner.js';
 
 /** A service.name seen in the history. */
@@ -18,7 +19,6 @@ export interface ServiceOverview {
 export async function listServices(db: QueryRunner, name?: string): Promise<ServiceOverview[]> {
   const rows = await db.query(
     `SELECT service_name,
-            list(DISTINCT service_version ORDER BY service_version) FILTER (WHERE service_version IS NOT NULL) AS versions,
             count(DISTINCT service_instance_id) AS instances,
             list(DISTINCT host_name ORDER BY host_name) FILTER (WHERE host_name IS NOT NULL) AS hosts,
             count(DISTINCT metric_name) AS metrics, count(*) AS series,
@@ -28,10 +28,11 @@ export async function listServices(db: QueryRunner, name?: string): Promise<Serv
     [name ?? null],
     [VARCHAR],
   );
-  const order = await versionOrder(db, name);
+  // Versions in the order they appeared, as deploy verdicts see them.
+  const versions = await listServiceVersions(db);
   return rows.map((row) => ({
     name: String(row.service_name),
-    versions: order.get(String(row.service_name)) ?? (row.versions as string[] | null) ?? [],
+    versions: (versions.get(String(row.service_name)) ?? []).map((v) => v.version),
     instances: Number(row.instances),
     hosts: (row.hosts as string[] | null) ?? [],
     metrics: Number(row.metrics),
@@ -39,23 +40,6 @@ export async function listServices(db: QueryRunner, name?: string): Promise<Serv
     firstSeen: row.first_seen as Date,
     lastSeen: row.last_seen as Date,
   }));
-}
-
-async function versionOrder(db: QueryRunner, name: string | undefined): Promise<Map<string, string[]>> {
-  const rows = await db.query(
-    `SELECT service_name, service_version, min(first_seen) AS first_seen FROM series
-     WHERE service_version IS NOT NULL AND ($1::VARCHAR IS NULL OR service_name = $1)
-     GROUP BY ALL ORDER BY service_name, first_seen`,
-    [name ?? null],
-    [VARCHAR],
-  );
-  const out = new Map<string, string[]>();
-  for (const row of rows) {
-    const list = out.get(String(row.service_name)) ?? [];
-    list.push(String(row.service_version));
-    out.set(String(row.service_name), list);
-  }
-  return out;
 }
 
 /** The metric names one service has, with their kind and unit. */
