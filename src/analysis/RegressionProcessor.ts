@@ -171,7 +171,7 @@ export class RegressionProcessor {
           const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
           if (!policy.enabled) return;
           const series = { metric: metric.metric, statistic, unit: metric.unit, service, labels };
-          analyse({ ...series, times: s.times, values: s.values, to }, policy);
+          analyse({ ...series, times: s.times, values: s.samples ?? s.values, to }, policy);
         });
       }
       if (metric.kind === 'histogram' && REQUEST_DURATION_METRICS.has(metric.metric)) {
@@ -296,8 +296,10 @@ export class RegressionProcessor {
         };
         perService.set(service, sums);
       }
-      for (const [i, value] of s.values.entries()) {
-        if (value === null) continue;
+      const values = s.samples ?? s.values;
+      for (let i = 0; i < values.length; i++) {
+        const value = values[i];
+        if (value === null || value === undefined || Number.isNaN(value)) continue;
         sums.total[i]! += value;
         if (isError) sums.errors[i]! += value;
       }

@@ -15,8 +15,8 @@ export interface AnalysedSeries {
   readonly labels: Readonly<Record<string, string | null>>;
   /** Start of each bucket. */
   readonly times: readonly Date[];
-  /** null for buckets without data. */
-  readonly values: readonly (number | null)[];
+  /** null (or NaN) for buckets without data. */
+  readonly values: readonly (number | null)[] | Float64Array;
   /** End of the analysed range (exclusive). */
   readonly to: Date;
 }
@@ -144,7 +144,7 @@ function movedTowards(tail: number, point: ChangePoint): boolean {
 }
 
 /** Median of the last segment: after the last change, else the last 30 points. */
-export function latestLevel(values: readonly (number | null)[], points: readonly ChangePoint[]): number {
+export function latestLevel(values: ArrayLike<number | null>, points: readonly ChangePoint[]): number {
   const last = points.at(-1);
   if (last !== undefined) return last.after.median;
   const recent: number[] = [];
@@ -155,9 +155,12 @@ export function latestLevel(values: readonly (number | null)[], points: readonly
   return recent.length === 0 ? Number.NaN : summarize(recent).median;
 }
 
-function firstDataIndex(values: readonly (number | null)[]): number {
-  const index = values.findIndex((value) => value !== null && Number.isFinite(value));
-  return Math.max(index, 0);
+function firstDataIndex(values: ArrayLike<number | null>): number {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value !== null && value !== undefined && Number.isFinite(value)) return i;
+  }
+  return 0;
 }
 
 function bucketEnd(series: AnalysedSeries, endIndex: number): Date {

@@ -183,26 +183,61 @@ export async function rollupNumberRows(
   aggregation: Aggregation,
   stepSeconds: number,
   params: Params,
+  oneSeriesPerGroup = false,
 ): Promise<Rows> {
   const aggregate =
     aggregation === 'rate' ? `sum(p.increase) / ${stepSeconds}` : ROLLUP_AGGREGATES[aggregation];
   if (aggregate === undefined) throw new QueryError('agg', `${aggregation} cannot be answered from rollups`);
   // Only increases need each raw point's predecessor (a window over an extra hour of points).
   const counting = aggregation === 'rate' || aggregation === 'increase';
+  const rollupParts = `SELECT sel.gid, r.minute AS time, r.count, r.sum, r.min, r.max, r.last, r.increase
+         FROM rollup_number_1m r JOIN sel USING (series_ref)
+         WHERE r.minute >= $from AND r.minute < least($to, $raw_from)`;
+  const rawParts = `SELECT gid, time, 1 AS count, value AS sum, value AS min, value AS max, value AS last,
+                ${counting ? `CASE WHEN kind = 'sum' AND monotonic THEN ${VALUE_INCREASE} END` : 'NULL'} AS increase
+         FROM raw WHERE time >= $raw_from`;
+  if (oneSeriesPerGroup && stepSeconds === 60) {
+    // Minute buckets of single series: each rollup row is its bucket's figure already, and
+    // aggregating a million rows by (group, bucket) would cost the database more than the rest
+    // of the query. Only the raw tail after the rollups is aggregated.
+    return runNumbers(
+      db,
+      `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL})
+       SELECT p.gid, ${BUCKET}, ${rowAggregate(aggregation, stepSeconds)} AS value FROM (${rollupParts}) p
+       UNION ALL
+       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM (${rawParts}) p GROUP BY ALL`,
+      params,
+    );
+  }
   return runNumbers(
     db,
     `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL}), parts AS (
-         SELECT sel.gid, r.minute AS time, r.count, r.sum, r.min, r.max, r.last, r.increase
-         FROM rollup_number_1m r JOIN sel USING (series_ref)
-         WHERE r.minute >= $from AND r.minute < least($to, $raw_from)
+         ${rollupParts}
          UNION ALL
-         SELECT gid, time, 1, value, value, value, value,
-                ${counting ? `CASE WHEN kind = 'sum' AND monotonic THEN ${VALUE_INCREASE} END` : 'NULL'}
-         FROM raw WHERE time >= $raw_from
+         ${rawParts}
        )
        SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`,
     params,
   );
+}
+
+/** ROLLUP_AGGREGATES (and rate) over a bucket holding one rollup row: that row's own figure. */
+function rowAggregate(aggregation: Aggregation, stepSeconds: number): string {
+  switch (aggregation) {
+    case 'avg':
+      return 'p.sum / p.count';
+    case 'rate':
+      return `p.increase / ${stepSeconds}`;
+    case 'min':
+    case 'max':
+    case 'sum':
+    case 'count':
+    case 'last':
+    case 'increase':
+      return `p.${aggregation}`;
+    default:
+      throw new QueryError('agg', `${aggregation} cannot be answered from rollups`);
+  }
 }
 
 /**

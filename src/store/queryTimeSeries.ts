@@ -113,6 +113,12 @@ export interface TimeSeriesResult {
     readonly times: readonly Date[];
     /** One value per bucket, null when it holds no data: for bulk readers that need no point objects. */
     readonly values: readonly (number | null)[];
+    /**
+     * The same values as a typed array, NaN for buckets without data: for analyses over many
+     * series, which need neither nulls nor boxed numbers. Set by queryTimeSeries, not enumerable
+     * (not serialized); absent from results rebuilt from JSON.
+     */
+    readonly samples?: Float64Array;
   }[];
 }
 
@@ -160,12 +166,23 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
       (gid) => groups[gid]!.metric,
     );
   } else if (source === 'rollup') {
-    rows = await rollupNumberRows(db, query.aggregation, query.stepSeconds, params);
+    rows = await rollupNumberRows(
+      db,
+      query.aggregation,
+      query.stepSeconds,
+      params,
+      prepared.oneSeriesPerGroup,
+    );
   } else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
     rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
   } else rows = await sampleRows(db, query.aggregation, params);
 
-  const answered = new Set(rows.gid).size;
+  const seen = new Uint8Array(prepared.groups.length);
+  let answered = 0;
+  for (const gid of rows.gid) {
+    if (seen[gid] === 0) answered++;
+    seen[gid] = 1;
+  }
   if (answered * buckets > MAX_POINTS_PER_RESULT) {
     throw new QueryError(
       'group-by',
@@ -240,6 +257,8 @@ type Prepared =
       stepUs: bigint;
       source: Source;
       params: Params;
+      /** Every group holds exactly one series (no figures of several series to combine). */
+      oneSeriesPerGroup: boolean;
     };
 
 async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepared> {
@@ -296,7 +315,18 @@ async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepare
     lookback: timestampValue(rawFromUs - lookbackUs),
   };
 
-  return { kind, totalGroups: groupKeys.length, groups, groupBy, buckets, stepUs, source, params };
+  const oneSeriesPerGroup = groups.length === matched.length;
+  return {
+    kind,
+    totalGroups: groupKeys.length,
+    groups,
+    groupBy,
+    buckets,
+    stepUs,
+    source,
+    params,
+    oneSeriesPerGroup,
+  };
 }
 
 function pageOf(
@@ -544,35 +574,42 @@ function assemble(
   from: Date,
   stepUs: bigint,
 ): TimeSeriesResult['series'] {
-  const values: ((number | null)[] | undefined)[] = new Array(groups.length);
+  // Typed arrays filled with NaN (no data): no boxed numbers or nulls per point; the null-valued
+  // arrays of the public shape are built only when read.
+  const samples: (Float64Array | undefined)[] = new Array(groups.length);
   for (let i = 0; i < rows.gid.length; i++) {
     const gid = rows.gid[i]!;
     const bucket = rows.bucket[i]!;
-    let group = values[gid];
+    let group = samples[gid];
     if (group === undefined) {
-      group = new Array(buckets).fill(null);
-      values[gid] = group;
+      group = new Float64Array(buckets).fill(Number.NaN);
+      samples[gid] = group;
     }
-    const value = rows.value[i]!;
-    if (bucket >= 0 && bucket < buckets) group[bucket] = Number.isNaN(value) ? null : value;
+    if (bucket >= 0 && bucket < buckets) group[bucket] = rows.value[i]!;
   }
   const stepMs = Number(stepUs) / 1000;
   const times = Array.from({ length: buckets }, (_, i) => new Date(from.getTime() + i * stepMs));
   const out: TimeSeriesResult['series'][number][] = [];
   for (const [gid, group] of groups.entries()) {
-    const groupValues = values[gid];
-    if (groupValues === undefined) continue;
+    const groupSamples = samples[gid];
+    if (groupSamples === undefined) continue;
+    let values: (number | null)[] | undefined;
     let points: TimeSeriesPoint[] | undefined;
-    out.push({
+    const series = {
       metric: group.metric,
       labels: Object.fromEntries(groupBy.map((key, i) => [key, group.labels[i] ?? null])),
+      get values() {
+        values ??= Array.from(groupSamples, (value) => (Number.isNaN(value) ? null : value));
+        return values;
+      },
       get points() {
-        points ??= groupValues.map((value, i) => ({ time: times[i]!, value }));
+        points ??= this.values.map((value, i) => ({ time: times[i]!, value }));
         return points;
       },
       times,
-      values: groupValues,
-    });
+    };
+    Object.defineProperty(series, 'samples', { value: groupSamples, enumerable: false });
+    out.push(series);
   }
   return out;
 }

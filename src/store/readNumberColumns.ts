@@ -1,4 +1,4 @@
-import type { DuckDBResult } from '@duckdb/node-api';
+import { type DuckDBDataChunk, DuckDBMaterializedResult, type DuckDBResult } from '@duckdb/node-api';
 
 /** Numeric columns by name; NULL is NaN. */
 export type NumberColumns = Record<string, Float64Array>;
@@ -13,11 +13,7 @@ export async function readNumberColumns(result: DuckDBResult): Promise<NumberCol
   const names = result.columnNames();
   const parts: Float64Array[][] = names.map(() => []);
   let rows = 0;
-  for (
-    let chunk = await result.fetchChunk();
-    chunk !== null && chunk.rowCount > 0;
-    chunk = await result.fetchChunk()
-  ) {
+  const read = (chunk: DuckDBDataChunk) => {
     const count = chunk.rowCount;
     for (let c = 0; c < names.length; c++) {
       const vector = chunk.getColumnVector(c);
@@ -30,6 +26,17 @@ export async function readNumberColumns(result: DuckDBResult): Promise<NumberCol
       parts[c]!.push(values);
     }
     rows += count;
+  };
+  if (result instanceof DuckDBMaterializedResult) {
+    // Already in memory: its chunks are read synchronously, not one awaited native call each.
+    for (let i = 0; i < result.chunkCount; i++) read(result.getChunk(i));
+  } else {
+    for (
+      let chunk = await result.fetchChunk();
+      chunk !== null && chunk.rowCount > 0;
+      chunk = await result.fetchChunk()
+    )
+      read(chunk);
   }
   const out: NumberColumns = {};
   for (const [c, name] of names.entries()) {

@@ -185,6 +185,11 @@ describe('queryTimeSeries over gauges', () => {
   it('makes empty buckets explicit as null', async () => {
     const result = await query({ from: at(-60), to: at(180) });
     expect(result.series[0]!.points.map((p) => p.value === null)).toEqual([true, false, false, true]);
+    // The typed copy for bulk readers: NaN where the bucket is empty, the same values elsewhere,
+    // and not part of the serialized answer.
+    const { samples, values } = result.series[0]!;
+    expect(Array.from(samples!, (v) => (Number.isNaN(v) ? null : v))).toEqual(values);
+    expect(Object.keys(result.series[0]!)).not.toContain('samples');
   });
 
   it('answers a glob with one series per matching metric', async () => {

@@ -82,6 +82,10 @@ describe('1-minute rollups', () => {
     ['app.load', 'last', ['host']],
     ['app.requests', 'increase', []],
     ['app.requests', 'rate', []],
+    // One series per group: at 1-minute steps each rollup row is its bucket (no aggregation).
+    ['app.load', 'min', ['host']],
+    ['app.load', 'sum', ['host']],
+    ['app.load', 'count', ['host']],
     ['app.latency', 'p50', []],
     ['app.latency', 'p99', []],
     ['app.latency', 'count', []],
