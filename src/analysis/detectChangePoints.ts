@@ -3,6 +3,7 @@ import {
   hodgesLehmann,
   lag1Autocorrelation,
   mannWhitney,
+  mannWhitneyExactLowerTail,
   normalQuantileUpper,
   normalUpperTail,
   ranks,
@@ -171,10 +172,33 @@ const rankSplit: SplitFinder = (values, minSegment, alpha) => {
   const { split, z } = bestRankSplit(r, minSegment, tieFactor);
   if (split < 0) return -1;
   const threshold = normalQuantileUpper(alpha / (4 * (n - 2 * minSegment + 1)));
-
-  if (Math.abs(z) / Math.sqrt(varianceInflation(r, split)) >= threshold && isAbrupt(r, split)) return split;
+  const standardized = tieTerm === 0 ? exactZ(r, split, z) : Math.abs(z);
+  if (standardized / Math.sqrt(varianceInflation(r, split)) >= threshold && isAbrupt(r, split)) return split;
   return localRankSplit(r, minSegment, alpha / 2);
 };
+
+/** Below this many points on the short side of a split, its U is judged by the exact distribution. */
+const EXACT_SIDE = 30;
+/** The normal z beyond which the exact tail is worth computing (the threshold is well above it). */
+const EXACT_FROM_Z = 3;
+
+/**
+ * |z| of a split's U, from the exact null distribution when one side is short (see
+ * mannWhitneyExactLowerTail) and the normal approximation from `z` otherwise: a short, clean step
+ * to a near-constant level at the end of a series is as certain as its ranks can say, which the
+ * approximation understates by orders of magnitude. Untied values only.
+ */
+function exactZ(r: ArrayLike<number>, split: number, z: number): number {
+  const n = r.length;
+  const shortSide = Math.min(split, n - split);
+  if (shortSide >= EXACT_SIDE || Math.abs(z) < EXACT_FROM_Z) return Math.abs(z);
+  let rankSumAfter = 0;
+  for (let i = split; i < n; i++) rankSumAfter += r[i]!;
+  const after = n - split;
+  const u = rankSumAfter - (after * (after + 1)) / 2; // pairs with the later value above
+  const tail = mannWhitneyExactLowerTail(Math.min(u, split * after - u), split, after);
+  return Math.max(Math.abs(z), normalQuantileUpper(Math.max(tail, Number.MIN_VALUE)));
+}
 
 /**
  * The multiplicity of a local scan with windows of `h`: its statistics at neighbouring positions
@@ -403,7 +427,12 @@ function isAbrupt(r: ArrayLike<number>, split: number, checkJump = true): boolea
   const small = Math.min(LOCAL_WINDOW, Math.floor(room / SCALE_RATIO));
   if (small < 3) return true; // too short to tell: the significance test alone decides
   const large = small * SCALE_RATIO;
-  const fit = fitStep(r, split - large, split, split + large);
+  // Ranks within the window, for rank input: on a smooth trend they rise about linearly, as the
+  // fitted line assumes, whereas the segment's ranks bend with the distribution of the whole
+  // segment (a seasonal swing's values crowd at its extremes) and mimic a jump.
+  const window = Float64Array.from({ length: 2 * large }, (_, i) => r[split - large + i]!);
+  const fit = fitStep(checkJump ? ranks(window).ranks : window, 0, large, 2 * large);
+
   const trend = Math.abs(fit.slopeT) >= TREND_T || Math.abs(fitStep(r, 0, split, r.length).slopeT) >= TREND_T;
 
   if (!trend) return fit.stepOnlyZ >= MIN_JUMP_Z;
@@ -417,12 +446,19 @@ function isAbrupt(r: ArrayLike<number>, split: number, checkJump = true): boolea
   return (
     Math.sign(smallShift) === Math.sign(largeShift) &&
     Math.abs(smallShift) >= MIN_SMALL_SCALE_SHARE * Math.abs(largeShift) &&
-    (!checkJump || fit.jumpZ >= MIN_JUMP_Z)
+    (!checkJump || fit.jumpZ >= TREND_JUMP_Z)
   );
 }
 
 /** How many standard errors the jump at a step must stand out (see fitStep). */
 const MIN_JUMP_Z = 3;
+/**
+ * On a trend, the jump over the fitted line is the only evidence of a step, and the candidates
+ * are the strongest of the local scan's positions, so noise on a swing gives jumps of 3 standard
+ * errors at one of them: the jump must pass the detector's default level (0.001), Bonferroni over
+ * the candidates of both bandwidths (about 3.9).
+ */
+const TREND_JUMP_Z = normalQuantileUpper(0.001 / (2 * LOCAL_BANDWIDTHS.length * LOCAL_CANDIDATES));
 
 /**
  * Fits y = a + b·x + c·[x ≥ split] to the `w` points on each side of `split` (one slope for both
@@ -551,7 +587,52 @@ function refine(
     if (best < 0 || !isAbrupt(r, best)) continue;
     refined[i] = from + best;
   }
+  for (let i = 0; i < refined.length && !sparse; i++) {
+    const from = i === 0 ? 0 : refined[i - 1]!;
+    const to = i === refined.length - 1 ? xs.length : refined[i + 1]!;
+    refined[i] = nearestL1Split(xs, from, refined[i]!, to, minSegment);
+  }
   return [...new Set(refined)].sort((a, b) => a - b);
+}
+
+/** How far (in points) the value-scale placement may move a split found on ranks. */
+const L1_REACH = 3;
+/** Points on each side of a split that the value-scale placement compares. */
+const L1_WINDOW = 60;
+
+/**
+ * The split within L1_REACH of `split` where two levels fit the neighbouring values best (least
+ * absolute deviations from each side's median, robust to outliers). Ranks keep no magnitudes: at
+ * a step to a near-constant level, the last value before it may rank next to the values after it
+ * and pull the rank statistic's maximum one point early.
+ */
+function nearestL1Split(
+  xs: readonly number[],
+  from: number,
+  split: number,
+  to: number,
+  minSegment: number,
+): number {
+  const start = Math.max(from, split - L1_WINDOW);
+  const end = Math.min(to, split + L1_WINDOW);
+  const cost = (a: number, b: number) => {
+    const side = xs.slice(a, b).sort((x, y) => x - y);
+    const median = side[Math.floor(side.length / 2)]!;
+    let sum = 0;
+    for (const x of side) sum += Math.abs(x - median);
+    return sum;
+  };
+  let best = split;
+  let bestCost = cost(start, split) + cost(split, end);
+  for (let c = split - L1_REACH; c <= split + L1_REACH; c++) {
+    if (c === split || c - from < minSegment || to - c < minSegment) continue;
+    const total = cost(start, c) + cost(c, end);
+    if (total < bestCost) {
+      bestCost = total;
+      best = c;
+    }
+  }
+  return best;
 }
 
 /**
@@ -600,8 +681,12 @@ function pValueOf(xs: readonly number[], from: number, cut: number, to: number, 
   const before = xs.slice(from, cut);
   const after = xs.slice(cut, to);
   if (sparse) return poissonRatePValue(before, after);
-  const { ranks: r } = ranks([...before, ...after]);
-  return mannWhitney(before, after, varianceInflation(r, before.length)).pValue;
+  const { ranks: r, tieTerm } = ranks([...before, ...after]);
+  const inflation = varianceInflation(r, before.length);
+  const test = mannWhitney(before, after);
+  // Untied and one side short: the exact tail (see exactZ), widened for autocorrelation alike.
+  const z = tieTerm === 0 ? exactZ(r, before.length, test.z) : Math.abs(test.z);
+  return Math.min(1, 2 * normalUpperTail(z / Math.sqrt(inflation)));
 }
 
 /**

@@ -188,6 +188,35 @@ export function mannWhitney(
 }
 
 /**
+ * Exact lower tail P(U ≤ u) of the Mann–Whitney U of samples of sizes `m` and `n` without ties,
+ * under the null: the number of arrangements with U ≤ u is the sum of the first u + 1
+ * coefficients of the Gaussian binomial [m + n choose n]_q = ∏ᵢ (1 − q^{m+i}) / (1 − q^i), built
+ * here truncated to degree u (O(min(m, n) · u)), over C(m + n, n). The normal approximation is far
+ * too wide in the extreme tail when one sample is small: 6 points all above 120 others have an
+ * exact p of about 2e-10, where the approximation says 4e-5.
+ */
+export function mannWhitneyExactLowerTail(u: number, m: number, n: number): number {
+  const small = Math.min(m, n);
+  const large = Math.max(m, n);
+  const top = Math.floor(u);
+  if (top < 0) return 0;
+  if (top >= small * large) return 1;
+  const coefficients = new Float64Array(top + 1);
+  coefficients[0] = 1;
+  for (let i = 1; i <= small; i++) {
+    // × (1 − q^{large+i}): subtract the shifted copy, from the top down.
+    for (let d = top; d >= large + i; d--) coefficients[d]! -= coefficients[d - large - i]!;
+    // ÷ (1 − q^i): running sums with stride i.
+    for (let d = i; d <= top; d++) coefficients[d]! += coefficients[d - i]!;
+  }
+  let count = 0;
+  for (let d = 0; d <= top; d++) count += coefficients[d]!;
+  // C(m + n, small) in logs: it overflows no double, but its factorials would.
+  const logTotal = logGamma(m + n + 1) - logGamma(small + 1) - logGamma(large + 1);
+  return Math.min(1, Math.exp(Math.log(count) - logTotal));
+}
+
+/**
  * Mann–Whitney U between two histograms over the same buckets (`before[i]`, `after[i]`
  * observations in bucket i): observations in one bucket tie. Also the probability of
  * superiority U / (n₁n₂) — how often an observation after exceeds one before (ties count half).

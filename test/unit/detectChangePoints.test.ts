@@ -78,6 +78,57 @@ describe('detectChangePoints', () => {
     expect(point!.direction).toBe('up');
   });
 
+  it('places rate changes of sparse counts (0.3 → 0.9 → 0.3 per point) by their Poisson likelihood', () => {
+    // Poisson counts by inversion of the deterministic uniform noise.
+    const poisson = (u: number, rate: number) => {
+      let k = 0;
+      let p = Math.exp(-rate);
+      let cumulative = p;
+      while (u > cumulative) {
+        k++;
+        p *= rate / k;
+        cumulative += p;
+      }
+      return k;
+    };
+    const counts = noise(1500, 11).map((e, i) => poisson((e + 1) / 2, i >= 500 && i < 1000 ? 0.9 : 0.3));
+    const points = detectChangePoints(counts);
+    expect(points.map((p) => p.test)).toEqual(['poisson-rate', 'poisson-rate']);
+    expect(points.map((p) => p.direction)).toEqual(['up', 'down']);
+    expect(Math.abs(points[0]!.index - 500)).toBeLessThanOrEqual(10);
+    expect(Math.abs(points[1]!.index - 1000)).toBeLessThanOrEqual(10);
+  });
+
+  it('finds a step to a near-constant level (tiny jitter) with few points after it, at its index', () => {
+    // As a histogram percentile pinned near one bucket gives: 4.8 ms ± 1 ns, then 24.5 ms.
+    for (const after of [6, 10, 40]) {
+      const jitter = noise(120 + after, after);
+      const values = jitter.map((e, i) => (i < 120 ? 0.0048 : 0.0245) + 1e-9 * e);
+      const points = detectChangePoints(values);
+      expect(points.map((p) => p.index)).toEqual([120]);
+      // Six untied values above 120 others: exact p ≈ 4e-10 (the normal approximation says 4e-5).
+      expect(points[0]!.pValue).toBeLessThan(1e-6);
+      // Exactly constant on both sides, and from noise to a near-constant level.
+      expect(detectChangePoints(values.map((v) => (v < 0.01 ? 0.0048 : 0.0245)))[0]?.index).toBe(120);
+      const fromNoise = jitter.map((e, i) => (i < 120 ? 0.004 + 0.003 * e : 0.0245 + 1e-9 * e));
+      expect(detectChangePoints(fromNoise).map((p) => p.index)).toEqual([120]);
+    }
+  });
+
+  it('finds a step in autocorrelated noise without a trend, and leaves a smooth daily swing and a slow drift alone', () => {
+    let ar = 0;
+    const e = noise(1300, 17);
+    const cpu = e.map((x, i) => {
+      ar = 0.7 * ar + 0.7 * 3 * x; // AR(1), φ = 0.7, marginal σ about 3
+      return (i < 400 ? 40 : 31) + ar;
+    });
+    expect(detectChangePoints(cpu).map((p) => Math.abs(p.index - 400) <= 5)).toEqual([true]);
+    const daily = noise(1440, 19).map((x, i) => 50 + 8 * Math.sin((2 * Math.PI * i) / 1440) + 2 * x);
+    expect(detectChangePoints(daily)).toEqual([]);
+    const drift = noise(2000, 23).map((x, i) => 100 + (15 * i) / 2000 + 5 * x);
+    expect(detectChangePoints(drift)).toEqual([]);
+  });
+
   it('does not take integer metrics with many zeros for Poisson counts', () => {
     // GC pause milliseconds: mostly 0, else 5–79 — stationary, and far more dispersed than Poisson.
     const pauses = noise(4000, 3).map((e, i) => (i % 10 < 7 ? 0 : 5 + Math.round(Math.abs(e) * 74)));

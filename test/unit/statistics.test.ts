@@ -5,6 +5,7 @@ import {
   hodgesLehmann,
   lag1Autocorrelation,
   mannWhitney,
+  mannWhitneyExactLowerTail,
   normalQuantileUpper,
   normalUpperTail,
   ranks,
@@ -45,6 +46,37 @@ describe('statistics', () => {
     expect(tied.z).toBeCloseTo(4 / Math.sqrt(4.8), 10);
     // An inflated variance (autocorrelation) weakens the same evidence.
     expect(mannWhitney([1, 2, 3, 4, 5], [6, 7, 8, 9, 10], 4).pValue).toBeGreaterThan(separated.pValue);
+  });
+
+  it('gives the exact Mann–Whitney tail, as counting every arrangement does', () => {
+    // P(U ≤ u) over all C(m + n, n) orders of m values of one sample and n of the other.
+    const enumerate = (u: number, m: number, n: number) => {
+      let total = 0;
+      let hits = 0;
+      for (let mask = 0; mask < 1 << (m + n); mask++) {
+        let ones = 0;
+        let pairs = 0;
+        for (let i = 0; i < m + n; i++) {
+          if (mask & (1 << i)) ones++;
+          else pairs += ones; // values of the second sample below this one of the first
+        }
+        if (ones !== n) continue;
+        total++;
+        if (pairs <= u) hits++;
+      }
+      return hits / total;
+    };
+    for (const [m, n] of [
+      [3, 4],
+      [6, 6],
+      [8, 3],
+      [1, 7],
+    ] as const) {
+      for (let u = -1; u <= m * n; u++)
+        expect(mannWhitneyExactLowerTail(u, m, n)).toBeCloseTo(enumerate(u, m, n), 12);
+    }
+    // Six values all above 120 others: 1 / C(126, 6).
+    expect(mannWhitneyExactLowerTail(0, 120, 6)).toBeCloseTo(1 / 4925156775, 18);
   });
 
   it('estimates the Hodges–Lehmann shift with a confidence interval around it', () => {
