@@ -5,7 +5,7 @@
  * the original system's fixed-percentage rule.
  */
 import { detectChangePoints } from '../src/analysis/detectChangePoints.js';
-import { type LabelledSeries, labelledSuite, stationarySuite } from './quality/groundTruth.js';
+import { driftSuite, type LabelledSeries, labelledSuite, stationarySuite } from './quality/groundTruth.js';
 
 const TOLERANCE = 5;
 
@@ -28,15 +28,26 @@ interface Score {
   fp: number;
   fn: number;
   offsets: number[];
+  /** Matched detections in the other direction than the true change (an improvement called a regression, or the reverse). */
+  wrongDirection: number;
 }
 
-function score(suite: readonly LabelledSeries[], detect: (values: number[]) => number[]): Map<string, Score> {
+interface Detection {
+  readonly index: number;
+  /** Absent for detectors that do not tell (the original's abs(change)). */
+  readonly direction?: 'up' | 'down';
+}
+
+function score(
+  suite: readonly LabelledSeries[],
+  detect: (values: number[]) => Detection[],
+): Map<string, Score> {
   const byKind = new Map<string, Score>();
   for (const series of suite) {
     const found = detect(series.values);
-    const s = byKind.get(series.kind) ?? { tp: 0, fp: 0, fn: 0, offsets: [] };
+    const s = byKind.get(series.kind) ?? { tp: 0, fp: 0, fn: 0, offsets: [], wrongDirection: 0 };
     const unmatched = new Set(series.changes);
-    for (const index of found) {
+    for (const { index, direction } of found) {
       let best: number | undefined;
       for (const truth of unmatched) {
         if (
@@ -50,6 +61,8 @@ function score(suite: readonly LabelledSeries[], detect: (values: number[]) => n
         s.tp++;
         s.offsets.push(Math.abs(best - index));
         unmatched.delete(best);
+        const truth = series.directions[series.changes.indexOf(best)];
+        if (direction !== undefined && direction !== truth) s.wrongDirection++;
       }
     }
     s.fn += unmatched.size;
@@ -63,15 +76,16 @@ function line(name: string, s: Score): string {
   const recall = s.tp + s.fn === 0 ? 1 : s.tp / (s.tp + s.fn);
   const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
   const offset = s.offsets.length === 0 ? 0 : s.offsets.reduce((a, b) => a + b, 0) / s.offsets.length;
-  return `${name.padEnd(22)} P ${precision.toFixed(3)}  R ${recall.toFixed(3)}  F1 ${f1.toFixed(3)}  offset ${offset.toFixed(2)}  (tp ${s.tp}, fp ${s.fp}, fn ${s.fn})`;
+  return `${name.padEnd(22)} P ${precision.toFixed(3)}  R ${recall.toFixed(3)}  F1 ${f1.toFixed(3)}  offset ${offset.toFixed(2)}  (tp ${s.tp}, fp ${s.fp}, fn ${s.fn}, wrong direction ${s.wrongDirection})`;
 }
 
 function total(scores: Map<string, Score>): Score {
-  const all: Score = { tp: 0, fp: 0, fn: 0, offsets: [] };
+  const all: Score = { tp: 0, fp: 0, fn: 0, offsets: [], wrongDirection: 0 };
   for (const s of scores.values()) {
     all.tp += s.tp;
     all.fp += s.fp;
     all.fn += s.fn;
+    all.wrongDirection += s.wrongDirection;
     all.offsets.push(...s.offsets);
   }
   return all;
@@ -79,11 +93,13 @@ function total(scores: Map<string, Score>): Score {
 
 const labelled = labelledSuite();
 const stationary = stationarySuite();
-const ours = (values: number[]) => detectChangePoints(values).map((c) => c.index);
+const ours = (values: number[]) =>
+  detectChangePoints(values).map(({ index, direction }) => ({ index, direction }));
+const naive = (values: number[]) => naiveDetector(values).map((index) => ({ index }));
 let started = performance.now();
 const oursScores = score(labelled, ours);
 const labelledMillis = performance.now() - started;
-const naiveScores = score(labelled, naiveDetector);
+const naiveScores = score(labelled, naive);
 
 console.log(`## change-point quality (${labelled.length} labelled series, ±${TOLERANCE} points)`);
 for (const [kind, s] of oursScores) console.log(`perfwatch  ${line(kind, s)}`);
@@ -134,6 +150,18 @@ const naiveAlarms = stationary.map((series) => naiveDetector(series.values).leng
 console.log(`\n## ${stationary.length} stationary series (24 h at 10 s, no change)`);
 console.log(`perfwatch: ${falseAlarms.reduce((a, b) => a + b, 0)} change points reported (target 0)`);
 console.log(`original:  ${naiveAlarms.reduce((a, b) => a + b, 0)} alarms`);
+
+const drifts = driftSuite();
+const driftAlarms = new Map<string, { series: number; alarms: number }>();
+for (const series of drifts) {
+  const entry = driftAlarms.get(series.kind) ?? { series: 0, alarms: 0 };
+  entry.series++;
+  entry.alarms += detectChangePoints(series.values).length;
+  driftAlarms.set(series.kind, entry);
+}
+console.log('\n## slow drifts (a ramp of 1–4 σ over the series, no change point)');
+for (const [kind, { series, alarms }] of driftAlarms)
+  console.log(`perfwatch: ${kind.padEnd(16)} ${alarms} change points reported on ${series} series`);
 
 const long = stationary[0]!.values.concat(stationary[1]!.values).slice(0, 10_000);
 const times: number[] = [];

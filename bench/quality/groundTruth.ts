@@ -7,6 +7,8 @@ export interface LabelledSeries {
   readonly values: number[];
   /** Indices of the first point after each true change. */
   readonly changes: number[];
+  /** Direction of each true change: a detection in the other direction reports an improvement as a regression. */
+  readonly directions: ('up' | 'down')[];
 }
 
 /** mulberry32: a small, fast, seedable PRNG. */
@@ -71,6 +73,11 @@ function levels(
   return out;
 }
 
+/** Up or down at each change, read off the levels. */
+function directionsOf(level: readonly number[], changes: readonly number[]): ('up' | 'down')[] {
+  return changes.map((c) => (level[c]! > level[c - 1]! ? 'up' : 'down'));
+}
+
 export function labelledSuite(seed = 42, perKind = 40): LabelledSeries[] {
   const rand = random(seed);
   const normal = gaussian(rand);
@@ -80,7 +87,12 @@ export function labelledSuite(seed = 42, perKind = 40): LabelledSeries[] {
     // Gaussian noise, steps of 1.5–4 σ.
     let changes = changePositions(rand, n, 60);
     let level = levels(rand, n, changes, 100, () => (1.5 + rand() * 2.5) * 5);
-    suite.push({ kind: 'gaussian', values: level.map((l) => l + 5 * normal()), changes });
+    suite.push({
+      kind: 'gaussian',
+      values: level.map((l) => l + 5 * normal()),
+      changes,
+      directions: directionsOf(level, changes),
+    });
 
     // Log-normal latency: the log-level steps by ±(0.2–0.7), i.e. ×1.2 … ×2.
     changes = changePositions(rand, n, 60);
@@ -89,6 +101,7 @@ export function labelledSuite(seed = 42, perKind = 40): LabelledSeries[] {
       kind: 'lognormal latency',
       values: level.map((l) => Math.exp(l + 0.35 * normal())),
       changes,
+      directions: directionsOf(level, changes),
     });
 
     // AR(1) CPU (φ = 0.7), steps of 2–4 marginal σ.
@@ -102,6 +115,7 @@ export function labelledSuite(seed = 42, perKind = 40): LabelledSeries[] {
         return l + noise;
       }),
       changes,
+      directions: directionsOf(level, changes),
     });
 
     // Isolated spikes (1 %, ×5) on Gaussian noise with steps.
@@ -111,6 +125,7 @@ export function labelledSuite(seed = 42, perKind = 40): LabelledSeries[] {
       kind: 'spiky',
       values: level.map((l) => (rand() < 0.01 ? l * 5 : l + 8 * normal())),
       changes,
+      directions: directionsOf(level, changes),
     });
 
     // Sparse error counts: Poisson 0.3 per point, the rate ×3 or ÷3 at a change.
@@ -127,6 +142,8 @@ export function labelledSuite(seed = 42, perKind = 40): LabelledSeries[] {
         return poisson(rand, rate);
       }),
       changes,
+      // The rate alternates 0.3 → 0.9 → 0.3 …
+      directions: changes.map((_, i) => (i % 2 === 0 ? 'up' : 'down')),
     });
 
     // Daily seasonality (one period) with steps of 1.5–3 × the amplitude's σ.
@@ -137,6 +154,7 @@ export function labelledSuite(seed = 42, perKind = 40): LabelledSeries[] {
       kind: 'seasonal',
       values: level.map((l, i) => l + 8 * Math.sin((2 * Math.PI * i) / days) + 2 * normal()),
       changes,
+      directions: directionsOf(level, changes),
     });
   }
   return suite;
@@ -163,6 +181,37 @@ export function stationarySuite(seed = 7, count = 100): LabelledSeries[] {
           return rand() < 0.01 ? 1000 : 200 + 8 * normal();
       }
     });
-    return { kind: `stationary ${kind}`, values, changes: [] };
+    return { kind: `stationary ${kind}`, values, changes: [], directions: [] };
   });
+}
+
+/**
+ * Slow drifts without a change point (a leak, a warming cache): a linear ramp of 1–4 noise σ over
+ * the whole series, in Gaussian and in AR(1) noise. Every detection is a false alarm.
+ */
+export function driftSuite(seed = 99, count = 40): LabelledSeries[] {
+  const rand = random(seed);
+  const normal = gaussian(rand);
+  const suite: LabelledSeries[] = [];
+  for (let s = 0; s < count; s++) {
+    const n = 600 + Math.floor(rand() * 2400);
+    const total = (1 + rand() * 3) * (rand() < 0.5 ? -1 : 1);
+    suite.push({
+      kind: 'drift gaussian',
+      values: Array.from({ length: n }, (_, i) => 100 + 5 * ((total * i) / n + normal())),
+      changes: [],
+      directions: [],
+    });
+    let noise = 0;
+    suite.push({
+      kind: 'drift AR(1)',
+      values: Array.from({ length: n }, (_, i) => {
+        noise = 0.7 * noise + 3 * Math.sqrt(0.51) * normal();
+        return 40 + (3 * total * i) / n + noise;
+      }),
+      changes: [],
+      directions: [],
+    });
+  }
+  return suite;
 }

@@ -64,7 +64,7 @@ export function analyseSeries(
   const tail = latestLevel(series.values, points);
   const findings: Finding[] = [];
   let previous: { point: ChangePoint; assessment: Assessment } | undefined;
-  for (const [i, point] of points.entries()) {
+  for (const point of points) {
     const assessment = assessChange(point, policy);
     const changeTime = series.times[point.index]!;
     const revertsPrevious =
@@ -76,8 +76,9 @@ export function analyseSeries(
     const tooRecent = series.to.getTime() - changeTime.getTime() < options.minDurationMillis;
     previous = { point, assessment };
     if (revertsPrevious || tooSmall || tooRecent) continue;
-    const startIndex = i === 0 ? firstDataIndex(series.values) : points[i - 1]!.index;
-    const endIndex = i === points.length - 1 ? series.values.length : points[i + 1]!.index;
+    // The windows the point describes: its `n` values before and after the change.
+    const startIndex = dataIndexBefore(series.values, point.index, point.before.n);
+    const endIndex = dataIndexAfter(series.values, point.index, point.after.n);
     const baseline = windowStats(point.before, series.times[startIndex]!, changeTime);
     const current = windowStats(point.after, changeTime, bucketEnd(series, endIndex));
     const versionBefore = versionAt(options.versions, series.service, new Date(changeTime.getTime() - 1));
@@ -155,12 +156,25 @@ export function latestLevel(values: ArrayLike<number | null>, points: readonly C
   return recent.length === 0 ? Number.NaN : summarize(recent).median;
 }
 
-function firstDataIndex(values: ArrayLike<number | null>): number {
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (value !== null && value !== undefined && Number.isFinite(value)) return i;
+const hasData = (value: number | null | undefined) =>
+  value !== null && value !== undefined && Number.isFinite(value);
+
+/** Index of the `count`-th value with data before `index` (gaps skipped), at least 0. */
+function dataIndexBefore(values: ArrayLike<number | null>, index: number, count: number): number {
+  let seen = 0;
+  for (let i = index - 1; i >= 0; i--) {
+    if (hasData(values[i]) && ++seen === count) return i;
   }
   return 0;
+}
+
+/** Index just past the `count`-th value with data from `index` on (gaps skipped), at most the length. */
+function dataIndexAfter(values: ArrayLike<number | null>, index: number, count: number): number {
+  let seen = 0;
+  for (let i = index; i < values.length; i++) {
+    if (hasData(values[i]) && ++seen === count) return i + 1;
+  }
+  return values.length;
 }
 
 function bucketEnd(series: AnalysedSeries, endIndex: number): Date {

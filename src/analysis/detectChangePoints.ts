@@ -25,6 +25,11 @@ export interface ChangePointOptions {
 export interface ChangePoint {
   /** 0-based index (in the input, gaps included) of the first point after the change. */
   readonly index: number;
+  /**
+   * The values from the previous change (or the start) up to this one, and from this one to the
+   * next (or the end); for a step on a trend whose sides compare the other way round, the 25
+   * values next to it on each side (`n` says how many).
+   */
   readonly before: Summary;
   readonly after: Summary;
   /**
@@ -134,7 +139,7 @@ export function compareWindows(before: readonly number[], after: readonly number
     throw new AnalysisInputError('both windows need at least one finite value');
   const sparse = isSparseCounts(xs);
   const positions = xs.map((_, i) => i);
-  return describe(xs, positions, 0, cut, xs.length, pValueOf(xs, 0, cut, xs.length, sparse), sparse);
+  return describe(xs, positions, 0, cut, xs.length, pValueOf(xs, 0, cut, xs.length, sparse), sparse, false);
 }
 
 /** Finds the accepted split of one segment (an index inside it), or -1 when there is none. */
@@ -708,6 +713,9 @@ function poissonRatePValue(before: readonly number[], after: readonly number[]):
   return Math.min(1, 2 * normalUpperTail(Math.abs(z)));
 }
 
+/** Points on each side of a change that tell its direction when the whole sides disagree (see describe). */
+const DIRECTION_WINDOW = 25;
+
 function describe(
   xs: readonly number[],
   positions: readonly number[],
@@ -716,12 +724,28 @@ function describe(
   to: number,
   pValue: number,
   sparse: boolean,
+  atStep = true,
 ): ChangePoint {
   const before = xs.slice(from, cut);
   const after = xs.slice(cut, to);
-  const hl = hodgesLehmann(before, after);
-  const beforeSummary = summarize(before);
-  const afterSummary = summarize(after);
+  let hl = hodgesLehmann(before, after);
+  let beforeSummary: Summary | undefined;
+  let afterSummary: Summary | undefined;
+  if (atStep && !sparse) {
+    // A trend through both sides (a seasonal swing) can outweigh the step between the sides'
+    // whole spans: a step up on a falling swing compares as lower. The points next to the step
+    // then say which way it went and by how much, and they are the windows described.
+    const nearBefore = before.slice(-DIRECTION_WINDOW);
+    const nearAfter = after.slice(0, DIRECTION_WINDOW);
+    const near = hodgesLehmann(nearBefore, nearAfter);
+    if (near.shift * hl.shift < 0) {
+      hl = near;
+      beforeSummary = summarize(nearBefore);
+      afterSummary = summarize(nearAfter);
+    }
+  }
+  beforeSummary ??= summarize(before);
+  afterSummary ??= summarize(after);
   // For sparse counts, and discrete values where the median shift is 0 although the
   // distribution moved, the mean difference says more.
   const byMean = sparse || (hl.shift === 0 && afterSummary.mean !== beforeSummary.mean);

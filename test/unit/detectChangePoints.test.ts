@@ -129,6 +129,21 @@ describe('detectChangePoints', () => {
     expect(detectChangePoints(drift)).toEqual([]);
   });
 
+  it('tells a step up on a falling swing as up, from the points next to it', () => {
+    // Before the step the swing is near its top; after it, the swing falls far below: the sides'
+    // whole spans compare lower (an improvement, for latency) although the step went up by 6.
+    const values = noise(1080, 7).map(
+      (e, i) => 50 + 12 * Math.cos((2 * Math.PI * i) / 1080) + 2 * e + (i >= 150 ? 6 : 0),
+    );
+    const [point, ...rest] = detectChangePoints(values);
+    expect(rest).toEqual([]);
+    expect(point!.index).toBe(150);
+    expect(point!.direction).toBe('up');
+    expect(point!.shift).toBeGreaterThan(3);
+    expect(point!.after.median).toBeGreaterThan(point!.before.median);
+    expect(point!.before.n).toBe(25);
+  });
+
   it('does not take integer metrics with many zeros for Poisson counts', () => {
     // GC pause milliseconds: mostly 0, else 5–79 — stationary, and far more dispersed than Poisson.
     const pauses = noise(4000, 3).map((e, i) => (i % 10 < 7 ? 0 : 5 + Math.round(Math.abs(e) * 74)));
