@@ -21,7 +21,7 @@ import {
 import { type AnalysedSeries, analyseSeries, type Finding, latestLevel, returnsTo } from './analyseSeries.js';
 import { DeployComparison } from './DeployComparison.js';
 import { type MetricPolicy, policyFor, type RegressionRule } from './metricPolicy.js';
-import { readSeriesPages } from './readSeriesPages.js';
+import { readAllSeriesPages, readSeriesPages } from './readSeriesPages.js';
 import { binnedMannWhitney } from './statistics.js';
 import { statisticsOf } from './statisticsOf.js';
 
@@ -160,20 +160,39 @@ export class RegressionProcessor {
       );
     };
 
-    for (const metric of metrics) {
-      if (metric.metric.startsWith('perfwatch.')) continue; // our own output: no feedback loops
-      for (const { statistic, aggregation } of statisticsOf(metric)) {
-        const groupBy = ['service.name', ...metric.attributeKeys];
-        await this.readPages(metric, aggregation, groupBy, from, to, (s) => {
-          const labels = { ...s.labels };
-          const service = labels['service.name'] ?? null;
-          delete labels['service.name'];
-          const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
-          if (!policy.enabled) return;
-          const series = { metric: metric.metric, statistic, unit: metric.unit, service, labels };
-          analyse({ ...series, times: s.times, values: s.samples ?? s.values, to }, policy);
-        });
-      }
+    // Our own output is not analysed: no feedback loops.
+    const analysed = metrics.filter((metric) => !metric.metric.startsWith('perfwatch.'));
+    // Every statistic of every metric in one pipelined read: the next page, of this metric or the
+    // next, is queried while this one is analysed.
+    const reads = analysed.flatMap((metric) =>
+      statisticsOf(metric).map(({ statistic, aggregation }) => ({
+        metric,
+        statistic,
+        query: {
+          metric: metric.metric,
+          aggregation,
+          groupBy: ['service.name', ...metric.attributeKeys],
+          from,
+          to,
+          stepSeconds: this.stepSeconds,
+        },
+      })),
+    );
+    await readAllSeriesPages(
+      store,
+      reads.map((read) => read.query),
+      (s, index) => {
+        const { metric, statistic } = reads[index]!;
+        const labels = { ...s.labels };
+        const service = labels['service.name'] ?? null;
+        delete labels['service.name'];
+        const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
+        if (!policy.enabled) return;
+        const series = { metric: metric.metric, statistic, unit: metric.unit, service, labels };
+        analyse({ ...series, times: s.times, values: s.samples ?? s.values, to }, policy);
+      },
+    );
+    for (const metric of analysed) {
       if (metric.kind === 'histogram' && REQUEST_DURATION_METRICS.has(metric.metric)) {
         for (const series of await this.errorRates(metric, from, to)) {
           const policy = policyFor(metric.metric, '1', 'error_rate', {}, this.rules);

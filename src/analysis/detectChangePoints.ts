@@ -255,18 +255,20 @@ function localRankSplit(r: Float64Array, minSegment: number, alpha: number): num
 function windowMannWhitneyZ(window: Float64Array, h: number): number {
   const m = window.length;
   const n2 = m - h;
+  // Pairs counted by merging the two sides sorted: O(h log h) rather than h².
+  const before = window.slice(0, h).sort();
+  const after = window.slice(h).sort();
   let u = 0;
   let ties = 0;
-  for (let i = h; i < m; i++) {
-    const x = window[i]!;
-    for (let j = 0; j < h; j++) {
-      const y = window[j]!;
-      if (x > y) u++;
-      else if (x === y) {
-        u += 0.5;
-        ties++;
-      }
-    }
+  let below = 0; // before values < x
+  let atOrBelow = 0; // before values <= x
+  for (let i = 0; i < n2; i++) {
+    const x = after[i]!;
+    while (below < h && before[below]! < x) below++;
+    if (atOrBelow < below) atOrBelow = below;
+    while (atOrBelow < h && before[atOrBelow]! <= x) atOrBelow++;
+    u += below + (atOrBelow - below) / 2;
+    ties += atOrBelow - below;
   }
   let tieFactor = 1;
   if (ties > 0) {
