@@ -177,8 +177,11 @@ const rankSplit: SplitFinder = (values, minSegment, alpha) => {
   const { split, z } = bestRankSplit(r, minSegment, tieFactor);
   if (split < 0) return -1;
   const threshold = normalQuantileUpper(alpha / (4 * (n - 2 * minSegment + 1)));
-  const standardized = tieTerm === 0 ? exactZ(r, split, z) : Math.abs(z);
-  if (standardized / Math.sqrt(varianceInflation(r, split)) >= threshold && isAbrupt(r, split)) return split;
+  const inflation = varianceInflation(r, split);
+  let standardized = Math.abs(z);
+  // The exact tail only where the approximation falls short: it is never below it.
+  if (standardized / Math.sqrt(inflation) < threshold && tieTerm === 0) standardized = exactZ(r, split, z);
+  if (standardized / Math.sqrt(inflation) >= threshold && isAbrupt(r, split)) return split;
   return localRankSplit(r, minSegment, alpha / 2);
 };
 
@@ -186,6 +189,8 @@ const rankSplit: SplitFinder = (values, minSegment, alpha) => {
 const EXACT_SIDE = 30;
 /** The normal z beyond which the exact tail is worth computing (the threshold is well above it). */
 const EXACT_FROM_Z = 3;
+/** Most coefficient updates spent on one exact tail (short side × U); beyond, the approximation stands. */
+const EXACT_MAX_WORK = 2_000_000;
 
 /**
  * |z| of a split's U, from the exact null distribution when one side is short (see
@@ -201,7 +206,9 @@ function exactZ(r: ArrayLike<number>, split: number, z: number): number {
   for (let i = split; i < n; i++) rankSumAfter += r[i]!;
   const after = n - split;
   const u = rankSumAfter - (after * (after + 1)) / 2; // pairs with the later value above
-  const tail = mannWhitneyExactLowerTail(Math.min(u, split * after - u), split, after);
+  const lower = Math.min(u, split * after - u);
+  if (shortSide * lower > EXACT_MAX_WORK) return Math.abs(z);
+  const tail = mannWhitneyExactLowerTail(lower, split, after);
   return Math.max(Math.abs(z), normalQuantileUpper(Math.max(tail, Number.MIN_VALUE)));
 }
 
