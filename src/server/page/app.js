@@ -293,11 +293,15 @@ function labelsText(labels) {
     .join(', ');
 }
 
+/** Adds services that appeared since the last look (a central perfwatch keeps receiving new ones). */
 async function loadServices() {
   try {
     const data = await getJson('/services');
     const select = $('service');
-    for (const service of data.services) select.append(el('option', { value: service.name }, service.name));
+    const known = new Set([...select.options].map((option) => option.value));
+    for (const service of data.services) {
+      if (!known.has(service.name)) select.append(el('option', { value: service.name }, service.name));
+    }
   } catch {
     // The selector keeps "all services"; the dashboard itself reports errors.
   }
@@ -315,6 +319,7 @@ function connect() {
     live.className = 'live off';
   };
   for (const name of ['collection', 'alert', 'regression']) source.addEventListener(name, () => refresh());
+  source.addEventListener('collection', () => loadServices());
 }
 
 function resizeCharts() {
