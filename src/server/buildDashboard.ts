@@ -1,7 +1,9 @@
 import type { PerfWatch } from '../startPerfWatch.js';
+import type { QueryRunner } from '../store/QueryRunner.js';
 import { queryTimeSeries } from '../store/queryTimeSeries.js';
 import { listDeployVerdicts, listRegressions } from '../store/regressionRecords.js';
 import { DASHBOARD_PANELS, type DashboardPanel, type PanelQuery } from './dashboardPanels.js';
+import { memoizeQueries } from './memoizeQueries.js';
 
 export interface DashboardRequest {
   readonly from: Date;
@@ -30,9 +32,11 @@ const TREND_THRESHOLD = 0.05;
  */
 export async function buildDashboard(perfwatch: PerfWatch, request: DashboardRequest) {
   const times = bucketTimes(request);
+  // Panels share most of their SQL (histogram increases, rollup state): each runs once per build.
+  const db = memoizeQueries(perfwatch.store);
   const panels = [];
   for (const panel of DASHBOARD_PANELS) {
-    const series = await panelSeries(perfwatch, panel, request, times.length);
+    const series = await panelSeries(db, perfwatch, panel, request, times.length);
     const values = series[0]?.values ?? [];
     panels.push({
       id: panel.id,
@@ -90,13 +94,14 @@ export async function buildDashboard(perfwatch: PerfWatch, request: DashboardReq
 }
 
 async function panelSeries(
+  db: QueryRunner,
   perfwatch: PerfWatch,
   panel: DashboardPanel,
   request: DashboardRequest,
   buckets: number,
 ): Promise<PanelSeries[]> {
   const results = [];
-  for (const query of panel.queries) results.push(await runQuery(perfwatch, query, request));
+  for (const query of panel.queries) results.push(await runQuery(db, perfwatch, query, request));
   if (panel.combine === 'busy') {
     return (results[0] ?? []).map((series) => ({
       label: series.label,
@@ -120,11 +125,12 @@ async function panelSeries(
 }
 
 async function runQuery(
+  db: QueryRunner,
   perfwatch: PerfWatch,
   query: PanelQuery,
   request: DashboardRequest,
 ): Promise<PanelSeries[]> {
-  const result = await queryTimeSeries(perfwatch.store, {
+  const result = await queryTimeSeries(db, {
     metric: query.metric,
     from: request.from,
     to: request.to,

@@ -10,14 +10,19 @@ export const CHROMIUM = '/usr/bin/chromium';
  */
 export async function launchChromium(
   profileDir: string,
-  viewport = { width: 1280, height: 800 },
+  options: {
+    viewport?: { width: number; height: number };
+    /** Let page.waitForFunction evaluate its predicate despite the page's CSP (benchmarks). */
+    bypassCSP?: boolean;
+  } = {},
 ): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: apt-get install chromium (as .ci/run does)`);
   return chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
-    viewport,
+    viewport: options.viewport ?? { width: 1280, height: 800 },
+    bypassCSP: options.bypassCSP ?? false,
     args: [
       '--headless',
       '--no-sandbox',

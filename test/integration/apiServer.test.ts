@@ -313,6 +313,25 @@ describe('HTTP API: writes, SQL and errors', () => {
     expect(conflict.body.error.details.field).toBe('type');
   });
 
+  it('GET metrics answers from its cache until the history changes', async () => {
+    const read = async () => {
+      const { body } = await call('GET', '/metrics?metric_name=app.cache.level&hours=1&aggregation=last');
+      return body.data.series[0].points
+        .map((point: { value: number | null }) => point.value)
+        .filter((value: number | null) => value !== null)
+        .at(-1);
+    };
+    await call('POST', '/metrics', { name: 'app.cache.level', value: 1 });
+    await perfwatch.forceFlush();
+    expect(await read()).toBe(1);
+    const version = perfwatch.store.dataVersion;
+    expect(await read()).toBe(1);
+    await call('POST', '/metrics', { name: 'app.cache.level', value: 2 });
+    await perfwatch.forceFlush();
+    expect(perfwatch.store.dataVersion).toBeGreaterThan(version);
+    expect(await read()).toBe(2);
+  });
+
   it('POST metrics: unknown fields and bad values are 400s naming the field', async () => {
     await expectInvalid('POST', '/metrics', 'colour', 'additionalProperties', {
       name: 'a.b',

@@ -329,15 +329,39 @@ function resizeCharts() {
   }
 }
 
+/** `?range=24h&service=checkout` opens the page on that view (a link to share, a bookmark). */
+function readLocation() {
+  const params = new URLSearchParams(location.search);
+  const range = params.get('range');
+  if (range && [...$('range').options].some((option) => option.value === range)) state.range = range;
+  $('range').value = state.range;
+  const service = params.get('service');
+  if (service) {
+    state.service = service;
+    $('service').append(el('option', { value: service }, service));
+    $('service').value = service;
+  }
+}
+
+function writeLocation() {
+  const params = new URLSearchParams();
+  if (state.range !== '1h') params.set('range', state.range);
+  if (state.service) params.set('service', state.service);
+  history.replaceState(null, '', params.size > 0 ? `?${params}` : location.pathname);
+}
+
 $('range').addEventListener('change', (event) => {
   state.range = event.target.value;
+  writeLocation();
   refresh();
 });
 $('service').addEventListener('change', (event) => {
   state.service = event.target.value;
+  writeLocation();
   refresh();
 });
 window.addEventListener('resize', resizeCharts);
+readLocation();
 loadServices();
 refresh();
 connect();
