@@ -61,6 +61,18 @@ describe('dashboard page in headless Chromium', () => {
     await perfwatch.store.rollUp();
     await perfwatch.regressions.runCycle();
     api = await startApiServer(perfwatch, { host: '127.0.0.1', port: 0 }, { logger: captureLogger() });
+    // An hour of checkout before its memory rose: the last hour compares as degraded.
+    const created = await fetch(`${api.url}/api/performance/benchmarks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'before-rise',
+        from: new Date(Date.now() - 5 * 3_600_000).toISOString(),
+        to: new Date(Date.now() - 4 * 3_600_000).toISOString(),
+        services: ['checkout'],
+      }),
+    });
+    expect(created.status).toBe(201);
     browser = await launchChromium(dir.file('chromium-profile'));
     browser.on('request', (request) => requests.push(request.url()));
     page = await browser.newPage();
@@ -98,6 +110,15 @@ describe('dashboard page in headless Chromium', () => {
     await expect.poll(() => item.textContent(), { timeout: 10_000 }).toContain('process.memory.usage');
     expect(await item.textContent()).toMatch(/rose \d+(\.\d+)? %.* — a regression\./);
     await page.waitForSelector('#regressions li[data-regression] canvas', { timeout: 10_000 });
+  });
+
+  it('lists benchmarks; the compare button shows the verdicts', async () => {
+    const item = page.locator('#benchmarks li[data-benchmark="before-rise"]');
+    await item.locator('button.compare').click();
+    await expect
+      .poll(() => item.locator('.compare-result').textContent(), { timeout: 10_000 })
+      .toMatch(/[1-9]\d* degraded/);
+    expect(await item.locator('.compare-result').textContent()).toContain('process.memory.usage');
   });
 
   it('shows a firing alert within one collection, pushed through the event stream', async () => {

@@ -17,11 +17,22 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-async function getJson(path) {
-  const response = await fetch(`${API}${path}`, { headers: { accept: 'application/json' } });
+async function getJson(path, init = {}) {
+  const response = await fetch(`${API}${path}`, {
+    ...init,
+    headers: { accept: 'application/json', ...init.headers },
+  });
   const body = await response.json();
   if (body.status !== 'success') throw new Error(body.error?.message ?? `HTTP ${response.status}`);
   return body.data;
+}
+
+function postJson(path, payload) {
+  return getJson(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
 }
 
 function format(value, unit) {
@@ -287,6 +298,87 @@ function renderDeploys(verdicts) {
   );
 }
 
+async function loadBenchmarks() {
+  const list = $('benchmarks');
+  let benchmarks;
+  try {
+    benchmarks = (await getJson('/benchmarks')).benchmarks;
+  } catch (error) {
+    list.replaceChildren(el('li', { class: 'empty' }, `Could not load the benchmarks: ${error.message}`));
+    return;
+  }
+  if (benchmarks.length === 0) {
+    list.replaceChildren(
+      el(
+        'li',
+        { class: 'empty' },
+        `No benchmark yet: capture one with perfwatch benchmark create NAME, or POST ${API}/benchmarks {"name": …}.`,
+      ),
+    );
+    return;
+  }
+  // Items already shown keep their last comparison.
+  const shown = new Map(
+    [...list.querySelectorAll('li[data-benchmark]')].map((li) => [li.dataset.benchmark, li]),
+  );
+  list.replaceChildren(
+    ...benchmarks.map((benchmark) => {
+      const existing = shown.get(benchmark.name);
+      if (existing) return existing;
+      const result = el('div', { class: 'compare-result' });
+      const button = el('button', { type: 'button', class: 'compare' }, 'Compare with now');
+      button.addEventListener('click', () => compareBenchmark(benchmark.name, button, result));
+      return el(
+        'li',
+        { 'data-benchmark': benchmark.name },
+        el('strong', {}, benchmark.name),
+        el(
+          'div',
+          { class: 'muted' },
+          `${new Date(benchmark.from).toLocaleString()} – ${new Date(benchmark.to).toLocaleString()} · ` +
+            `${benchmark.seriesCount} series${benchmark.services.length ? ` · ${benchmark.services.join(', ')}` : ''}`,
+        ),
+        button,
+        result,
+      );
+    }),
+  );
+}
+
+/** The benchmark against the last window of its own length: the counts per verdict and the largest changes. */
+async function compareBenchmark(name, button, result) {
+  button.disabled = true;
+  result.replaceChildren(el('span', { class: 'muted' }, 'comparing…'));
+  try {
+    const comparison = await postJson(`/benchmarks/${encodeURIComponent(name)}/compare`, {});
+    const { summary } = comparison;
+    const notable = comparison.series
+      .filter((series) => series.verdict === 'degraded' || series.verdict === 'improved')
+      .slice(0, 5);
+    result.replaceChildren(
+      el(
+        'div',
+        {},
+        ...['degraded', 'improved', 'stable', 'insufficient_data'].map((verdict) =>
+          el('span', { class: `badge ${verdict}` }, `${summary[verdict]} ${verdict.replace('_', ' ')}`),
+        ),
+      ),
+      ...notable.map((series) =>
+        el(
+          'div',
+          { class: 'muted' },
+          `${series.verdict}: ${series.metric} ${series.statistic}${series.service ? ` (${series.service})` : ''} ` +
+            `${series.changePercent >= 0 ? '+' : ''}${Number(series.changePercent.toFixed(1))} %`,
+        ),
+      ),
+    );
+  } catch (error) {
+    result.replaceChildren(el('span', { class: 'muted' }, `Compare failed: ${error.message}`));
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function labelsText(labels) {
   return Object.entries(labels)
     .map(([key, value]) => `${key}=${value}`)
@@ -319,7 +411,10 @@ function connect() {
     live.className = 'live off';
   };
   for (const name of ['collection', 'alert', 'regression']) source.addEventListener(name, () => refresh());
-  source.addEventListener('collection', () => loadServices());
+  source.addEventListener('collection', () => {
+    loadServices();
+    loadBenchmarks();
+  });
 }
 
 function resizeCharts() {
@@ -363,5 +458,6 @@ $('service').addEventListener('change', (event) => {
 window.addEventListener('resize', resizeCharts);
 readLocation();
 loadServices();
+loadBenchmarks();
 refresh();
 connect();
