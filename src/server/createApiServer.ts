@@ -43,6 +43,10 @@ export async function createApiServer(
   const app = Fastify({
     logger: false,
     bodyLimit: config.bodyLimitBytes,
+    // Path parameters are checked by their schemas (a benchmark name up to 128 characters, a
+    // service up to 256, percent-encoded up to three times longer), not cut off by fastify's
+    // default of 100 with a 414.
+    maxParamLength: 1024,
     // Unknown body fields must be refused, not silently dropped (fastify's default removes them).
     ajv: {
       customOptions: {

@@ -476,6 +476,39 @@ describe('HTTP API: benchmarks', () => {
       name: 'x',
       colour: 'red',
     });
+    await expectInvalid('GET', `/benchmarks/${'n'.repeat(129)}`, 'name', 'maxLength');
+    await expectInvalid('POST', '/benchmarks/x/compare', 'window_minutes', 'minimum', { window_minutes: 0 });
+    await expectInvalid('POST', '/benchmarks/x/compare', 'stable_band', 'maximum', { stable_band: 2 });
+    await expectInvalid('POST', '/benchmarks/x/compare', 'against', 'additionalProperties', {
+      against: 'y',
+    });
+    const missing = await call('DELETE', '/benchmarks/never-created');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('PERFWATCH_BENCHMARK_NOT_FOUND');
+  });
+
+  it('other routes name the bad parameter too; a body of another media type is a 415', async () => {
+    await expectInvalid('GET', `/services/${'s'.repeat(257)}`, 'name', 'maxLength');
+    await expectInvalid('GET', '/deploys?hours=0', 'hours', 'minimum');
+    await expectInvalid('GET', '/dashboard/export?range=31d', 'range', 'range');
+    await expectInvalid('GET', '/dashboard?series=maybe', 'series', 'type');
+    const xml = await server.app.inject({
+      method: 'POST',
+      url: `${API}/metrics`,
+      headers: { 'content-type': 'application/xml' },
+      payload: '<metric name="a.b" value="1"/>',
+    });
+    expect(xml.statusCode).toBe(415);
+    expect(xml.json().error.code).toBe('PERFWATCH_UNSUPPORTED_MEDIA_TYPE');
+    // Plain text is read as a string, which the body schema refuses.
+    const text = await server.app.inject({
+      method: 'POST',
+      url: `${API}/metrics`,
+      headers: { 'content-type': 'text/plain' },
+      payload: 'name=a.b value=1',
+    });
+    expect(text.statusCode).toBe(400);
+    expect(text.json().error.details).toMatchObject({ location: 'body', rule: 'type' });
   });
 });
 
@@ -485,6 +518,8 @@ describe('HTTP API: token', () => {
       ['/metrics', { name: 'a.b', value: 1 }],
       ['/sql', { sql: 'SELECT 1' }],
       ['/cleanup', undefined],
+      ['/benchmarks', { name: 'guarded' }],
+      ['/benchmarks/guarded/compare', {}],
     ] as const) {
       const denied = await call('POST', url, payload, secured);
       expect(denied.status).toBe(401);
