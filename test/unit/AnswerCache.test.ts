@@ -70,6 +70,26 @@ describe('AnswerCache', () => {
   });
 });
 
+it('AnswerCache keeps at most maxSize characters of answers', async () => {
+  const cache = new AnswerCache(() => 1, 100, 10);
+  let computed = 0;
+  const answer = (text: string) => async () => {
+    computed++;
+    return text;
+  };
+  await cache.get('a', answer('aaaaaa'));
+  await cache.get('b', answer('bbbbbb')); // 12 characters: a goes
+  await cache.get('b', answer('bbbbbb'));
+  expect(computed).toBe(2);
+  await cache.get('a', answer('aaaaaa'));
+  expect(computed).toBe(3);
+  await cache.get('big', answer('x'.repeat(11))); // larger than the whole cache: not kept
+  await cache.get('big', answer('x'.repeat(11)));
+  expect(computed).toBe(5);
+  await cache.get('a', answer('aaaaaa')); // and it did not push the others out
+  expect(computed).toBe(5);
+});
+
 describe('memoizeQueries', () => {
   it('runs each distinct SQL and parameters once', async () => {
     const asked: string[] = [];
