@@ -30,7 +30,11 @@ const TREND_THRESHOLD = 0.05;
  * series (current, avg, min, max, trend), plus firing and pending alerts, open regressions and
  * deploy verdicts. Every number comes from queryTimeSeries, as `perfwatch query` computes it.
  */
-export async function buildDashboard(perfwatch: PerfWatch, request: DashboardRequest) {
+export async function buildDashboard(
+  perfwatch: PerfWatch,
+  request: DashboardRequest,
+  alerts = dashboardAlerts(perfwatch, request.service),
+) {
   const times = bucketTimes(request);
   // Panels share most of their SQL (histogram increases, rollup state): each runs once per build.
   const db = memoizeQueries(perfwatch.store);
@@ -56,18 +60,6 @@ export async function buildDashboard(perfwatch: PerfWatch, request: DashboardReq
     }),
     listDeployVerdicts(perfwatch.store, request.service === undefined ? {} : { service: request.service }),
   ]);
-  const alerts = (perfwatch.alerts?.statuses() ?? [])
-    .filter((status) => status.state === 'firing' || status.state === 'pending')
-    .filter((status) => matchesService(status.labels, request.service))
-    .map((status) => ({
-      rule: status.rule,
-      severity: status.severity,
-      state: status.state,
-      labels: status.labels,
-      value: status.value,
-      activeAt: status.activeAt === undefined ? null : new Date(status.activeAt).toISOString(),
-      firedAt: status.firedAt === undefined ? null : new Date(status.firedAt).toISOString(),
-    }));
   return {
     from: request.from.toISOString(),
     to: request.to.toISOString(),
@@ -91,6 +83,22 @@ export async function buildDashboard(perfwatch: PerfWatch, request: DashboardReq
     openRegressions: regressions.length,
     deployVerdicts: verdicts.slice(0, 20),
   };
+}
+
+/** Firing and pending alerts of the service (all without one), from the alert processor's memory. */
+export function dashboardAlerts(perfwatch: PerfWatch, service: string | undefined) {
+  return (perfwatch.alerts?.statuses() ?? [])
+    .filter((status) => status.state === 'firing' || status.state === 'pending')
+    .filter((status) => matchesService(status.labels, service))
+    .map((status) => ({
+      rule: status.rule,
+      severity: status.severity,
+      state: status.state,
+      labels: status.labels,
+      value: status.value,
+      activeAt: status.activeAt === undefined ? null : new Date(status.activeAt).toISOString(),
+      firedAt: status.firedAt === undefined ? null : new Date(status.firedAt).toISOString(),
+    }));
 }
 
 async function panelSeries(

@@ -46,7 +46,7 @@ export async function createApiServer(
     // Path parameters are checked by their schemas (a benchmark name up to 128 characters, a
     // service up to 256, percent-encoded up to three times longer), not cut off by fastify's
     // default of 100 with a 414.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // Unknown body fields must be refused, not silently dropped (fastify's default removes them).
     ajv: {
       customOptions: {

@@ -73,6 +73,7 @@ async function refresh() {
     return;
   }
   state.refreshing = true;
+  lastRefreshAt = Date.now();
   try {
     const data = await getJson(`/dashboard${query()}`);
     renderPanels(data);
@@ -410,11 +411,33 @@ function connect() {
     live.textContent = 'reconnecting…';
     live.className = 'live off';
   };
-  for (const name of ['collection', 'alert', 'regression']) source.addEventListener(name, () => refresh());
+  // Alerts and regressions show at once; collections (every second while a central perfwatch
+  // receives) reload the charts at most every few seconds.
+  for (const name of ['alert', 'regression']) source.addEventListener(name, () => refresh());
+  source.addEventListener('collection', () => throttledRefresh());
   source.addEventListener('collection', () => {
     loadServices();
     loadBenchmarks();
   });
+}
+
+const COLLECTION_REFRESH_MILLIS = 5000;
+let lastRefreshAt = 0;
+let refreshPending = false;
+
+/** A refresh now, or once COLLECTION_REFRESH_MILLIS have passed since the last one. */
+function throttledRefresh() {
+  if (refreshPending) return;
+  const wait = lastRefreshAt + COLLECTION_REFRESH_MILLIS - Date.now();
+  if (wait <= 0) {
+    refresh();
+    return;
+  }
+  refreshPending = true;
+  setTimeout(() => {
+    refreshPending = false;
+    refresh();
+  }, wait);
 }
 
 function resizeCharts() {
@@ -457,7 +480,9 @@ $('service').addEventListener('change', (event) => {
 });
 window.addEventListener('resize', resizeCharts);
 readLocation();
-loadServices();
-loadBenchmarks();
-refresh();
-connect();
+// The charts first: the other requests would queue before them on the server's one read connection.
+refresh().finally(() => {
+  loadServices();
+  loadBenchmarks();
+  connect();
+});
