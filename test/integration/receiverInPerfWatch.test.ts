@@ -108,6 +108,8 @@ describe('startPerfWatch with otlpReceiver (what perfwatch serve runs)', () => {
       writeErrors: 0,
     });
     expect(health.data.pointsWritten).toBeGreaterThanOrEqual(1);
+    // No collection of its own yet, but received points written: not "starting".
+    expect(health.data.status).toBe('ok');
     const prometheus = (await server.app.inject({ url: '/api/performance/prometheus' })).json();
     expect(prometheus.error.code).toBe('PERFWATCH_PROMETHEUS_DISABLED');
 

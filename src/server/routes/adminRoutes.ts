@@ -20,7 +20,7 @@ export function adminRoutes(app: FastifyInstance, context: ServerContext): void 
         summary:
           'Monitoring state: interval, last collection, points written, write errors, database, version',
         description:
-          '`status` is ok, starting (no collection yet), or degraded (collections waiting after write errors, none for 3 ' +
+          '`status` is ok, starting (no collection, and no received write, yet), or degraded (collections waiting after write errors, none for 3 ' +
           'intervals, or — under `perfwatch serve` — the last write of received points failed). `pointsWritten` and ' +
           "`writeErrors` count both sources; `receiver` (null without one) has the OTLP receiver's own counts.",
         tags: ['service'],
@@ -40,7 +40,7 @@ export function adminRoutes(app: FastifyInstance, context: ServerContext): void 
         status:
           status.pendingCollections > 0 || stale || receiving
             ? 'degraded'
-            : last === undefined
+            : last === undefined && received?.lastWriteAt === undefined
               ? 'starting'
               : 'ok',
         monitoringActive: true,
