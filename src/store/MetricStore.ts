@@ -493,10 +493,9 @@ export class MetricStore implements QueryRunner {
         }
         const size = Math.min(CHUNK_ROWS, columns.rowCount - offset);
         chunk.rowCount = size;
-        for (let column = 0; column < columns.values.length; column++) {
+        for (let column = 0; column < columns.fills.length; column++) {
           const vector = chunk.getColumnVector(column);
-          const valueAt = columns.values[column]!;
-          for (let i = 0; i < size; i++) vector.setItem(i, valueAt(offset + i));
+          columns.fills[column]!(vector, offset, size);
           vector.flush();
         }
         appender.appendDataChunk(chunk);
@@ -562,9 +561,8 @@ export class MetricStore implements QueryRunner {
 
   /** Series whose persisted last_seen lags this collection by more than the granularity. */
   private staleLastSeen(rows: CollectionRows): { refs: number[]; entries: SeriesEntry[]; time: bigint } {
-    let time = 0n;
-    for (const seen of rows.seen.values()) if (seen > time) time = seen;
-    const entries = [...rows.seen.keys()].filter(
+    const time = rows.newestMicros;
+    const entries = rows.seen.filter(
       (entry) => time - entry.lastSeenPersistedMicros >= this.lastSeenGranularityMicros,
     );
     return { refs: entries.map((entry) => entry.ref), entries, time };
