@@ -128,8 +128,10 @@ async function client(c: number): Promise<void> {
 }
 
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 await Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
 const elapsed = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
 latencies.sort((a, b) => a - b);
 const quantile = (q: number) =>
   latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
@@ -140,5 +142,6 @@ process.send!({
   p50: quantile(0.5),
   p99: quantile(0.99),
   max: latencies.at(-1) ?? 0,
+  cpuSeconds: (cpu.user + cpu.system) / 1e6,
 });
 agent.destroy();
