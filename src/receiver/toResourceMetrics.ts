@@ -100,6 +100,20 @@ class Conversion {
   private readonly startTimes = new MicrosCache();
   private readonly endTimes = new MicrosCache();
 
+  /** The last distinct explicitBounds seen: a metric's points nearly always share theirs. */
+  private lastBounds: number[] = [];
+
+  /**
+   * `bounds`, or an equal array returned before: the store converts each distinct bounds array
+   * once (by identity), so sharing saves a list value per histogram point.
+   */
+  sharedBounds(bounds: readonly number[]): number[] {
+    const last = this.lastBounds;
+    if (bounds.length === last.length && bounds.every((bound, i) => Object.is(bound, last[i]))) return last;
+    this.lastBounds = bounds as number[];
+    return this.lastBounds;
+  }
+
   errorMessage(): string {
     if (this.rejected === 0) return '';
     const more = this.rejected > this.reasons.length ? '; …' : '';
@@ -244,7 +258,7 @@ class Conversion {
       const value: Histogram = {
         count: int64ToNumber(point.count),
         buckets: {
-          boundaries: point.explicitBounds as number[],
+          boundaries: this.sharedBounds(point.explicitBounds),
           counts: point.bucketCounts.map(int64ToNumber),
         },
       };

@@ -147,8 +147,11 @@ export function numberColumns(rows: CollectionRows): TableColumns {
   };
 }
 
+/** BigInts of small counts, made once: most buckets of most histograms hold small counts. */
+const SMALL_BIGINTS = Array.from({ length: 4096 }, (_, i) => BigInt(i));
+
 function countsList(counts: readonly number[]) {
-  return listValue(counts.map((count) => BigInt(count)));
+  return listValue(counts.map((count) => SMALL_BIGINTS[count] ?? BigInt(count)));
 }
 
 export function histogramColumns(rows: CollectionRows): TableColumns {
