@@ -562,9 +562,9 @@ export class MetricStore implements QueryRunner {
   /** Series whose persisted last_seen lags this collection by more than the granularity. */
   private staleLastSeen(rows: CollectionRows): { refs: number[]; entries: SeriesEntry[]; time: bigint } {
     const time = rows.newestMicros;
-    const entries = rows.seen.filter(
-      (entry) => time - entry.lastSeenPersistedMicros >= this.lastSeenGranularityMicros,
-    );
+    // One comparison per series, no BigInt arithmetic (each result would be an allocation).
+    const staleUpTo = time - this.lastSeenGranularityMicros;
+    const entries = rows.seen.filter((entry) => entry.lastSeenPersistedMicros <= staleUpTo);
     return { refs: entries.map((entry) => entry.ref), entries, time };
   }
 }
