@@ -79,7 +79,6 @@ export interface PerfWatch {
 }
 
 const SHUTDOWN_TIMEOUT_MILLIS = 10_000;
-const RUNTIME_MONITORING_PRECISION_MILLIS = 50;
 const DAY_MILLIS = 86_400_000;
 
 /**
@@ -159,14 +158,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       );
     }
     if (config.runtimeMetrics) {
-      // The event-loop delay histogram samples on a timer of this period (ms). At the default 10
-      // its 100 wake-ups a second cost ~50 ms of CPU per 10 s in an idle service (measured with
-      // bench/overhead); at 50 a one-off stall still shows (the timer fires late once), and the
-      // p99 over a collection rests on 200 samples instead of 1000.
-      const runtime = new RuntimeNodeInstrumentation({
-        enabled: false,
-        monitoringPrecision: RUNTIME_MONITORING_PRECISION_MILLIS,
-      });
+      const runtime = new RuntimeNodeInstrumentation({ enabled: false, monitoringPrecision: 10 });
       runtime.setMeterProvider(meterProvider);
       runtime.enable();
       stopSources.push(() => runtime.disable());
