@@ -8,6 +8,7 @@ import { benchBenchmarkCompare } from './benchmarkCompare.bench.js';
 import { benchCollection } from './collection.bench.js';
 import { benchHistory } from './history.bench.js';
 import { benchReceiver } from './receiver.bench.js';
+import { benchReceiverStages } from './receiverStages.bench.js';
 import { benchRegressionCycle } from './regressionCycle.bench.js';
 import { benchRss } from './rss.bench.js';
 import { benchStoreWrites } from './storeWrite.bench.js';
@@ -18,6 +19,7 @@ const sections: [string, () => Promise<void>][] = [
   ['store', benchStoreWrites],
   ['history', benchHistory],
   ['receiver', benchReceiver],
+  ['receiver-stages', benchReceiverStages],
   ['regressions', benchRegressionCycle],
   ['benchmarks', benchBenchmarkCompare],
   ['alerts', benchAlertEvaluation],

@@ -102,6 +102,8 @@ export {
 export type { RollupSummary } from './store/rollUp.js';
 export { type SqlOptions, type SqlResult, SqlSandbox } from './store/SqlSandbox.js';
 export type {
+  ColumnarMetricData,
+  PointColumns,
   StoredMetricData,
   StoredResourceMetrics,
   SummaryMetricData,

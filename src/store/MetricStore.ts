@@ -505,10 +505,9 @@ export class MetricStore implements QueryRunner {
         }
         const size = Math.min(CHUNK_ROWS, columns.rowCount - offset);
         chunk.rowCount = size;
-        for (let column = 0; column < columns.values.length; column++) {
+        for (let column = 0; column < columns.fills.length; column++) {
           const vector = chunk.getColumnVector(column);
-          const valueAt = columns.values[column]!;
-          for (let i = 0; i < size; i++) vector.setItem(i, valueAt(offset + i));
+          columns.fills[column]!(vector, offset, size);
           vector.flush();
         }
         appender.appendDataChunk(chunk);
@@ -574,11 +573,10 @@ export class MetricStore implements QueryRunner {
 
   /** Series whose persisted last_seen lags this collection by more than the granularity. */
   private staleLastSeen(rows: CollectionRows): { refs: number[]; entries: SeriesEntry[]; time: bigint } {
-    let time = 0n;
-    for (const seen of rows.seen.values()) if (seen > time) time = seen;
-    const entries = [...rows.seen.keys()].filter(
-      (entry) => time - entry.lastSeenPersistedMicros >= this.lastSeenGranularityMicros,
-    );
+    const time = rows.newestMicros;
+    // One comparison per series, no BigInt arithmetic (each result would be an allocation).
+    const staleUpTo = time - this.lastSeenGranularityMicros;
+    const entries = rows.seen.filter((entry) => entry.lastSeenPersistedMicros <= staleUpTo);
     return { refs: entries.map((entry) => entry.ref), entries, time };
   }
 }
