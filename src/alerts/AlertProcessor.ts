@@ -11,12 +11,13 @@ import {
 } from '../store/alertEvents.js';
 import type { Statement } from '../store/MetricStore.js';
 import type { QueryRunner } from '../store/QueryRunner.js';
+import { SeriesMatchCache } from '../store/SeriesMatchCache.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import type { AlertNotification, AlertNotifier } from './AlertNotifier.js';
 import type { AlertRule } from './AlertRule.js';
 import { alertNotification } from './alertNotification.js';
 import { type AlertState, INACTIVE, nextState, type SeriesState, type Transition } from './alertState.js';
-import { evaluateRule, labelsKey, type RuleSample } from './evaluateRule.js';
+import { evaluateRules, labelsKey } from './evaluateRule.js';
 
 /** Where the processor reads the history and records transitions: the running MetricStore. */
 export interface AlertStore extends QueryRunner {
@@ -66,7 +67,8 @@ const STATE_ORDER: readonly AlertState[] = ['inactive', 'nodata', 'pending', 'fi
 const NO_GROUP = labelsKey({});
 
 /**
- * Evaluates alert rules over the history after every collection (through queryTimeSeries),
+ * Evaluates alert rules over the history after every collection (all rules' queries at once,
+ * answered as queryTimeSeries answers them),
  * tracks every alert series through inactive → pending → firing → resolved (and nodata),
  * persists each transition, and hands firing and resolved alerts to the notifiers. A failing rule
  * or a failing write is logged and counted; it never stops the other rules or collection.
@@ -79,6 +81,7 @@ export class AlertProcessor {
   private readonly notifiers: readonly AlertNotifier[];
   private readonly errorWarning: RateLimitedWarning;
   private readonly evaluationErrors: Counter | undefined;
+  private readonly matches = new SeriesMatchCache();
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
@@ -188,23 +191,31 @@ export class AlertProcessor {
     const ruleUpdates: RuleStateUpdate[] = [];
     const changed: AlertNotification[] = [];
     let errors = 0;
-    const shared = new Map<string, Promise<Map<string, RuleSample>>>();
-    for (const rule of this.rules) {
-      let samples: Map<string, RuleSample>;
-      try {
-        // A copy: the placeholder below must not leak into another rule's shared answer.
-        samples = new Map(
-          await evaluateRule(this.options.store, rule, now, this.options.collectionIntervalSeconds, shared),
-        );
-      } catch (error) {
+    let answers: Awaited<ReturnType<typeof evaluateRules>>;
+    try {
+      answers = await evaluateRules(
+        this.options.store,
+        this.rules,
+        now,
+        this.options.collectionIntervalSeconds,
+        this.matches,
+      );
+    } catch (error) {
+      // Not even the series catalog could be read: every rule keeps its state.
+      answers = this.rules.map(() => (error instanceof Error ? error : new Error(String(error))));
+    }
+    for (const [i, rule] of this.rules.entries()) {
+      const answer = answers[i]!;
+      if (answer instanceof Error) {
         errors++;
         this.evaluationErrors?.add(1, { alertname: rule.name, stage: 'query' });
         this.errorWarning.warn(
-          { err: error, rule: rule.name },
+          { err: answer, rule: rule.name },
           'alert rule evaluation failed; it keeps its state',
         );
         continue;
       }
+      const samples = answer;
       const tracked = this.track(rule.name);
       const hasData = [...samples.values()].some((sample) => sample.value !== null);
       if (samples.size === 0 && tracked.size === 0) samples.set(NO_GROUP, { labels: {}, value: null });

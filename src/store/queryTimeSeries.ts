@@ -121,7 +121,8 @@ const MAX_BUCKETS_PER_SERIES = 11_000;
 /** At most this many points in one answer; beyond it the query must be narrowed. */
 const MAX_POINTS_PER_RESULT = 1_000_000;
 
-interface MatchedSeries {
+/** A series a query's metric and matchers select, with the group it falls in. */
+export interface MatchedSeries {
   ref: number;
   metric: string;
   kind: string;
@@ -148,7 +149,7 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
   const prepared = await prepare(db, query);
   if (prepared.kind === undefined)
     return { ...resultHeader(query), totalGroups: prepared.totalGroups, series: [] };
-  const { kind, groups, groupBy, buckets, stepUs, source, params } = prepared;
+  const { kind, groups, source, params } = prepared;
   let rows: Rows;
   if (kind === 'histogram') {
     rows = await histogramRows(
@@ -165,6 +166,16 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
     rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
   } else rows = await sampleRows(db, query.aggregation, params);
 
+  return answerOf(query, prepared, rows);
+}
+
+/** The result of a prepared query from its (group, bucket, value) rows. */
+export function answerOf(
+  query: TimeSeriesQuery,
+  prepared: Extract<Prepared, { kind: string }>,
+  rows: Rows,
+): TimeSeriesResult {
+  const { groups, groupBy, buckets, stepUs, source } = prepared;
   const answered = new Set(rows.gid).size;
   if (answered * buckets > MAX_POINTS_PER_RESULT) {
     throw new QueryError(
@@ -229,7 +240,7 @@ export async function queryHistogramDistribution(
 }
 
 /** A validated query with its matched series, group ids, source and SQL parameters. */
-type Prepared =
+export type Prepared =
   | { kind: undefined; totalGroups: number }
   | {
       kind: string;
@@ -240,9 +251,23 @@ type Prepared =
       stepUs: bigint;
       source: Source;
       params: Params;
+      /** The matched series' refs and their group ids, as bound in `params`. */
+      refs: number[];
+      gids: number[];
     };
 
-async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepared> {
+/** How prepare finds the series of a query: matchSeries, or a cache in front of it. */
+export type SeriesMatcher = (db: QueryRunner, query: TimeSeriesQuery) => Promise<readonly MatchedSeries[]>;
+
+/**
+ * Validates the query and settles everything but the points: matched series, groups, source and
+ * parameters.
+ */
+export async function prepare(
+  db: QueryRunner,
+  query: TimeSeriesQuery,
+  match: SeriesMatcher = matchSeries,
+): Promise<Prepared> {
   validate(query);
   const fromUs = BigInt(query.from.getTime()) * 1000n;
   const toUs = BigInt(query.to.getTime()) * 1000n;
@@ -256,7 +281,7 @@ async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepare
     );
   }
 
-  const allMatched = await matchSeries(db, query);
+  const allMatched = await match(db, query);
   const groupKeys = [...new Set(allMatched.map((s) => s.group))].sort();
   const matched = pageOf(allMatched, groupKeys, query.groupPage);
   const kinds = new Set(allMatched.map((s) => s.kind));
@@ -285,9 +310,11 @@ async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepare
   }
   const { source, rawFromUs } = await chooseSource(db, query, kind, fromUs, toUs);
   const lookbackUs = stepUs > MAX_GAP_MICROS ? stepUs : MAX_GAP_MICROS;
+  const refs = matched.map((s) => s.ref);
+  const gids = matched.map((s) => groupIds.get(s.group)!);
   const params: Params = {
-    refs: listValue(matched.map((s) => s.ref)),
-    gids: listValue(matched.map((s) => groupIds.get(s.group)!)),
+    refs: listValue(refs),
+    gids: listValue(gids),
     from_us: fromUs,
     step_us: stepUs,
     from: timestampValue(fromUs),
@@ -296,20 +323,31 @@ async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepare
     lookback: timestampValue(rawFromUs - lookbackUs),
   };
 
-  return { kind, totalGroups: groupKeys.length, groups, groupBy, buckets, stepUs, source, params };
+  return {
+    kind,
+    totalGroups: groupKeys.length,
+    groups,
+    groupBy,
+    buckets,
+    stepUs,
+    source,
+    params,
+    refs,
+    gids,
+  };
 }
 
 function pageOf(
-  matched: MatchedSeries[],
+  matched: readonly MatchedSeries[],
   groupKeys: readonly string[],
   page: TimeSeriesQuery['groupPage'],
-): MatchedSeries[] {
+): readonly MatchedSeries[] {
   if (page === undefined) return matched;
   const wanted = new Set(groupKeys.slice(page.offset, page.offset + page.limit));
   return matched.filter((s) => wanted.has(s.group));
 }
 
-function resultHeader(query: TimeSeriesQuery) {
+export function resultHeader(query: TimeSeriesQuery) {
   return {
     metric: query.metric,
     aggregation: query.aggregation,
@@ -414,7 +452,11 @@ function isValidGlob(pattern: string): boolean {
   return !open;
 }
 
-async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<MatchedSeries[]> {
+/**
+ * The series the query selects (its metric glob, `where` and matchers) with their group-by labels;
+ * none when the metric exists with other attributes (or is missing and `ifMissing` is `empty`).
+ */
+export async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<MatchedSeries[]> {
   const matched = await matchingSeries(db, query);
   if (matched.length > 0) return matched;
   // Nothing matched: the metric may exist with other attributes (an empty answer), or not at all.
