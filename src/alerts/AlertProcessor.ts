@@ -16,7 +16,14 @@ import { PERFWATCH_VERSION } from '../version.js';
 import type { AlertNotification, AlertNotifier } from './AlertNotifier.js';
 import type { AlertRule } from './AlertRule.js';
 import { alertNotification } from './alertNotification.js';
-import { type AlertState, INACTIVE, nextState, type SeriesState, type Transition } from './alertState.js';
+import {
+  type AlertState,
+  advance,
+  INACTIVE,
+  type SeriesState,
+  type Transition,
+  transitionOf,
+} from './alertState.js';
 import { evaluateRules, labelsKey } from './evaluateRule.js';
 
 /** Where the processor reads the history and records transitions: the running MetricStore. */
@@ -217,7 +224,8 @@ export class AlertProcessor {
       }
       const samples = answer;
       const tracked = this.track(rule.name);
-      const hasData = [...samples.values()].some((sample) => sample.value !== null);
+      let hasData = false;
+      for (const sample of samples.values()) hasData ||= sample.value !== null;
       if (samples.size === 0 && tracked.size === 0) samples.set(NO_GROUP, { labels: {}, value: null });
       let fired = 0;
       let ruleChanged = false;
@@ -253,26 +261,34 @@ export class AlertProcessor {
           { from: placeholder.state.state, to: 'inactive', event: 'inactive' },
         );
       }
-      for (const key of new Set([...tracked.keys(), ...samples.keys()])) {
-        const sample = samples.get(key);
-        const current = tracked.get(key) ?? { labels: sample?.labels ?? {}, state: INACTIVE };
-        const { next, transition } = nextState(rule, current.state, sample?.value ?? null, now);
-        tracked.set(key, { labels: current.labels, state: next });
-        if (transition === undefined) continue;
-        record(key, current.labels, next, transition);
+      const step = (key: string, series: TrackedSeries, value: number | null) => {
+        const previous = series.state;
+        const next = advance(rule, previous, value, now);
+        series.state = next;
+        const transition = transitionOf(previous, next);
+        if (transition === undefined) return;
+        record(key, series.labels, next, transition);
         if (transition.to === 'firing')
-          changed.push(alertNotification(rule, current.labels, next, 'firing', now));
+          changed.push(alertNotification(rule, series.labels, next, 'firing', now));
         else if (transition.from === 'firing') {
           changed.push(
             alertNotification(
               rule,
-              current.labels,
-              { ...current.state, value: next.value },
+              series.labels,
+              { ...previous, value: next.value },
               transition.to === 'nodata' ? 'nodata' : 'resolved',
               now,
             ),
           );
         }
+      };
+      // Known series first, then new ones, in the order they arrive; no allocation per unchanged series.
+      for (const [key, series] of tracked) step(key, series, samples.get(key)?.value ?? null);
+      for (const [key, sample] of samples) {
+        if (tracked.has(key)) continue;
+        const series: TrackedSeries = { labels: sample.labels, state: INACTIVE };
+        tracked.set(key, series);
+        step(key, series, sample.value);
       }
       if (ruleChanged) {
         ruleUpdates.push({

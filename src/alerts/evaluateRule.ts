@@ -1,6 +1,6 @@
 import type { QueryRunner } from '../store/QueryRunner.js';
-import type { TimeSeriesQuery, TimeSeriesResult } from '../store/queryTimeSeries.js';
-import { queryWindows } from '../store/queryWindows.js';
+import type { Group, TimeSeriesQuery } from '../store/queryTimeSeries.js';
+import { queryWindowValues, type WindowValues } from '../store/queryWindows.js';
 import type { SeriesMatchCache } from '../store/SeriesMatchCache.js';
 import type { AlertRule, MetricSelector } from './AlertRule.js';
 
@@ -40,13 +40,13 @@ export async function evaluateRules(
       : [keyOf(rule, rule.query.denominator), ...rule.query.numerator.map((s) => keyOf(rule, s))],
   );
   const keys = [...queries.keys()];
-  const answers = await queryWindows(db, [...queries.values()], matches);
+  const answers = await queryWindowValues(db, [...queries.values()], matches);
   const answerOf = new Map(keys.map((key, i) => [key, answers[i]!]));
   return rules.map((rule, i) => {
     const own = wanted[i]!.map((key) => answerOf.get(key)!);
     const failed = own.find((answer) => answer instanceof Error);
     if (failed !== undefined) return failed as Error;
-    const [first, ...numerators] = own.map((answer) => samplesOf(rule, answer as TimeSeriesResult));
+    const [first, ...numerators] = own.map((answer) => samplesOf(rule, answer as WindowValues));
     if (rule.query.kind === 'selector') return first!;
     const out = new Map<string, RuleSample>();
     for (const [key, sample] of first!) {
@@ -90,17 +90,35 @@ function selectorQuery(
 }
 
 /** The rule's samples from one answer, keyed by their group-by labels. */
-function samplesOf(rule: AlertRule, result: TimeSeriesResult): Map<string, RuleSample> {
+function samplesOf(rule: AlertRule, answer: WindowValues): Map<string, RuleSample> {
   const out = new Map<string, RuleSample>();
-  for (const series of result.series) {
-    const labels: Record<string, string> = {};
-    for (const key of rule.groupBy) {
-      const value = series.labels[key];
-      if (value !== null && value !== undefined) labels[key] = value;
-    }
-    out.set(labelsKey(labels), { labels, value: series.values[0] ?? null });
+  for (const [g, group] of answer.groups.entries()) {
+    if (!answer.present[g]) continue;
+    const { labels, key } = groupLabels(rule.groupBy, group);
+    const value = answer.values[g]!;
+    out.set(key, { labels, value: Number.isNaN(value) ? null : value });
   }
   return out;
+}
+
+/**
+ * Each group's labels (its non-null group-by values) and their key, worked out once per group:
+ * groups stay the same objects while the series catalog is unchanged.
+ */
+const labelsOfGroup = new WeakMap<Group, { labels: Record<string, string>; key: string }>();
+
+function groupLabels(groupBy: readonly string[], group: Group) {
+  let known = labelsOfGroup.get(group);
+  if (known === undefined) {
+    const labels: Record<string, string> = {};
+    for (const [i, key] of groupBy.entries()) {
+      const value = group.labels[i];
+      if (value !== null && value !== undefined) labels[key] = value;
+    }
+    known = { labels, key: labelsKey(labels) };
+    labelsOfGroup.set(group, known);
+  }
+  return known;
 }
 
 /** A stable key for a label set (sorted keys), used to match series across evaluations and sides. */

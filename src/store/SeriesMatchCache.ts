@@ -10,6 +10,8 @@ import { type MatchedSeries, matchSeries, type TimeSeriesQuery } from './queryTi
  */
 export class SeriesMatchCache {
   private fingerprint: string | undefined;
+  /** Series in the catalog at the last refresh. */
+  seriesCount = 0;
   private readonly answers = new Map<string, Promise<MatchedSeries[]>>();
 
   /** Forgets the answers when series were added or deleted since the last refresh. */
@@ -18,6 +20,7 @@ export class SeriesMatchCache {
       'SELECT count(*) AS n, max(series_ref) AS top, sum(series_ref) AS total FROM series',
     );
     const fingerprint = `${row?.n}:${row?.top}:${row?.total}`;
+    this.seriesCount = Number(row?.n ?? 0);
     if (fingerprint === this.fingerprint) return;
     this.answers.clear();
     this.fingerprint = fingerprint;

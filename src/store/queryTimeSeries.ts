@@ -134,7 +134,7 @@ export interface MatchedSeries {
 }
 
 /** One group of the answer: a metric and its group-by values. */
-interface Group {
+export interface Group {
   metric: string;
   labels: (string | null)[];
 }
@@ -176,19 +176,23 @@ export function answerOf(
   rows: Rows,
 ): TimeSeriesResult {
   const { groups, groupBy, buckets, stepUs, source } = prepared;
-  const answered = new Set(rows.gid).size;
-  if (answered * buckets > MAX_POINTS_PER_RESULT) {
-    throw new QueryError(
-      'group-by',
-      `the answer would hold ${answered} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
-    );
-  }
+  checkAnswerSize(new Set(rows.gid).size, buckets);
   return {
     ...resultHeader(query),
     source,
     totalGroups: prepared.totalGroups,
     series: assemble(rows, groups, groupBy, buckets, query.from, stepUs),
   };
+}
+
+/** Refuses answers of more than MAX_POINTS_PER_RESULT points. */
+export function checkAnswerSize(answered: number, buckets: number): void {
+  if (answered * buckets > MAX_POINTS_PER_RESULT) {
+    throw new QueryError(
+      'group-by',
+      `the answer would hold ${answered} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
+    );
+  }
 }
 
 /** The merged distribution of one group of histogram series over a whole range. */
@@ -282,9 +286,8 @@ export async function prepare(
   }
 
   const allMatched = await match(db, query);
-  const groupKeys = [...new Set(allMatched.map((s) => s.group))].sort();
-  const matched = pageOf(allMatched, groupKeys, query.groupPage);
-  const kinds = new Set(allMatched.map((s) => s.kind));
+  const { groupKeys, kinds, grouping: all } = groupingOf(allMatched);
+  const matched = query.groupPage === undefined ? allMatched : pageOf(allMatched, groupKeys, query.groupPage);
   if (kinds.size > 1) {
     throw new QueryError(
       'metric',
@@ -297,21 +300,9 @@ export async function prepare(
   await checkStep(db, query, matched[0]!.ref, fromUs, toUs);
 
   const groupBy = query.groupBy ?? [];
-  // Group ids in (metric, labels) order, numbered here: the database aggregates by id and never
-  // builds labels per row.
-  const groupIds = new Map<string, number>();
-  const groups: Group[] = [];
-  const firstOfGroup = new Map<string, MatchedSeries>();
-  for (const series of matched) if (!firstOfGroup.has(series.group)) firstOfGroup.set(series.group, series);
-  for (const key of [...firstOfGroup.keys()].sort()) {
-    const series = firstOfGroup.get(key)!;
-    groupIds.set(key, groups.length);
-    groups.push({ metric: series.metric, labels: series.labels });
-  }
+  const { groups, refs, gids } = matched === allMatched ? all : groupingOf(matched).grouping;
   const { source, rawFromUs } = await chooseSource(db, query, kind, fromUs, toUs);
   const lookbackUs = stepUs > MAX_GAP_MICROS ? stepUs : MAX_GAP_MICROS;
-  const refs = matched.map((s) => s.ref);
-  const gids = matched.map((s) => groupIds.get(s.group)!);
   const params: Params = {
     refs: listValue(refs),
     gids: listValue(gids),
@@ -335,6 +326,43 @@ export async function prepare(
     refs,
     gids,
   };
+}
+
+interface Grouping {
+  groupKeys: string[];
+  kinds: Set<string>;
+  grouping: { groups: Group[]; refs: number[]; gids: number[] };
+}
+
+/**
+ * Groupings already worked out, by matched list: a SeriesMatchCache hands out the same list while
+ * the catalog is unchanged, so repeated queries over it skip the sorting.
+ */
+const groupings = new WeakMap<readonly MatchedSeries[], Grouping>();
+
+/** The matched series' groups, numbered in (metric, labels) order, and each series' group id. */
+function groupingOf(matched: readonly MatchedSeries[]): Grouping {
+  const known = groupings.get(matched);
+  if (known !== undefined) return known;
+  const groupKeys = [...new Set(matched.map((s) => s.group))].sort();
+  // Group ids in (metric, labels) order, numbered here: the database aggregates by id and never
+  // builds labels per row.
+  const groupIds = new Map<string, number>();
+  const groups: Group[] = [];
+  const firstOfGroup = new Map<string, MatchedSeries>();
+  for (const series of matched) if (!firstOfGroup.has(series.group)) firstOfGroup.set(series.group, series);
+  for (const key of groupKeys) {
+    const series = firstOfGroup.get(key)!;
+    groupIds.set(key, groups.length);
+    groups.push({ metric: series.metric, labels: series.labels });
+  }
+  const grouping: Grouping = {
+    groupKeys,
+    kinds: new Set(matched.map((s) => s.kind)),
+    grouping: { groups, refs: matched.map((s) => s.ref), gids: matched.map((s) => groupIds.get(s.group)!) },
+  };
+  groupings.set(matched, grouping);
+  return grouping;
 }
 
 function pageOf(

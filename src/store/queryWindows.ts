@@ -4,6 +4,8 @@ import { HISTOGRAM_INCREASES, MAX_GAP_MICROS, VALUE_INCREASE } from './increaseS
 import type { QueryRunner } from './QueryRunner.js';
 import {
   answerOf,
+  checkAnswerSize,
+  type Group,
   type Prepared,
   prepare,
   queryTimeSeries,
@@ -48,7 +50,74 @@ export async function queryWindows(
   queries: readonly TimeSeriesQuery[],
   matches?: SeriesMatchCache,
 ): Promise<(TimeSeriesResult | Error)[]> {
-  const answers: (TimeSeriesResult | Error)[] = new Array(queries.length);
+  return (await answerWindows(db, queries, matches)).map((outcome) => {
+    if (!('batched' in outcome)) return outcome;
+    try {
+      return answerOf(outcome.batched.query, outcome.batched.prepared, outcome.rows);
+    } catch (error) {
+      return asError(error);
+    }
+  });
+}
+
+/** One query's answer as a value per group, for readers that need no series objects. */
+export interface WindowValues {
+  /**
+   * The query's groups in (metric, labels) order, labels in groupBy order; the same objects from
+   * one call to the next while the query's matched series stay the same.
+   */
+  readonly groups: readonly Group[];
+  /** 1 for a group in the answer (it had data in the range), 0 for one left out, as queryTimeSeries does. */
+  readonly present: Uint8Array;
+  /** Each group's value; NaN for a group in the answer without one (null in queryTimeSeries). */
+  readonly values: Float64Array;
+}
+
+/** queryWindows' answers as values per group: what queryWindows answers, without building series. */
+export async function queryWindowValues(
+  db: QueryRunner,
+  queries: readonly TimeSeriesQuery[],
+  matches?: SeriesMatchCache,
+): Promise<(WindowValues | Error)[]> {
+  return (await answerWindows(db, queries, matches)).map((outcome) => {
+    if (outcome instanceof Error) return outcome;
+    if ('batched' in outcome) {
+      const { prepared } = outcome.batched;
+      const { gid, value } = outcome.rows;
+      try {
+        checkAnswerSize(gid.length, 1);
+      } catch (error) {
+        return asError(error);
+      }
+      const present = new Uint8Array(prepared.groups.length);
+      const values = new Float64Array(prepared.groups.length);
+      for (let i = 0; i < gid.length; i++) {
+        present[gid[i]!] = 1;
+        values[gid[i]!] = value[i]!;
+      }
+      return { groups: prepared.groups, present, values };
+    }
+    const groupBy = outcome.series.length === 0 ? [] : Object.keys(outcome.series[0]!.labels);
+    return {
+      groups: outcome.series.map((series) => ({
+        metric: series.metric,
+        labels: groupBy.map((key) => series.labels[key] ?? null),
+      })),
+      present: new Uint8Array(outcome.series.length).fill(1),
+      values: Float64Array.from(outcome.series, (series) => series.values[0] ?? Number.NaN),
+    };
+  });
+}
+
+/** A query answered already (an error, no groups, or by queryTimeSeries), or its batch rows. */
+type Outcome = TimeSeriesResult | Error | { readonly batched: Batched; readonly rows: Rows };
+
+async function answerWindows(
+  db: QueryRunner,
+  queries: readonly TimeSeriesQuery[],
+  matches?: SeriesMatchCache,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = new Array(queries.length);
   const match: SeriesMatcher | undefined = matches?.match;
   if (matches !== undefined) await matches.refresh(db);
   const families = {
@@ -62,11 +131,11 @@ export async function queryWindows(
     try {
       const prepared = await prepare(db, query, match);
       if (prepared.kind === undefined) {
-        answers[index] = { ...resultHeader(query), totalGroups: prepared.totalGroups, series: [] };
+        outcomes[index] = { ...resultHeader(query), totalGroups: prepared.totalGroups, series: [] };
         continue;
       }
       if (prepared.source !== 'raw' || prepared.buckets !== 1) {
-        answers[index] = await queryTimeSeries(db, query);
+        outcomes[index] = await queryTimeSeries(db, query);
         continue;
       }
       const gids = prepared.gids.map((gid) => gid + nextGid);
@@ -79,19 +148,20 @@ export async function queryWindows(
         families.groupQuantiles.push(batched);
       else families.samples.push(batched);
     } catch (error) {
-      answers[index] = asError(error);
+      outcomes[index] = asError(error);
     }
   }
-  await settle(answers, families.samples, () => sampleRows(db, families.samples));
-  await settle(answers, families.groupQuantiles, () => groupQuantileRows(db, families.groupQuantiles));
-  await settle(answers, families.counters, () => counterRows(db, families.counters));
-  await settle(answers, families.histograms, () => histogramRows(db, families.histograms));
-  return answers;
+  const catalogSize = matches?.seriesCount;
+  await settle(outcomes, families.samples, () => sampleRows(db, families.samples, catalogSize));
+  await settle(outcomes, families.groupQuantiles, () => groupQuantileRows(db, families.groupQuantiles));
+  await settle(outcomes, families.counters, () => counterRows(db, families.counters));
+  await settle(outcomes, families.histograms, () => histogramRows(db, families.histograms));
+  return outcomes;
 }
 
-/** Answers each query of a family from the family's rows, or all of them with the statement's error. */
+/** Gives each query of a family its rows, or all of them the statement's error. */
 async function settle(
-  answers: (TimeSeriesResult | Error)[],
+  outcomes: Outcome[],
   family: readonly Batched[],
   read: () => Promise<(batched: Batched) => Rows>,
 ): Promise<void> {
@@ -100,14 +170,14 @@ async function settle(
   try {
     rowsOf = await read();
   } catch (error) {
-    for (const batched of family) answers[batched.index] = asError(error);
+    for (const batched of family) outcomes[batched.index] = asError(error);
     return;
   }
   for (const batched of family) {
     try {
-      answers[batched.index] = answerOf(batched.query, batched.prepared, rowsOf(batched));
+      outcomes[batched.index] = { batched, rows: rowsOf(batched) };
     } catch (error) {
-      answers[batched.index] = asError(error);
+      outcomes[batched.index] = asError(error);
     }
   }
 }
@@ -164,10 +234,12 @@ function ranges(family: readonly Batched[]) {
   return { params, rangeOf, filter };
 }
 
-/** Each distinct series of a family as a row of the partial aggregates: its index by ref. */
-function rowIndex(refColumn: Float64Array): Map<number, number> {
-  const index = new Map<number, number>();
-  for (let i = 0; i < refColumn.length; i++) index.set(refColumn[i]!, i);
+/** The row of each series (by ref; -1: none) in a result of per-series partial aggregates. */
+function rowIndex(refColumn: Float64Array): Int32Array {
+  let top = 0;
+  for (let i = 0; i < refColumn.length; i++) if (refColumn[i]! > top) top = refColumn[i]!;
+  const index = new Int32Array(top + 1).fill(-1);
+  for (let i = 0; i < refColumn.length; i++) index[refColumn[i]!] = i;
   return index;
 }
 
@@ -188,7 +260,7 @@ function groupRows(values: Float64Array, present: Uint8Array): Rows {
  * the newest series' last value, and a quantile is its one series' quantile (queries whose groups
  * hold several series are answered by groupQuantileRows).
  */
-async function sampleRows(db: QueryRunner, family: readonly Batched[]) {
+async function sampleRows(db: QueryRunner, family: readonly Batched[], catalogSize: number | undefined) {
   const { params, rangeOf, filter } = ranges(family);
   const wanted = new Map<string, string>();
   const want = (name: string, expression: string) => wanted.set(name, expression);
@@ -206,12 +278,21 @@ async function sampleRows(db: QueryRunner, family: readonly Batched[]) {
       want(`${aggregation}_${k}`, `${SAMPLE_AGGREGATES[aggregation]!} ${filter(k)}`);
   }
   const refs = [...new Set(family.flatMap((batched) => batched.refs))];
+  // Narrowing the scan to the selected series costs about as much as aggregating every series of
+  // the range: when the rules select most of the catalog, the others are aggregated and ignored.
+  const narrow = catalogSize === undefined || refs.length * 2 < catalogSize;
   const sql = `SELECT p.series_ref AS ref, ${[...wanted].map(([name, expression]) => `${expression} AS ${name}`).join(', ')}
     FROM points_number p
-    WHERE p.time >= $from AND p.time < $to AND p.series_ref IN (SELECT unnest(${UINTEGERS('refs')}))
+    WHERE p.time >= $from AND p.time < $to
+      ${narrow ? `AND p.series_ref IN (SELECT unnest(${UINTEGERS('refs')}))` : ''}
     GROUP BY p.series_ref`;
   const { from, to } = span(family);
-  const columns = await db.queryNumbers(sql, { ...params, refs: numberList(refs), from, to });
+  const columns = await db.queryNumbers(sql, {
+    ...params,
+    ...(narrow ? { refs: numberList(refs) } : {}),
+    from,
+    to,
+  });
   const rowOf = rowIndex(columns.ref!);
   return (batched: Batched): Rows => {
     const k = rangeOf.get(batched)!;
@@ -236,8 +317,8 @@ async function sampleRows(db: QueryRunner, family: readonly Batched[]) {
                 : columns[`${aggregation}_${k}`]!;
     const lastTime = columns[`lt${k}`];
     for (const [i, ref] of batched.refs.entries()) {
-      const row = rowOf.get(ref);
-      if (row === undefined || !(n[row]! > 0)) continue;
+      const row = rowOf[ref] ?? -1;
+      if (row < 0 || !(n[row]! > 0)) continue;
       const g = batched.prepared.gids[i]!;
       const value = part[row]!;
       if (!present[g]) {
@@ -380,9 +461,9 @@ async function counterRows(db: QueryRunner, family: readonly Batched[]) {
     const values = new Float64Array(groups);
     const present = new Uint8Array(groups);
     for (const [i, ref] of batched.refs.entries()) {
-      const row = rowOf.get(ref);
+      const row = rowOf[ref] ?? -1;
       // NULL (NaN): no increase of this series in the range.
-      if (row === undefined || Number.isNaN(sum[row]!)) continue;
+      if (row < 0 || Number.isNaN(sum[row]!)) continue;
       const g = batched.prepared.gids[i]!;
       values[g] = present[g] ? values[g]! + sum[row]! : sum[row]!;
       present[g] = 1;
