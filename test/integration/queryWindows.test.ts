@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateRules } from '../../src/alerts/evaluateRule.js';
+import { parseRules } from '../../src/alerts/parseRules.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
 import {
   type Aggregation,
@@ -6,7 +8,7 @@ import {
   type TimeSeriesQuery,
   type TimeSeriesResult,
 } from '../../src/store/queryTimeSeries.js';
-import { queryWindows } from '../../src/store/queryWindows.js';
+import { queryWindows, queryWindowValues } from '../../src/store/queryWindows.js';
 import { SeriesMatchCache } from '../../src/store/SeriesMatchCache.js';
 import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
 import { tempDir } from '../helpers/tempDir.js';
@@ -176,6 +178,24 @@ describe('queryWindows answers as queryTimeSeries does', () => {
       expect(comparable(batched[i]!), JSON.stringify(query)).toEqual(expected);
       expect(comparable(again[i]!)).toEqual(expected);
     }
+    // The values the alert rules read are the same answers, group by group.
+    const values = await queryWindowValues(store, queries, cache);
+    for (const [i, answer] of batched.entries()) {
+      const own = values[i]!;
+      if (answer instanceof Error) {
+        expect(own).toEqual(answer);
+        continue;
+      }
+      if (own instanceof Error) throw own;
+      const present = own.groups.flatMap((group, g) =>
+        own.present[g]
+          ? [{ metric: group.metric, value: Number.isNaN(own.values[g]!) ? null : own.values[g] }]
+          : [],
+      );
+      expect(present).toEqual(
+        answer.series.map((series) => ({ metric: series.metric, value: series.values[0] })),
+      );
+    }
     // The fixture exercises answers with data, not only empty ones.
     const withData = batched.filter((answer) => !(answer instanceof Error) && answer.series.length > 0);
     expect(withData.length).toBeGreaterThan(queries.length * 0.8);
@@ -209,5 +229,53 @@ describe('queryWindows answers as queryTimeSeries does', () => {
       await store.writeCollection(collection);
     const [answer] = await queryWindows(store, [query], cache);
     expect(comparable(answer!)).toMatchObject({ series: [{ labels: { host: 'c' }, values: [4] }] });
+  });
+});
+
+describe('alert rules read through the batch', () => {
+  it('a ratio rule divides the summed numerators by the denominator per group, as from queryTimeSeries', async () => {
+    const [rule] = parseRules(`rules:
+  - name: Errors
+    ratio:
+      numerator:
+        - { metric: http.server.request.duration, matchers: ['http.response.status_code=~5..'] }
+        - { metric: app.requests, where: { http.route: /cart } }
+      denominator: { metric: http.server.request.duration }
+    aggregation: increase
+    window: 2m
+    group_by: [http.route]
+    comparison: '>'
+    threshold: 0.05`);
+    const now = (T0 + 200) * 1000;
+    const [answer] = await evaluateRules(store, [rule!], now, 10);
+    const read = async (query: Partial<TimeSeriesQuery>) =>
+      (
+        await queryTimeSeries(store, {
+          ...windowQuery('http.server.request.duration', 'increase', 120, 0),
+          from: new Date(now + 1 - 120_000),
+          to: new Date(now + 1),
+          groupBy: ['http.route'],
+          ...query,
+        })
+      ).series;
+    const denominator = await read({});
+    const errors = await read({ matchers: [{ key: 'http.response.status_code', op: '=~', value: '5..' }] });
+    const cart = await read({ metric: 'app.requests', where: { 'http.route': '/cart' } });
+    const expected = new Map(
+      denominator.map((series) => {
+        const route = series.labels['http.route']!;
+        const numerator = [...errors, ...cart]
+          .filter((other) => other.labels['http.route'] === route)
+          .reduce((sum, other) => sum + (other.values[0] ?? 0), 0);
+        const total = series.values[0] ?? null;
+        return [route, total === null || total === 0 ? null : numerator / total];
+      }),
+    );
+    expect(expected.size).toBe(2);
+    expect([...expected.values()].some((value) => value !== null && value > 0)).toBe(true);
+    if (answer instanceof Error) throw answer;
+    expect(
+      new Map([...answer!.values()].map((sample) => [sample.labels['http.route'], sample.value])),
+    ).toEqual(expected);
   });
 });
