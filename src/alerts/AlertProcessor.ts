@@ -81,7 +81,7 @@ const NO_GROUP = labelsKey({});
  * or a failing write is logged and counted; it never stops the other rules or collection.
  */
 export class AlertProcessor {
-  private readonly rules: readonly AlertRule[];
+  private rules: readonly AlertRule[];
   private readonly series = new Map<string, Map<string, TrackedSeries>>();
   private readonly now: () => number;
   private readonly logger: Logger;
@@ -153,6 +153,74 @@ export class AlertProcessor {
     const run = this.chain.then(() => this.evaluateAll());
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Evaluates `rules` from now on, in turn with evaluations. A rule whose name persists keeps its
+   * alert series and their state (a pending alert keeps its `for` progress, a firing one keeps
+   * firing until the new definition clears it). A rule removed or disabled drops its series: each
+   * one that was not inactive gets an event (`resolved` when it was firing, else `inactive`) and
+   * the notifiers are told of the resolved ones, so no receiver is left with an alert nothing
+   * will ever resolve.
+   */
+  replaceRules(rules: readonly AlertRule[]): Promise<void> {
+    if (this.stopped) return Promise.reject(new ShutdownError('AlertProcessor'));
+    const run = this.chain.then(() => this.swapRules(rules));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async swapRules(rules: readonly AlertRule[]): Promise<void> {
+    const now = this.now();
+    const next = rules.filter((rule) => rule.enabled);
+    const kept = new Set(next.map((rule) => rule.name));
+    const events: AlertEventRecord[] = [];
+    const ruleUpdates: RuleStateUpdate[] = [];
+    const changed: AlertNotification[] = [];
+    for (const rule of this.rules) {
+      if (kept.has(rule.name)) continue;
+      for (const [key, series] of this.series.get(rule.name) ?? []) {
+        const from = series.state.state;
+        if (from === 'inactive') continue;
+        const event = from === 'firing' ? 'resolved' : 'inactive';
+        events.push({
+          time: now,
+          rule: rule.name,
+          seriesKey: key,
+          labels: series.labels,
+          state: event,
+          previousState: from,
+          value: series.state.value,
+          severity: rule.severity,
+          activeAt: undefined,
+          firedAt: undefined,
+        });
+        if (from === 'firing')
+          changed.push(alertNotification(rule, series.labels, series.state, 'resolved', now));
+      }
+      if (this.series.has(rule.name))
+        ruleUpdates.push({
+          rule: rule.name,
+          state: 'inactive',
+          severity: rule.severity,
+          fired: 0,
+          time: now,
+        });
+      this.series.delete(rule.name);
+    }
+    this.rules = next;
+    if (events.length > 0 || ruleUpdates.length > 0) {
+      try {
+        await this.options.store.execute(alertEventStatements(events, ruleUpdates));
+      } catch (error) {
+        this.evaluationErrors?.add(1, { stage: 'record' });
+        this.errorWarning.warn(
+          { err: error, events: events.length },
+          'recording the removed rules’ alerts as resolved failed; they are not in the history',
+        );
+      }
+    }
+    this.notify(now, changed);
   }
 
   /** Every tracked alert series, by rule and labels. */
@@ -312,7 +380,13 @@ export class AlertProcessor {
         );
       }
     }
-    if (this.notifiers.length === 0) return { rules: this.rules.length, errors, transitions: events.length };
+    this.notify(now, changed);
+    return { rules: this.rules.length, errors, transitions: events.length };
+  }
+
+  /** Hands the receivers what changed and every alert firing now. */
+  private notify(now: number, changed: readonly AlertNotification[]): void {
+    if (this.notifiers.length === 0) return;
     const firing = this.rules.flatMap((rule) =>
       [...(this.series.get(rule.name)?.values() ?? [])]
         .filter((tracked) => tracked.state.state === 'firing')
@@ -328,7 +402,6 @@ export class AlertProcessor {
         );
       }
     }
-    return { rules: this.rules.length, errors, transitions: events.length };
   }
 
   private worstState(tracked: Map<string, TrackedSeries>): AlertState {

@@ -102,7 +102,19 @@ export function registerStartCommand(program: Command): void {
           (perfwatch.config.otlpMetricsUrl ? `, OTLP to ${perfwatch.config.otlpMetricsUrl}` : '') +
           '; Ctrl-C to stop\n',
       );
+      // SIGHUP reads the rules file again, as Prometheus does; an invalid file keeps the running rules.
+      const reloadRules = () => {
+        perfwatch.reloadAlertRules().then(
+          (rules) => process.stderr.write(`perfwatch: alert rules reloaded (${rules.length} rules)\n`),
+          (error: unknown) =>
+            process.stderr.write(
+              `perfwatch: alert rules not reloaded, the running rules stay: ${(error as Error).message}\n`,
+            ),
+        );
+      };
+      process.on('SIGHUP', reloadRules);
       await waitForSignal();
+      process.off('SIGHUP', reloadRules);
       process.stderr.write('perfwatch: writing the last collection and closing the history file…\n');
       // A second signal while shutting down gives up on the flush.
       const forceExit = () => process.exit(130);
