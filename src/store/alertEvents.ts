@@ -1,4 +1,4 @@
-import { BIGINT, LIST, listValue, TIMESTAMP, timestampValue, UBIGINT, VARCHAR } from '@duckdb/node-api';
+import { TIMESTAMP, timestampValue, VARCHAR } from '@duckdb/node-api';
 import type { Statement } from './MetricStore.js';
 import type { QueryRunner } from './QueryRunner.js';
 
@@ -52,10 +52,19 @@ const EVENT_JSON_TYPE = JSON.stringify({
   f: 'BIGINT',
 });
 
+/** The JSON structure of alertEventStatements' rule summaries, for from_json. */
+const RULE_JSON_TYPE = JSON.stringify({
+  r: 'VARCHAR',
+  s: 'VARCHAR',
+  sev: 'VARCHAR',
+  n: 'UBIGINT',
+  t: 'BIGINT',
+});
+
 /**
  * The statements (for MetricStore.execute, one transaction) that append transitions and upsert
- * the rule summaries, each one statement over lists: a first evaluation over many series records
- * thousands of transitions, and one INSERT per row would take seconds.
+ * the rule summaries, each one statement over a JSON text: a first evaluation over many series
+ * records thousands of transitions, and one INSERT per row would take seconds.
  */
 export function alertEventStatements(
   events: readonly AlertEventRecord[],
@@ -89,24 +98,25 @@ export function alertEventStatements(
     });
   }
   if (rules.length > 0) {
+    const rows = rules.map((rule) => ({
+      r: rule.rule,
+      s: rule.state,
+      sev: rule.severity,
+      n: rule.fired,
+      t: Math.round(rule.time) * 1000,
+    }));
     statements.push({
       sql: `INSERT INTO alert_rule_state (rule, state, severity, trigger_count, last_triggered, updated_at)
-       SELECT r, s, sev, n, CASE WHEN n > 0 THEN make_timestamp(t) END, make_timestamp(t)
-       FROM (SELECT unnest($1) AS r, unnest($2) AS s, unnest($3) AS sev, unnest($4) AS n, unnest($5) AS t)
+       SELECT e.r, e.s, e.sev, e.n, CASE WHEN e.n > 0 THEN make_timestamp(e.t) END, make_timestamp(e.t)
+       FROM (SELECT unnest(from_json($1, '[${RULE_JSON_TYPE}]')) AS e)
        ON CONFLICT (rule) DO UPDATE SET
          state = excluded.state,
          severity = excluded.severity,
          trigger_count = alert_rule_state.trigger_count + excluded.trigger_count,
          last_triggered = coalesce(excluded.last_triggered, alert_rule_state.last_triggered),
          updated_at = excluded.updated_at`,
-      params: [
-        listValue(rules.map((rule) => rule.rule)),
-        listValue(rules.map((rule) => rule.state)),
-        listValue(rules.map((rule) => rule.severity)),
-        listValue(rules.map((rule) => BigInt(rule.fired))),
-        listValue(rules.map((rule) => micros(rule.time))),
-      ],
-      types: [LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT)],
+      params: [JSON.stringify(rows)],
+      types: [VARCHAR],
     });
   }
   return statements;
