@@ -3,6 +3,7 @@
  * RSS figure runs the compiled CLI as users do).
  */
 import { benchAlertEvaluation } from './alertEvaluation.bench.js';
+import { benchApi } from './api.bench.js';
 import { benchBenchmarkCompare } from './benchmarkCompare.bench.js';
 import { benchCollection } from './collection.bench.js';
 import { benchHistory } from './history.bench.js';
@@ -20,6 +21,7 @@ const sections: [string, () => Promise<void>][] = [
   ['regressions', benchRegressionCycle],
   ['benchmarks', benchBenchmarkCompare],
   ['alerts', benchAlertEvaluation],
+  ['api', benchApi],
   ['rss', benchRss],
 ];
 for (const [name, run] of sections) {

@@ -108,6 +108,7 @@ const ROLLUP_TABLES = ['rollup_number_1m', 'rollup_histogram_1m'] as const;
  */
 export class MetricStore implements QueryRunner {
   private writeChain: Promise<unknown> = Promise.resolve();
+  private finishedWrites = 0;
   private readonly inflightReads = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -469,9 +470,20 @@ export class MetricStore implements QueryRunner {
     }
   }
 
+  /**
+   * Changes whenever a write, deletion, rollup or other writer task finishes (successful or not):
+   * an answer computed from reads that started at one value may be stale at another. For caches
+   * of query answers (the HTTP API's).
+   */
+  get dataVersion(): number {
+    return this.finishedWrites;
+  }
+
   private serialised<T>(task: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new ShutdownError(`MetricStore(${this.path})`));
-    const run = this.writeChain.then(task, task);
+    const run = this.writeChain.then(task, task).finally(() => {
+      this.finishedWrites++;
+    });
     this.writeChain = run.catch(() => undefined);
     return run;
   }
