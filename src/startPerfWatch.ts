@@ -5,7 +5,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { AlertProcessor } from './alerts/AlertProcessor.js';
 import type { AlertRule } from './alerts/AlertRule.js';
-import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
+import { loadConfiguredRules, rulesReplacedBy, startAlerting } from './alerts/startAlerting.js';
 import { configuredRegressionRules } from './analysis/loadRegressionRules.js';
 import type { RegressionRule } from './analysis/metricPolicy.js';
 import { RegressionProcessor } from './analysis/RegressionProcessor.js';
@@ -45,8 +45,22 @@ export interface PerfWatch {
   readonly regressions: RegressionProcessor;
   /** The regression rules in force (file, then options): benchmark comparisons use the same directions. */
   readonly regressionRules: readonly RegressionRule[];
-  /** The alert rules loaded at start (default rules and the rules file), enabled or not. */
+  /** The alert rules in force (default rules and the rules file's), enabled or not. */
   readonly alertRules: readonly AlertRule[];
+  /**
+   * Puts the rules of `document` (a rules file as YAML or JSON text) in place of the rules file's
+   * rules, as `PUT rules` does. Validated first: a RuleError names the rule and the field, and
+   * nothing changes. Then written to the rules file when one is configured (`persisted`), so a
+   * restart or reload keeps them, and evaluated from the next collection. Default rules stay
+   * unless the document has a rule of the same name. See AlertProcessor.replaceRules for what
+   * happens to the alerts of kept and removed rules.
+   */
+  replaceAlertRules(document: string): Promise<{ rules: readonly AlertRule[]; persisted: boolean }>;
+  /**
+   * Reads the rules file (and default rules) again, as `perfwatch start` does on SIGHUP; an invalid
+   * file is refused with a RuleError and the running rules stay.
+   */
+  reloadAlertRules(): Promise<readonly AlertRule[]>;
   /** The Prometheus exporter behind the scrape endpoint, or undefined when it is disabled. */
   readonly prometheusExporter: PrometheusExporter | undefined;
   /** perfwatch's structured log (the `logger` option, else pino on stderr). */
@@ -108,7 +122,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const config = resolveConfig(options);
   const logger = options.logger ?? createLogger(config.logLevel);
   // Before the file is opened: an invalid rules file stops start-up with nothing to undo.
-  const alertRules = await loadConfiguredRules(config);
+  let alertRules: readonly AlertRule[] = await loadConfiguredRules(config);
   const regressionRules = await configuredRegressionRules(config);
   const store = await MetricStore.open(config.dbPath, { logger });
 
@@ -120,6 +134,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const stopSources: (() => Promise<void> | void)[] = [];
   const stopAll = () =>
     runSteps([...stopIntake, ...stopProvider, ...stopSources, () => store.close()], logger);
+  let shutdownPromise: Promise<void> | undefined;
   // Run after each written collection; filled once the processors exist.
   const afterCollection: (() => Promise<unknown>)[] = [];
   const collectionListeners = new Set<() => void>();
@@ -191,11 +206,28 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     stopSources.push(() => collectors.clear());
 
     const now = options.now ?? Date.now;
-    const alerts = await startAlerting(config, alertRules, { store, meterProvider, now, logger });
-    if (alerts) {
-      afterCollection.push(() => alerts.evaluate());
-      stopSources.push(() => alerts.shutdown());
-    }
+    const alertDeps = { store, meterProvider, now, logger };
+    // Rules can change while running: the processor is looked up on every use.
+    let alerts = await startAlerting(config, alertRules, alertDeps);
+    afterCollection.push(async () => {
+      await alerts?.evaluate();
+    });
+    stopSources.push(() => alerts?.shutdown());
+    // One rules change at a time (PUT rules and SIGHUP may overlap).
+    let rulesChange: Promise<unknown> = Promise.resolve();
+    const applyRules = <T extends { rules: readonly AlertRule[] }>(next: () => Promise<T>): Promise<T> => {
+      const run = rulesChange.then(async () => {
+        if (shutdownPromise !== undefined) throw new ShutdownError('perfwatch');
+        const answer = await next();
+        if (alerts === undefined) alerts = await startAlerting(config, answer.rules, alertDeps);
+        else await alerts.replaceRules(answer.rules);
+        alertRules = answer.rules;
+        logger.info({ alertRules: answer.rules.length }, 'alert rules replaced');
+        return answer;
+      });
+      rulesChange = run.catch(() => undefined);
+      return run;
+    };
     const scheduler = options.scheduler ?? timerScheduler;
     const maintenance = startMaintenance(store, config, { scheduler, logger, now });
     stopSources.push(() => maintenance.shutdown());
@@ -258,17 +290,23 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       'perfwatch started',
     );
 
-    let shutdownPromise: Promise<void> | undefined;
     return {
       meter: meterProvider.getMeter(config.serviceName ?? 'app'),
       meterProvider,
       store,
       config,
       prometheusUrl,
-      alerts,
+      get alerts() {
+        return alerts;
+      },
       regressions,
       regressionRules,
-      alertRules,
+      get alertRules() {
+        return alertRules;
+      },
+      replaceAlertRules: (document) => applyRules(() => rulesReplacedBy(config, document)),
+      reloadAlertRules: async () =>
+        (await applyRules(async () => ({ rules: await loadConfiguredRules(config) }))).rules,
       prometheusExporter: prometheus?.exporter,
       logger,
       receiver,

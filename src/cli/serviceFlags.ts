@@ -126,7 +126,19 @@ export async function runService(
     throw error;
   }
   process.stderr.write(`${describe(api)}; Ctrl-C to stop\n`);
+  // SIGHUP reads the rules file again, as Prometheus does; an invalid file keeps the running rules.
+  const reloadRules = () => {
+    perfwatch.reloadAlertRules().then(
+      (rules) => process.stderr.write(`perfwatch: alert rules reloaded (${rules.length} rules)\n`),
+      (error: unknown) =>
+        process.stderr.write(
+          `perfwatch: alert rules not reloaded, the running rules stay: ${(error as Error).message}\n`,
+        ),
+    );
+  };
+  process.on('SIGHUP', reloadRules);
   await waitForSignal();
+  process.off('SIGHUP', reloadRules);
   process.stderr.write(`${closingMessage}\n`);
   const forceExit = () => process.exit(130);
   process.once('SIGINT', forceExit);

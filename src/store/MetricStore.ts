@@ -76,6 +76,14 @@ export interface RetentionSummary {
   readonly deletedSeries: number;
   /** Transactions the delete was split into; collections are written in between. */
   readonly batches: number;
+  /**
+   * Alert transitions older than the cut-off, except each alert series' latest when it is still
+   * pending, firing or nodata (a restart resumes from it); per-rule trigger counts and last
+   * triggered times (alert_rule_state) are kept.
+   */
+  readonly deletedAlertEvents: number;
+  /** Regression records resolved before the cut-off (their series' points are gone too). */
+  readonly deletedRegressions: number;
 }
 
 export interface WriteSummary {
@@ -313,10 +321,50 @@ export class MetricStore implements QueryRunner {
     );
     const deletedSeries =
       Number(candidates[0]?.n) > 0 ? await this.serialised(() => this.deleteOrphanSeries(cutoffUs)) : 0;
+    const records = await this.serialised(() => this.deleteOldRecords(cutoffUs));
     await this.checkpoint();
-    const summary = { deletedPoints, deletedRollups, deletedSeries, batches, rolledUp: rolled.rows };
+    const summary = {
+      deletedPoints,
+      deletedRollups,
+      deletedSeries,
+      ...records,
+      batches,
+      rolledUp: rolled.rows,
+    };
     this.logger.info({ cutoff: cutoff.toISOString(), ...summary }, 'retention applied');
     return summary;
+  }
+
+  /** The analysis records retention prunes with the points (see RetentionSummary). */
+  private async deleteOldRecords(
+    cutoffUs: bigint,
+  ): Promise<{ deletedAlertEvents: number; deletedRegressions: number }> {
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      const events = await this.writer.run(
+        `DELETE FROM alert_events
+         WHERE time < make_timestamp($1::BIGINT)
+           AND event_id NOT IN (
+             SELECT event_id FROM (
+               SELECT event_id, state,
+                      row_number() OVER (PARTITION BY rule, series_key ORDER BY event_id DESC) AS newest
+               FROM alert_events)
+             WHERE newest = 1 AND state IN ('pending', 'firing', 'nodata'))`,
+        [cutoffUs],
+      );
+      const regressions = await this.writer.run(
+        `DELETE FROM regressions WHERE status = 'resolved' AND resolved_at < make_timestamp($1::BIGINT)`,
+        [cutoffUs],
+      );
+      await this.writer.run('COMMIT');
+      return {
+        deletedAlertEvents: Number(events.rowsChanged),
+        deletedRegressions: Number(regressions.rowsChanged),
+      };
+    } catch (error) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      throw new StoreError(`retention delete in ${this.path} failed: ${messageOf(error)}`, { cause: error });
+    }
   }
 
   private async oldestPointMicros(): Promise<bigint | null> {
