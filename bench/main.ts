@@ -3,10 +3,12 @@
  * RSS figure runs the compiled CLI as users do).
  */
 import { benchAlertEvaluation } from './alertEvaluation.bench.js';
+import { benchApi } from './api.bench.js';
 import { benchBenchmarkCompare } from './benchmarkCompare.bench.js';
 import { benchCollection } from './collection.bench.js';
 import { benchHistory } from './history.bench.js';
 import { benchReceiver } from './receiver.bench.js';
+import { benchReceiverStages } from './receiverStages.bench.js';
 import { benchRegressionCycle } from './regressionCycle.bench.js';
 import { benchRss } from './rss.bench.js';
 import { benchStoreWrites } from './storeWrite.bench.js';
@@ -17,9 +19,11 @@ const sections: [string, () => Promise<void>][] = [
   ['store', benchStoreWrites],
   ['history', benchHistory],
   ['receiver', benchReceiver],
+  ['receiver-stages', benchReceiverStages],
   ['regressions', benchRegressionCycle],
   ['benchmarks', benchBenchmarkCompare],
   ['alerts', benchAlertEvaluation],
+  ['api', benchApi],
   ['rss', benchRss],
 ];
 for (const [name, run] of sections) {

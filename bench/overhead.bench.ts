@@ -10,7 +10,9 @@
  * generator (autocannon, in this process), scraper and sink on another (taskset), when there are two.
  *
  * OVERHEAD_ROUNDS (default 2), OVERHEAD_SECONDS per handler and round (default 10: one DuckDB
- * collection and two scrapes fall in each window), OVERHEAD_CONNECTIONS (default 16).
+ * collection and two scrapes fall in each window), OVERHEAD_CONNECTIONS (default 16). For a quick
+ * look, OVERHEAD_HANDLERS (e.g. `trivial`) and OVERHEAD_VARIANTS (e.g. `otel-sdk,perfwatch`; bare
+ * and otel-sdk are always kept, as the ratios' references) narrow the run.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,8 +31,22 @@ const SECONDS = Number(process.env.OVERHEAD_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.OVERHEAD_CONNECTIONS ?? 16);
 const WARMUP_SECONDS = 1;
 const SCRAPE_INTERVAL_MILLIS = 5_000;
-const HANDLERS = ['trivial', 'realistic'] as const;
-type Handler = (typeof HANDLERS)[number];
+const ALL_HANDLERS = ['trivial', 'realistic'] as const;
+type Handler = (typeof ALL_HANDLERS)[number];
+const HANDLERS = listEnv('OVERHEAD_HANDLERS', ALL_HANDLERS, []);
+const MEASURED = listEnv('OVERHEAD_VARIANTS', VARIANTS, ['bare', 'otel-sdk']);
+
+/** A comma-separated subset of `all` from the environment (plus `always`), in `all`'s order. */
+function listEnv<T extends string>(name: string, all: readonly T[], always: readonly T[]): readonly T[] {
+  const text = process.env[name];
+  if (text === undefined || text.trim() === '') return all;
+  const wanted = new Set(text.split(',').map((item) => item.trim()));
+  for (const item of wanted) {
+    if (!all.includes(item as T))
+      throw new Error(`${name}: unknown ${JSON.stringify(item)}; use ${all.join(', ')}`);
+  }
+  return all.filter((item) => wanted.has(item) || always.includes(item));
+}
 
 const pinned = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
 /** The server gets core 1; this process (load generator, scraper, OTLP sink) core 0. */
@@ -128,7 +144,7 @@ async function measureVariant(variant: Variant, round: number): Promise<Sample[]
 
 const samples: Sample[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
-  const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]!);
+  const order = MEASURED.map((_, i) => MEASURED[(i + round - 1) % MEASURED.length]!);
   for (const variant of order) samples.push(...(await measureVariant(variant, round)));
 }
 sink.close();
@@ -149,7 +165,7 @@ console.log(
   '\nhandler    variant      req/s    p99 ms  CPU ms/10k req  req/s ÷ bare  req/s ÷ otel-sdk  CPU ÷ otel-sdk  errors',
 );
 for (const handler of HANDLERS) {
-  for (const variant of VARIANTS) {
+  for (const variant of MEASURED) {
     const rows = of(variant, handler);
     const cells = [
       handler.padEnd(10),

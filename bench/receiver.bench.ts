@@ -17,6 +17,9 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 /** Seconds of sustained load; `BENCH_SECONDS` shortens it for a quick look. */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const POINTS_PER_REQUEST = 2000;
+/** The receiver's maxBatchPoints (points per transaction); `BENCH_BATCH_POINTS` overrides it. */
+const BATCH_POINTS =
+  process.env.BENCH_BATCH_POINTS === undefined ? undefined : Number(process.env.BENCH_BATCH_POINTS);
 const LOAD = fileURLToPath(new URL('./receiverLoad.ts', import.meta.url));
 
 interface LoadResult {
@@ -26,6 +29,8 @@ interface LoadResult {
   p50: number;
   p99: number;
   max: number;
+  /** CPU seconds the load generator used (it shares the machine with the receiver). */
+  cpuSeconds: number;
 }
 
 /**
@@ -38,7 +43,11 @@ interface LoadResult {
 export async function benchReceiver(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'perfwatch-bench-'));
   const store = await MetricStore.open(join(dir, 'receiver.duckdb'));
-  const receiver = new OtlpReceiver({ store, port: 0 });
+  const receiver = new OtlpReceiver({
+    store,
+    port: 0,
+    ...(BATCH_POINTS === undefined ? {} : { maxBatchPoints: BATCH_POINTS }),
+  });
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -82,6 +91,16 @@ export async function benchReceiver(): Promise<void> {
           'capacity of one unshared core',
         ],
         ['receiver main thread busy (event-loop utilization)', `${Math.round(elu * 100)} %`, ''],
+        [
+          'receiver CPU, % of one core',
+          `${Math.round((cpuSeconds / result.elapsed) * 100)} %`,
+          'main thread, DuckDB, GC and libuv threads',
+        ],
+        [
+          'load generator CPU, % of one core',
+          `${Math.round((result.cpuSeconds / result.elapsed) * 100)} %`,
+          'what the clients take from the same cores',
+        ],
         ['load average (1 min) at the end', loadavg()[0]!.toFixed(2), `${cpus().length} cores`],
         ['responses by status', JSON.stringify(result.statuses), '429 = back-pressure'],
         ['request latency p50, ms', result.p50.toFixed(1), ''],

@@ -56,11 +56,12 @@ export {
   type ReaderStatus,
 } from './reader/DuckDbMetricReader.js';
 export { OtlpReceiver, type OtlpReceiverOptions } from './receiver/OtlpReceiver.js';
+export type { ReceivedWritesStatus } from './receiver/ReceivedWrites.js';
 export type { BatchWriter } from './receiver/WriteQueue.js';
 export type { ScheduledTask, Scheduler } from './scheduling/Scheduler.js';
 export type { ApiServerOptions } from './server/ApiServerOptions.js';
 export { type RunningApiServer, startApiServer } from './server/startApiServer.js';
-export { type PerfWatch, startPerfWatch } from './startPerfWatch.js';
+export { type PerfWatch, type RunningReceiver, startPerfWatch } from './startPerfWatch.js';
 export {
   type Benchmark,
   type BenchmarkInfo,
@@ -101,6 +102,8 @@ export {
 export type { RollupSummary } from './store/rollUp.js';
 export { type SqlOptions, type SqlResult, SqlSandbox } from './store/SqlSandbox.js';
 export type {
+  ColumnarMetricData,
+  PointColumns,
   StoredMetricData,
   StoredResourceMetrics,
   SummaryMetricData,

@@ -5,7 +5,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { AlertProcessor } from './alerts/AlertProcessor.js';
 import type { AlertRule } from './alerts/AlertRule.js';
-import { loadConfiguredRules, startAlerting } from './alerts/startAlerting.js';
+import { loadConfiguredRules, rulesReplacedBy, startAlerting } from './alerts/startAlerting.js';
 import { configuredRegressionRules } from './analysis/loadRegressionRules.js';
 import type { RegressionRule } from './analysis/metricPolicy.js';
 import { RegressionProcessor } from './analysis/RegressionProcessor.js';
@@ -16,7 +16,8 @@ import { ConfigError, ShutdownError } from './errors.js';
 import { createLogger } from './logging/createLogger.js';
 import type { Logger } from './logging/Logger.js';
 import { DuckDbMetricReader, type ReaderStatus } from './reader/DuckDbMetricReader.js';
-import { timerScheduler } from './scheduling/Scheduler.js';
+import { ReceivedWrites, type ReceivedWritesStatus } from './receiver/ReceivedWrites.js';
+import { type Scheduler, timerScheduler } from './scheduling/Scheduler.js';
 import { MetricStore, type RetentionSummary } from './store/MetricStore.js';
 import { startMaintenance } from './store/startMaintenance.js';
 import type { SnapshotSummary } from './store/writeSnapshot.js';
@@ -44,16 +45,33 @@ export interface PerfWatch {
   readonly regressions: RegressionProcessor;
   /** The regression rules in force (file, then options): benchmark comparisons use the same directions. */
   readonly regressionRules: readonly RegressionRule[];
-  /** The alert rules loaded at start (default rules and the rules file), enabled or not. */
+  /** The alert rules in force (default rules and the rules file's), enabled or not. */
   readonly alertRules: readonly AlertRule[];
+  /**
+   * Puts the rules of `document` (a rules file as YAML or JSON text) in place of the rules file's
+   * rules, as `PUT rules` does. Validated first: a RuleError names the rule and the field, and
+   * nothing changes. Then written to the rules file when one is configured (`persisted`), so a
+   * restart or reload keeps them, and evaluated from the next collection. Default rules stay
+   * unless the document has a rule of the same name. See AlertProcessor.replaceRules for what
+   * happens to the alerts of kept and removed rules.
+   */
+  replaceAlertRules(document: string): Promise<{ rules: readonly AlertRule[]; persisted: boolean }>;
+  /**
+   * Reads the rules file (and default rules) again, as `perfwatch start` does on SIGHUP; an invalid
+   * file is refused with a RuleError and the running rules stay.
+   */
+  reloadAlertRules(): Promise<readonly AlertRule[]>;
   /** The Prometheus exporter behind the scrape endpoint, or undefined when it is disabled. */
   readonly prometheusExporter: PrometheusExporter | undefined;
   /** perfwatch's structured log (the `logger` option, else pino on stderr). */
   readonly logger: Logger;
+  /** The OTLP/HTTP receiver of the `otlpReceiver` option, or undefined when it is not set. */
+  readonly receiver: RunningReceiver | undefined;
   /** The DuckDB reader's counts: last collection, points written, write errors. */
   status(): ReaderStatus;
   /**
-   * Calls `listener` after every collection written to DuckDB (and evaluated by the alert rules);
+   * Calls `listener` after every collection written to DuckDB (and evaluated by the alert rules),
+   * and — with a receiver — at most once a second while received points are being written;
    * returns a function that removes it. A throwing listener is logged, never fails the collection.
    */
   onCollection(listener: () => void): () => void;
@@ -78,7 +96,21 @@ export interface PerfWatch {
   shutdown(): Promise<void>;
 }
 
+/** The OTLP/HTTP receiver of a running perfwatch. */
+export interface RunningReceiver {
+  /** `http://host:port/v1/metrics`. */
+  readonly url: string;
+  /** What its writes did so far, and the points accepted but not yet written. */
+  status(): ReceivedWritesStatus & { readonly pendingPoints: number };
+}
+
 const SHUTDOWN_TIMEOUT_MILLIS = 10_000;
+/**
+ * Received writes are announced to collection listeners (the event stream) at most this often:
+ * under load the receiver commits many batches a second, and each announcement makes every
+ * live dashboard reload.
+ */
+const RECEIVED_NOTICE_MILLIS = 1000;
 const DAY_MILLIS = 86_400_000;
 
 /**
@@ -90,15 +122,19 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const config = resolveConfig(options);
   const logger = options.logger ?? createLogger(config.logLevel);
   // Before the file is opened: an invalid rules file stops start-up with nothing to undo.
-  const alertRules = await loadConfiguredRules(config);
+  let alertRules: readonly AlertRule[] = await loadConfiguredRules(config);
   const regressionRules = await configuredRegressionRules(config);
   const store = await MetricStore.open(config.dbPath, { logger });
 
-  // Stop order matters: the MeterProvider goes first, so its last collection still calls the
-  // collectors, /proc sources and runtime callbacks; then the sources; the file closes last.
+  // Stop order matters: the receiver goes first (its accepted points are written), then the
+  // MeterProvider, so its last collection still calls the collectors, /proc sources and runtime
+  // callbacks; then the sources; the file closes last.
+  const stopIntake: (() => Promise<void>)[] = [];
   const stopProvider: (() => Promise<void>)[] = [];
   const stopSources: (() => Promise<void> | void)[] = [];
-  const stopAll = () => runSteps([...stopProvider, ...stopSources, () => store.close()], logger);
+  const stopAll = () =>
+    runSteps([...stopIntake, ...stopProvider, ...stopSources, () => store.close()], logger);
+  let shutdownPromise: Promise<void> | undefined;
   // Run after each written collection; filled once the processors exist.
   const afterCollection: (() => Promise<unknown>)[] = [];
   const collectionListeners = new Set<() => void>();
@@ -170,11 +206,28 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     stopSources.push(() => collectors.clear());
 
     const now = options.now ?? Date.now;
-    const alerts = await startAlerting(config, alertRules, { store, meterProvider, now, logger });
-    if (alerts) {
-      afterCollection.push(() => alerts.evaluate());
-      stopSources.push(() => alerts.shutdown());
-    }
+    const alertDeps = { store, meterProvider, now, logger };
+    // Rules can change while running: the processor is looked up on every use.
+    let alerts = await startAlerting(config, alertRules, alertDeps);
+    afterCollection.push(async () => {
+      await alerts?.evaluate();
+    });
+    stopSources.push(() => alerts?.shutdown());
+    // One rules change at a time (PUT rules and SIGHUP may overlap).
+    let rulesChange: Promise<unknown> = Promise.resolve();
+    const applyRules = <T extends { rules: readonly AlertRule[] }>(next: () => Promise<T>): Promise<T> => {
+      const run = rulesChange.then(async () => {
+        if (shutdownPromise !== undefined) throw new ShutdownError('perfwatch');
+        const answer = await next();
+        if (alerts === undefined) alerts = await startAlerting(config, answer.rules, alertDeps);
+        else await alerts.replaceRules(answer.rules);
+        alertRules = answer.rules;
+        logger.info({ alertRules: answer.rules.length }, 'alert rules replaced');
+        return answer;
+      });
+      rulesChange = run.catch(() => undefined);
+      return run;
+    };
     const scheduler = options.scheduler ?? timerScheduler;
     const maintenance = startMaintenance(store, config, { scheduler, logger, now });
     stopSources.push(() => maintenance.shutdown());
@@ -200,7 +253,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     stopSources.push(() => regressionCycles.shutdown());
     stopSources.push(() => regressions.shutdown());
 
-    afterCollection.push(async () => {
+    const notifyListeners = () => {
       for (const listener of collectionListeners) {
         try {
           listener();
@@ -208,13 +261,22 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
           logger.error({ err: error }, 'a collection listener failed');
         }
       }
-    });
+    };
+    afterCollection.push(async () => notifyListeners());
 
     let prometheusUrl: string | undefined;
     if (prometheus) {
       prometheusUrl = (await prometheus.listen(config.prometheusHost, config.prometheusPort)).url;
       stopSources.push(() => prometheus.close());
     }
+    const receiver =
+      options.otlpReceiver === undefined
+        ? undefined
+        : await startReceiver(
+            options.otlpReceiver,
+            { store, logger, now, scheduler, notifyListeners },
+            stopIntake,
+          );
     logger.info(
       {
         db: store.path,
@@ -223,23 +285,31 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
         otlp: config.otlpMetricsUrl,
         alertRules: alertRules.length,
         alertmanager: config.alertmanagerUrl,
+        otlpReceiver: receiver?.url,
       },
       'perfwatch started',
     );
 
-    let shutdownPromise: Promise<void> | undefined;
     return {
       meter: meterProvider.getMeter(config.serviceName ?? 'app'),
       meterProvider,
       store,
       config,
       prometheusUrl,
-      alerts,
+      get alerts() {
+        return alerts;
+      },
       regressions,
       regressionRules,
-      alertRules,
+      get alertRules() {
+        return alertRules;
+      },
+      replaceAlertRules: (document) => applyRules(() => rulesReplacedBy(config, document)),
+      reloadAlertRules: async () =>
+        (await applyRules(async () => ({ rules: await loadConfiguredRules(config) }))).rules,
       prometheusExporter: prometheus?.exporter,
       logger,
+      receiver,
       status: () => duckDbReader.status,
       onCollection: (listener) => {
         collectionListeners.add(listener);
@@ -269,6 +339,8 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       // flush whose DuckDB write succeeded.
       forceFlush: async () => {
         if (shutdownPromise !== undefined) throw new ShutdownError('perfwatch');
+        // Received points first, so the collection that follows (and its alert evaluation) sees them.
+        await receiver?.forceFlush();
         await Promise.all([duckDbReader.forceFlush(), otlpReader?.forceFlush().catch(() => undefined)]);
         await alerts?.forceFlush();
       },
@@ -282,6 +354,54 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     await stopAll().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The OTLP/HTTP receiver, writing through the same store as the reader; listening once this
+ * resolves. Its ConfigErrors name the option (`otlpReceiver.port`), not a bare `port`.
+ */
+async function startReceiver(
+  settings: NonNullable<PerfWatchOptions['otlpReceiver']>,
+  deps: {
+    store: MetricStore;
+    logger: Logger;
+    now: () => number;
+    scheduler: Scheduler;
+    notifyListeners: () => void;
+  },
+  stopIntake: (() => Promise<void>)[],
+): Promise<RunningReceiver & { forceFlush(): Promise<void> }> {
+  // Loaded only here: protobufjs and the OTLP schema cost start-up time nobody else needs.
+  const { OtlpReceiver } = await import('./receiver/OtlpReceiver.js');
+  let written = false;
+  const writes = new ReceivedWrites(deps.store, deps.now, () => {
+    written = true;
+  });
+  let receiver: InstanceType<typeof OtlpReceiver>;
+  let url: string;
+  try {
+    receiver = new OtlpReceiver({ ...settings, store: writes, logger: deps.logger });
+    url = await receiver.start();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(`otlpReceiver.${error.setting}`, error.message.slice(error.setting.length + 2), {
+      cause: error,
+    });
+  }
+  const notices = deps.scheduler.every(RECEIVED_NOTICE_MILLIS, () => {
+    if (!written) return;
+    written = false;
+    deps.notifyListeners();
+  });
+  stopIntake.push(async () => {
+    await receiver.shutdown();
+    notices.cancel();
+  });
+  return {
+    url,
+    status: () => ({ ...writes.status, pendingPoints: receiver.pendingPoints }),
+    forceFlush: () => receiver.forceFlush(),
+  };
 }
 
 /** Runs every step even when one fails; the first failure is raised at the end. */

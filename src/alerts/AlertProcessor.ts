@@ -11,12 +11,20 @@ import {
 } from '../store/alertEvents.js';
 import type { Statement } from '../store/MetricStore.js';
 import type { QueryRunner } from '../store/QueryRunner.js';
+import { SeriesMatchCache } from '../store/SeriesMatchCache.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import type { AlertNotification, AlertNotifier } from './AlertNotifier.js';
 import type { AlertRule } from './AlertRule.js';
 import { alertNotification } from './alertNotification.js';
-import { type AlertState, INACTIVE, nextState, type SeriesState, type Transition } from './alertState.js';
-import { evaluateRule, labelsKey, type RuleSample } from './evaluateRule.js';
+import {
+  type AlertState,
+  advance,
+  INACTIVE,
+  type SeriesState,
+  type Transition,
+  transitionOf,
+} from './alertState.js';
+import { evaluateRules, labelsKey } from './evaluateRule.js';
 
 /** Where the processor reads the history and records transitions: the running MetricStore. */
 export interface AlertStore extends QueryRunner {
@@ -66,19 +74,21 @@ const STATE_ORDER: readonly AlertState[] = ['inactive', 'nodata', 'pending', 'fi
 const NO_GROUP = labelsKey({});
 
 /**
- * Evaluates alert rules over the history after every collection (through queryTimeSeries),
+ * Evaluates alert rules over the history after every collection (all rules' queries at once,
+ * answered as queryTimeSeries answers them),
  * tracks every alert series through inactive → pending → firing → resolved (and nodata),
  * persists each transition, and hands firing and resolved alerts to the notifiers. A failing rule
  * or a failing write is logged and counted; it never stops the other rules or collection.
  */
 export class AlertProcessor {
-  private readonly rules: readonly AlertRule[];
+  private rules: readonly AlertRule[];
   private readonly series = new Map<string, Map<string, TrackedSeries>>();
   private readonly now: () => number;
   private readonly logger: Logger;
   private readonly notifiers: readonly AlertNotifier[];
   private readonly errorWarning: RateLimitedWarning;
   private readonly evaluationErrors: Counter | undefined;
+  private readonly matches = new SeriesMatchCache();
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
@@ -145,6 +155,74 @@ export class AlertProcessor {
     return run;
   }
 
+  /**
+   * Evaluates `rules` from now on, in turn with evaluations. A rule whose name persists keeps its
+   * alert series and their state (a pending alert keeps its `for` progress, a firing one keeps
+   * firing until the new definition clears it). A rule removed or disabled drops its series: each
+   * one that was not inactive gets an event (`resolved` when it was firing, else `inactive`) and
+   * the notifiers are told of the resolved ones, so no receiver is left with an alert nothing
+   * will ever resolve.
+   */
+  replaceRules(rules: readonly AlertRule[]): Promise<void> {
+    if (this.stopped) return Promise.reject(new ShutdownError('AlertProcessor'));
+    const run = this.chain.then(() => this.swapRules(rules));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async swapRules(rules: readonly AlertRule[]): Promise<void> {
+    const now = this.now();
+    const next = rules.filter((rule) => rule.enabled);
+    const kept = new Set(next.map((rule) => rule.name));
+    const events: AlertEventRecord[] = [];
+    const ruleUpdates: RuleStateUpdate[] = [];
+    const changed: AlertNotification[] = [];
+    for (const rule of this.rules) {
+      if (kept.has(rule.name)) continue;
+      for (const [key, series] of this.series.get(rule.name) ?? []) {
+        const from = series.state.state;
+        if (from === 'inactive') continue;
+        const event = from === 'firing' ? 'resolved' : 'inactive';
+        events.push({
+          time: now,
+          rule: rule.name,
+          seriesKey: key,
+          labels: series.labels,
+          state: event,
+          previousState: from,
+          value: series.state.value,
+          severity: rule.severity,
+          activeAt: undefined,
+          firedAt: undefined,
+        });
+        if (from === 'firing')
+          changed.push(alertNotification(rule, series.labels, series.state, 'resolved', now));
+      }
+      if (this.series.has(rule.name))
+        ruleUpdates.push({
+          rule: rule.name,
+          state: 'inactive',
+          severity: rule.severity,
+          fired: 0,
+          time: now,
+        });
+      this.series.delete(rule.name);
+    }
+    this.rules = next;
+    if (events.length > 0 || ruleUpdates.length > 0) {
+      try {
+        await this.options.store.execute(alertEventStatements(events, ruleUpdates));
+      } catch (error) {
+        this.evaluationErrors?.add(1, { stage: 'record' });
+        this.errorWarning.warn(
+          { err: error, events: events.length },
+          'recording the removed rules’ alerts as resolved failed; they are not in the history',
+        );
+      }
+    }
+    this.notify(now, changed);
+  }
+
   /** Every tracked alert series, by rule and labels. */
   statuses(): AlertStatus[] {
     return this.rules.flatMap((rule) =>
@@ -188,25 +266,34 @@ export class AlertProcessor {
     const ruleUpdates: RuleStateUpdate[] = [];
     const changed: AlertNotification[] = [];
     let errors = 0;
-    const shared = new Map<string, Promise<Map<string, RuleSample>>>();
-    for (const rule of this.rules) {
-      let samples: Map<string, RuleSample>;
-      try {
-        // A copy: the placeholder below must not leak into another rule's shared answer.
-        samples = new Map(
-          await evaluateRule(this.options.store, rule, now, this.options.collectionIntervalSeconds, shared),
-        );
-      } catch (error) {
+    let answers: Awaited<ReturnType<typeof evaluateRules>>;
+    try {
+      answers = await evaluateRules(
+        this.options.store,
+        this.rules,
+        now,
+        this.options.collectionIntervalSeconds,
+        this.matches,
+      );
+    } catch (error) {
+      // Not even the series catalog could be read: every rule keeps its state.
+      answers = this.rules.map(() => (error instanceof Error ? error : new Error(String(error))));
+    }
+    for (const [i, rule] of this.rules.entries()) {
+      const answer = answers[i]!;
+      if (answer instanceof Error) {
         errors++;
         this.evaluationErrors?.add(1, { alertname: rule.name, stage: 'query' });
         this.errorWarning.warn(
-          { err: error, rule: rule.name },
+          { err: answer, rule: rule.name },
           'alert rule evaluation failed; it keeps its state',
         );
         continue;
       }
+      const samples = answer;
       const tracked = this.track(rule.name);
-      const hasData = [...samples.values()].some((sample) => sample.value !== null);
+      let hasData = false;
+      for (const sample of samples.values()) hasData ||= sample.value !== null;
       if (samples.size === 0 && tracked.size === 0) samples.set(NO_GROUP, { labels: {}, value: null });
       let fired = 0;
       let ruleChanged = false;
@@ -242,26 +329,34 @@ export class AlertProcessor {
           { from: placeholder.state.state, to: 'inactive', event: 'inactive' },
         );
       }
-      for (const key of new Set([...tracked.keys(), ...samples.keys()])) {
-        const sample = samples.get(key);
-        const current = tracked.get(key) ?? { labels: sample?.labels ?? {}, state: INACTIVE };
-        const { next, transition } = nextState(rule, current.state, sample?.value ?? null, now);
-        tracked.set(key, { labels: current.labels, state: next });
-        if (transition === undefined) continue;
-        record(key, current.labels, next, transition);
+      const step = (key: string, series: TrackedSeries, value: number | null) => {
+        const previous = series.state;
+        const next = advance(rule, previous, value, now);
+        series.state = next;
+        const transition = transitionOf(previous, next);
+        if (transition === undefined) return;
+        record(key, series.labels, next, transition);
         if (transition.to === 'firing')
-          changed.push(alertNotification(rule, current.labels, next, 'firing', now));
+          changed.push(alertNotification(rule, series.labels, next, 'firing', now));
         else if (transition.from === 'firing') {
           changed.push(
             alertNotification(
               rule,
-              current.labels,
-              { ...current.state, value: next.value },
+              series.labels,
+              { ...previous, value: next.value },
               transition.to === 'nodata' ? 'nodata' : 'resolved',
               now,
             ),
           );
         }
+      };
+      // Known series first, then new ones, in the order they arrive; no allocation per unchanged series.
+      for (const [key, series] of tracked) step(key, series, samples.get(key)?.value ?? null);
+      for (const [key, sample] of samples) {
+        if (tracked.has(key)) continue;
+        const series: TrackedSeries = { labels: sample.labels, state: INACTIVE };
+        tracked.set(key, series);
+        step(key, series, sample.value);
       }
       if (ruleChanged) {
         ruleUpdates.push({
@@ -285,7 +380,13 @@ export class AlertProcessor {
         );
       }
     }
-    if (this.notifiers.length === 0) return { rules: this.rules.length, errors, transitions: events.length };
+    this.notify(now, changed);
+    return { rules: this.rules.length, errors, transitions: events.length };
+  }
+
+  /** Hands the receivers what changed and every alert firing now. */
+  private notify(now: number, changed: readonly AlertNotification[]): void {
+    if (this.notifiers.length === 0) return;
     const firing = this.rules.flatMap((rule) =>
       [...(this.series.get(rule.name)?.values() ?? [])]
         .filter((tracked) => tracked.state.state === 'firing')
@@ -301,7 +402,6 @@ export class AlertProcessor {
         );
       }
     }
-    return { rules: this.rules.length, errors, transitions: events.length };
   }
 
   private worstState(tracked: Map<string, TrackedSeries>): AlertState {

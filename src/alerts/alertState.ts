@@ -38,43 +38,52 @@ export function nextState(
   value: number | null,
   now: number,
 ): { next: SeriesState; transition?: Transition } {
-  const move = (next: SeriesState) => ({
-    next,
-    ...(next.state === previous.state
-      ? {}
-      : {
-          transition: {
-            from: previous.state,
-            to: next.state,
-            event: previous.state === 'firing' && next.state === 'inactive' ? 'resolved' : next.state,
-          } satisfies Transition,
-        }),
-  });
-  if (value === null) return move(previous.state === 'nodata' ? previous : { state: 'nodata', value: null });
+  const next = advance(rule, previous, value, now);
+  const transition = transitionOf(previous, next);
+  return transition === undefined ? { next } : { next, transition };
+}
+
+/** The transition from `previous` to `next`, if the state changed. */
+export function transitionOf(previous: SeriesState, next: SeriesState): Transition | undefined {
+  if (next.state === previous.state) return undefined;
+  return {
+    from: previous.state,
+    to: next.state,
+    event: previous.state === 'firing' && next.state === 'inactive' ? 'resolved' : next.state,
+  };
+}
+
+/** nextState's new state alone: the step evaluations take for every alert series. */
+export function advance(
+  rule: AlertRule,
+  previous: SeriesState,
+  value: number | null,
+  now: number,
+): SeriesState {
+  if (value === null) return previous.state === 'nodata' ? previous : NODATA;
 
   if (previous.state === 'firing') {
     const limit = rule.clearThreshold ?? rule.threshold;
     if (compare(value, rule.comparison, limit, rule.tolerance)) {
-      return move({
+      return {
         state: 'firing',
         value,
         activeAt: previous.activeAt ?? now,
         firedAt: previous.firedAt ?? now,
-      });
+      };
     }
     const clearSince = previous.clearSince ?? now;
-    if (now - clearSince < rule.keepFiringForMillis) {
-      return move({ ...previous, value, clearSince });
-    }
-    return move({ state: 'inactive', value });
+    if (now - clearSince < rule.keepFiringForMillis) return { ...previous, value, clearSince };
+    return { state: 'inactive', value };
   }
 
-  if (!compare(value, rule.comparison, rule.threshold, rule.tolerance))
-    return move({ state: 'inactive', value });
+  if (!compare(value, rule.comparison, rule.threshold, rule.tolerance)) return { state: 'inactive', value };
   const activeAt = previous.state === 'pending' ? (previous.activeAt ?? now) : now;
-  if (now - activeAt >= rule.forMillis) return move({ state: 'firing', value, activeAt, firedAt: now });
-  return move({ state: 'pending', value, activeAt });
+  if (now - activeAt >= rule.forMillis) return { state: 'firing', value, activeAt, firedAt: now };
+  return { state: 'pending', value, activeAt };
 }
+
+const NODATA: SeriesState = Object.freeze({ state: 'nodata', value: null });
 
 /** Whether `value comparison threshold` holds; `==` and `!=` allow `tolerance` of difference. */
 export function compare(

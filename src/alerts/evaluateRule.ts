@@ -1,5 +1,7 @@
 import type { QueryRunner } from '../store/QueryRunner.js';
-import { queryTimeSeries } from '../store/queryTimeSeries.js';
+import type { Group, TimeSeriesQuery } from '../store/queryTimeSeries.js';
+import { queryWindowValues, type WindowValues } from '../store/queryWindows.js';
+import type { SeriesMatchCache } from '../store/SeriesMatchCache.js';
 import type { AlertRule, MetricSelector } from './AlertRule.js';
 
 /** One alert series of a rule: the group's labels and its value (null: no data in the window). */
@@ -9,61 +11,69 @@ export interface RuleSample {
 }
 
 /**
- * The rule's value per group over the window ending at `now` (at least one collection interval),
- * read through queryTimeSeries as one bucket spanning the window. A ratio divides the summed numerator by the denominator per group:
- * a group without numerator data counts as 0 (no errors), one with a zero or missing
- * denominator as no data (nothing to divide by).
+ * Every rule's value per group over its window ending at `now` (at least one collection
+ * interval), or the error its query raised. The rules' queries are answered together by
+ * queryWindows (one statement per family of aggregations rather than one per rule), each exactly
+ * as queryTimeSeries answers it: one bucket spanning the window. Rules that differ only in
+ * threshold or severity (warning and critical pairs) or ratios over one metric share one query.
+ * A ratio divides the summed numerator by the denominator per group: a group without numerator
+ * data counts as 0 (no errors), one with a zero or missing denominator as no data (nothing to
+ * divide by).
  */
-export async function evaluateRule(
+export async function evaluateRules(
   db: QueryRunner,
-  rule: AlertRule,
+  rules: readonly AlertRule[],
   now: number,
   collectionIntervalSeconds?: number,
-  /**
-   * Answers shared by the rules of one evaluation: rules that differ only in threshold or
-   * severity (warning and critical pairs) or ratios over one metric read it once.
-   */
-  shared: Map<string, Promise<Map<string, RuleSample>>> = new Map(),
-): Promise<Map<string, RuleSample>> {
-  const read = (selector: MetricSelector) => {
+  /** Keeps each selector's matched series between evaluations. @default none (matched every time) */
+  matches?: SeriesMatchCache,
+): Promise<(Map<string, RuleSample> | Error)[]> {
+  const queries = new Map<string, TimeSeriesQuery>();
+  const keyOf = (rule: AlertRule, selector: MetricSelector) => {
     const key = JSON.stringify([selector, rule.aggregation, rule.windowMillis, rule.groupBy]);
-    let answer = shared.get(key);
-    if (answer === undefined) {
-      answer = readSelector(db, rule, selector, now, collectionIntervalSeconds);
-      shared.set(key, answer);
-    }
-    return answer;
+    if (!queries.has(key)) queries.set(key, selectorQuery(rule, selector, now, collectionIntervalSeconds));
+    return key;
   };
-  if (rule.query.kind === 'selector') return read(rule.query.selector);
-  // One after another: the queries share the store's read connection.
-  const denominator = await read(rule.query.denominator);
-  const numerators: Map<string, RuleSample>[] = [];
-  for (const selector of rule.query.numerator) numerators.push(await read(selector));
-  const out = new Map<string, RuleSample>();
-  for (const [key, sample] of denominator) {
-    let errors = 0;
-    for (const numerator of numerators) errors += numerator.get(key)?.value ?? 0;
-    const total = sample.value;
-    out.set(key, { labels: sample.labels, value: total === null || total === 0 ? null : errors / total });
-  }
-  return out;
+  const wanted = rules.map((rule) =>
+    rule.query.kind === 'selector'
+      ? [keyOf(rule, rule.query.selector)]
+      : [keyOf(rule, rule.query.denominator), ...rule.query.numerator.map((s) => keyOf(rule, s))],
+  );
+  const keys = [...queries.keys()];
+  const answers = await queryWindowValues(db, [...queries.values()], matches);
+  const answerOf = new Map(keys.map((key, i) => [key, answers[i]!]));
+  return rules.map((rule, i) => {
+    const own = wanted[i]!.map((key) => answerOf.get(key)!);
+    const failed = own.find((answer) => answer instanceof Error);
+    if (failed !== undefined) return failed as Error;
+    const [first, ...numerators] = own.map((answer) => samplesOf(rule, answer as WindowValues));
+    if (rule.query.kind === 'selector') return first!;
+    const out = new Map<string, RuleSample>();
+    for (const [key, sample] of first!) {
+      let errors = 0;
+      for (const numerator of numerators) errors += numerator.get(key)?.value ?? 0;
+      const total = sample.value;
+      out.set(key, { labels: sample.labels, value: total === null || total === 0 ? null : errors / total });
+    }
+    return out;
+  });
 }
 
 /** Windows up to this long are read from raw points (rollups serve long ranges). */
 const RAW_WINDOW_MILLIS = 6 * 3_600_000;
 
-async function readSelector(
-  db: QueryRunner,
+/** The queryTimeSeries query of one selector of a rule at `now`: one bucket spanning the window. */
+function selectorQuery(
   rule: AlertRule,
   selector: MetricSelector,
   now: number,
   collectionIntervalSeconds: number | undefined,
-): Promise<Map<string, RuleSample>> {
+): TimeSeriesQuery {
   // `to` is exclusive: one more millisecond includes a point stamped exactly at `now`.
   const to = now + 1;
   // A window shorter than the collection interval would mostly be empty: widen it to one interval.
   const windowMillis = Math.max(rule.windowMillis, (collectionIntervalSeconds ?? 0) * 1000);
-  const result = await queryTimeSeries(db, {
+  return {
     metric: selector.metric,
     from: new Date(to - windowMillis),
     to: new Date(to),
@@ -76,17 +86,39 @@ async function readSelector(
     // Alert windows are minutes long: raw points answer them, without asking about rollups.
     ...(windowMillis <= RAW_WINDOW_MILLIS ? { source: 'raw' as const } : {}),
     ...(collectionIntervalSeconds === undefined ? {} : { collectionIntervalSeconds }),
-  });
+  };
+}
+
+/** The rule's samples from one answer, keyed by their group-by labels. */
+function samplesOf(rule: AlertRule, answer: WindowValues): Map<string, RuleSample> {
   const out = new Map<string, RuleSample>();
-  for (const series of result.series) {
-    const labels: Record<string, string> = {};
-    for (const key of rule.groupBy) {
-      const value = series.labels[key];
-      if (value !== null && value !== undefined) labels[key] = value;
-    }
-    out.set(labelsKey(labels), { labels, value: series.points[0]?.value ?? null });
+  for (const [g, group] of answer.groups.entries()) {
+    if (!answer.present[g]) continue;
+    const { labels, key } = groupLabels(rule.groupBy, group);
+    const value = answer.values[g]!;
+    out.set(key, { labels, value: Number.isNaN(value) ? null : value });
   }
   return out;
+}
+
+/**
+ * Each group's labels (its non-null group-by values) and their key, worked out once per group:
+ * groups stay the same objects while the series catalog is unchanged.
+ */
+const labelsOfGroup = new WeakMap<Group, { labels: Record<string, string>; key: string }>();
+
+function groupLabels(groupBy: readonly string[], group: Group) {
+  let known = labelsOfGroup.get(group);
+  if (known === undefined) {
+    const labels: Record<string, string> = {};
+    for (const [i, key] of groupBy.entries()) {
+      const value = group.labels[i];
+      if (value !== null && value !== undefined) labels[key] = value;
+    }
+    known = { labels, key: labelsKey(labels) };
+    labelsOfGroup.set(group, known);
+  }
+  return known;
 }
 
 /** A stable key for a label set (sorted keys), used to match series across evaluations and sides. */

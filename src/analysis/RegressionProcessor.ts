@@ -6,11 +6,7 @@ import {
   type MetricOverview,
 } from '../store/listAnalysedMetrics.js';
 import type { MetricStore } from '../store/MetricStore.js';
-import {
-  type Aggregation,
-  queryHistogramDistribution,
-  type TimeSeriesResult,
-} from '../store/queryTimeSeries.js';
+import { queryHistogramDistribution } from '../store/queryTimeSeries.js';
 import {
   listRegressions,
   type RegressionRecord,
@@ -21,7 +17,8 @@ import {
 import { type AnalysedSeries, analyseSeries, type Finding, latestLevel, returnsTo } from './analyseSeries.js';
 import { DeployComparison } from './DeployComparison.js';
 import { type MetricPolicy, policyFor, type RegressionRule } from './metricPolicy.js';
-import { readAllSeriesPages, readSeriesPages } from './readSeriesPages.js';
+import { REQUEST_DURATION_METRICS, readErrorRates } from './readErrorRates.js';
+import { readAllSeriesPages } from './readSeriesPages.js';
 import { binnedMannWhitney } from './statistics.js';
 import { statisticsOf } from './statisticsOf.js';
 
@@ -64,8 +61,6 @@ export interface ActiveCount {
 const SAME_CHANGE_MILLIS = 10 * 60_000;
 /** Histogram statistics, whose changes are also tested on the whole distribution. */
 const HISTOGRAM_STATISTICS = new Set(['p50', 'p95', 'p99']);
-/** The derived error rate is computed from these histograms' counts by status. */
-const REQUEST_DURATION_METRICS = new Set(['http.server.request.duration']);
 
 /**
  * Finds performance regressions in the history: every cycle reads each series of the lookback
@@ -279,58 +274,22 @@ export class RegressionProcessor {
     };
   }
 
-  private readPages(
-    metric: MetricOverview,
-    aggregation: Aggregation,
-    groupBy: readonly string[],
-    from: Date,
-    to: Date,
-    visit: (series: TimeSeriesResult['series'][number]) => void,
-  ): Promise<void> {
-    const query = { metric: metric.metric, aggregation, groupBy, from, to, stepSeconds: this.stepSeconds };
-    return readSeriesPages(this.options.store, query, visit);
-  }
-
-  /**
-   * The HTTP error rate per service: requests with a 5xx status or an `error.type`, over all
-   * requests, from the request-duration histogram's count increases.
-   */
+  /** The HTTP error rate per service (see readErrorRates), as series to analyse. */
   private async errorRates(metric: MetricOverview, from: Date, to: Date): Promise<AnalysedSeries[]> {
-    const perService = new Map<
-      string | null,
-      { errors: Float64Array; total: Float64Array; times: readonly Date[] }
-    >();
-    const statusKey = 'http.response.status_code';
-    const groupBy = ['service.name', statusKey, 'error.type'];
-    await this.readPages(metric, 'increase', groupBy, from, to, (s) => {
-      const service = s.labels['service.name'] ?? null;
-      const status = Number(s.labels[statusKey] ?? Number.NaN);
-      const isError = s.labels['error.type'] != null || (status >= 500 && status < 600);
-      let sums = perService.get(service);
-      if (sums === undefined) {
-        sums = {
-          errors: new Float64Array(s.values.length),
-          total: new Float64Array(s.values.length),
-          times: s.times,
-        };
-        perService.set(service, sums);
-      }
-      const values = s.samples ?? s.values;
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i];
-        if (value === null || value === undefined || Number.isNaN(value)) continue;
-        sums.total[i]! += value;
-        if (isError) sums.errors[i]! += value;
-      }
+    const rates = await readErrorRates(this.options.store, {
+      metric: metric.metric,
+      from,
+      to,
+      stepSeconds: this.stepSeconds,
     });
-    return [...perService].map(([service, sums]) => ({
+    return rates.map(({ service, times, values }) => ({
       metric: metric.metric,
       statistic: 'error_rate',
       unit: '1',
       service,
       labels: {},
-      times: sums.times,
-      values: Array.from(sums.total, (total, i) => (total > 0 ? sums.errors[i]! / total : null)),
+      times,
+      values,
       to,
     }));
   }

@@ -4,6 +4,7 @@ import { listWindowResources } from '../store/listWindowResources.js';
 import type { QueryRunner } from '../store/QueryRunner.js';
 import type { LabelMatcher } from '../store/queryTimeSeries.js';
 import { globMatches } from './metricPolicy.js';
+import { REQUEST_DURATION_METRICS, readErrorRates } from './readErrorRates.js';
 import { readSeriesPages } from './readSeriesPages.js';
 import { describeDistribution } from './statistics.js';
 import { statisticsOf } from './statisticsOf.js';
@@ -38,7 +39,8 @@ const LAST_SEEN_SLACK_MILLIS = 10 * 60_000;
 /**
  * Reads every series of a window through the query layer, as the regression processor does
  * (grouped by service.name and every point attribute, so restarts and deploys continue a series;
- * gauges as values, counters as rates, histograms as p50/p95/p99), and describes each: statistics
+ * gauges as values, counters as rates, histograms as p50/p95/p99, and the HTTP error rate per
+ * service from the request-duration histogram), and describes each: statistics
  * over its bucket values, the statistic over the whole window as one bucket, and the values.
  * Series without any value in the window are left out.
  */
@@ -86,12 +88,46 @@ export async function captureWindow(db: QueryRunner, selection: WindowSelection)
       });
       series.push(...captured.values());
     }
+    if (metric.kind === 'histogram' && REQUEST_DURATION_METRICS.has(metric.metric))
+      series.push(...(await captureErrorRates(db, metric, { from, to, stepSeconds, ...filter })));
   }
+  // In key order, as the stored benchmark is read back.
+  series.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const seen = new Set(series.map((s) => s.service));
   const resources = (
     await listWindowResources(db, from, to, LAST_SEEN_SLACK_MILLIS, selection.version)
   ).filter((r) => seen.has(r.service));
   return { series, resources };
+}
+
+/**
+ * The HTTP error rate per service, derived as the regression processor derives it (see
+ * readErrorRates): its bucket values, and over the whole window as one bucket.
+ */
+async function captureErrorRates(
+  db: QueryRunner,
+  metric: MetricOverview,
+  query: Omit<Parameters<typeof readErrorRates>[1], 'metric'>,
+): Promise<BenchmarkSeries[]> {
+  const wholeSeconds = (query.to.getTime() - query.from.getTime()) / 1000;
+  const overall = new Map(
+    (await readErrorRates(db, { ...query, metric: metric.metric, stepSeconds: wholeSeconds })).map((s) => [
+      s.service,
+      s.values[0] ?? null,
+    ]),
+  );
+  const out: BenchmarkSeries[] = [];
+  for (const { service, values } of await readErrorRates(db, { ...query, metric: metric.metric })) {
+    const present = values.filter((v): v is number => v !== null && Number.isFinite(v));
+    if (present.length === 0) continue;
+    out.push({
+      ...describe({ ...metric, unit: '1' }, 'error_rate', { 'service.name': service }),
+      stats: statsOf(present),
+      overall: overall.get(service) ?? null,
+      values,
+    });
+  }
+  return out;
 }
 
 /** Identity and description of a series from the query layer's labels (service.name split off). */

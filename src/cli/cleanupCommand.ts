@@ -27,7 +27,8 @@ export function registerCleanupCommand(program: Command): void {
         const cutoff = new Date(Date.now() - days * 86_400_000);
         const summary = await store.deleteBefore(cutoff);
         process.stdout.write(
-          `deleted ${summary.deletedPoints} points older than ${cutoff.toISOString()} and ${summary.deletedSeries} series without points ` +
+          `deleted ${summary.deletedPoints} points older than ${cutoff.toISOString()} and ${summary.deletedSeries} series without points, ` +
+            `${summary.deletedAlertEvents} alert transitions and ${summary.deletedRegressions} resolved regressions ` +
             `(${summary.batches} batches); the file keeps its size, and DuckDB reuses the freed space\n`,
         );
       } finally {

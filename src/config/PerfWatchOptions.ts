@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { RegressionRule } from '../analysis/metricPolicy.js';
 import type { Logger } from '../logging/Logger.js';
+import type { OtlpReceiverOptions } from '../receiver/OtlpReceiver.js';
 import type { Scheduler } from '../scheduling/Scheduler.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -74,6 +75,14 @@ export interface PerfWatchOptions {
   alertmanagerUrl?: string;
   /** URLs that receive a JSON POST whenever an alert starts or stops firing. Env `PERFWATCH_WEBHOOK_URLS` (comma-separated). @default [] */
   webhookUrls?: readonly string[];
+  /**
+   * Also receive OTLP/HTTP metrics that other services or a Collector push (`POST /v1/metrics`)
+   * into the same history, where the same alert rules and regression cycles analyse them: what
+   * `perfwatch serve` runs. The settings are OtlpReceiver's (host, port — 4318 by default —, token,
+   * maxRequestBytes, …); errors name them `otlpReceiver.port` and so on.
+   * @default undefined (no receiver)
+   */
+  otlpReceiver?: Omit<OtlpReceiverOptions, 'store' | 'logger'>;
   /** Logger to use instead of the default pino logger on stderr. */
   logger?: Logger;
   /** Timer source for periodic collection and retention; tests inject a manual one. @default real, unref'd timers */

@@ -1,28 +1,30 @@
-import { type HrTime, ValueType } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
-  type DataPoint,
   DataPointType,
   type ExponentialHistogram,
   type Histogram,
-  type MetricData,
   type MetricDescriptor,
 } from '@opentelemetry/sdk-metrics';
 import type {
+  ColumnarMetricData,
+  PointColumns,
   StoredMetricData,
   StoredResourceMetrics,
   SummaryValue,
 } from '../store/StoredResourceMetrics.js';
+import { attributesKeyOf } from './attributesKeyOf.js';
 import type {
   Int64,
   OtlpBuckets,
+  OtlpKeyValue,
   OtlpMetric,
   OtlpMetricsRequest,
   OtlpNumberDataPoint,
 } from './decodeOtlpMetrics.js';
-import { HrTimeCache } from './HrTimeCache.js';
 import { int64ToNumber } from './int64.js';
+import { MicrosCache } from './MicrosCache.js';
 import { exponentialHistogramProblem, histogramProblem, summaryProblem } from './pointProblems.js';
 import { toAttributes } from './toAttributes.js';
 
@@ -46,8 +48,8 @@ const OTLP_DELTA = 1;
 const OTLP_CUMULATIVE = 2;
 
 /**
- * Converts a decoded OTLP request into the SDK's `ResourceMetrics` shape (plus summaries) for the
- * store writer, validating every point on the way. An invalid point is dropped and counted with
+ * Converts a decoded OTLP request into the store writer's `ResourceMetrics` shape, each metric's
+ * points column-wise (PointColumns: no object per point), validating every point on the way. An invalid point is dropped and counted with
  * its reason; its metric's other points and every other metric are kept. A metric without a name,
  * or a sum or histogram without a valid temporality, rejects all its points.
  *
@@ -63,7 +65,7 @@ export function toResourceMetrics(request: OtlpMetricsRequest): ConvertedRequest
       const metrics: StoredMetricData[] = [];
       for (const metric of sm.metrics) {
         const converted = out.metric(metric);
-        if (converted !== undefined && converted.dataPoints.length > 0) metrics.push(converted);
+        if (converted !== undefined && converted.columns.values.length > 0) metrics.push(converted);
       }
       if (metrics.length === 0) continue;
       const scope = sm.scope;
@@ -95,8 +97,22 @@ class Conversion {
   rejected = 0;
   private readonly reasons: string[] = [];
   // Two caches: start and end times alternate, and each mostly repeats across a request's points.
-  private readonly startTimes = new HrTimeCache();
-  private readonly endTimes = new HrTimeCache();
+  private readonly startTimes = new MicrosCache();
+  private readonly endTimes = new MicrosCache();
+
+  /** The last distinct explicitBounds seen: a metric's points nearly always share theirs. */
+  private lastBounds: number[] = [];
+
+  /**
+   * `bounds`, or an equal array returned before: the store converts each distinct bounds array
+   * once (by identity), so sharing saves a list value per histogram point.
+   */
+  sharedBounds(bounds: readonly number[]): number[] {
+    const last = this.lastBounds;
+    if (bounds.length === last.length && bounds.every((bound, i) => Object.is(bound, last[i]))) return last;
+    this.lastBounds = bounds as number[];
+    return this.lastBounds;
+  }
 
   errorMessage(): string {
     if (this.rejected === 0) return '';
@@ -109,7 +125,7 @@ class Conversion {
     if (this.reasons.length < MAX_REASONS) this.reasons.push(reason);
   }
 
-  metric(metric: OtlpMetric): StoredMetricData | undefined {
+  metric(metric: OtlpMetric): ColumnarMetricData | undefined {
     const points = pointCountOf(metric);
     if (!metric.name) {
       if (points > 0) this.reject(points, 'metric.name: must not be empty');
@@ -146,14 +162,27 @@ class Conversion {
     point: { timeUnixNano: Int64; flags: number },
     where: string,
     index: number,
-  ): HrTime | undefined {
+  ): bigint | undefined {
     if ((point.flags & NO_RECORDED_VALUE) !== 0) return undefined;
-    const endTime = this.endTimes.of(point.timeUnixNano);
-    if (endTime[0] === 0 && endTime[1] === 0) {
+    const time = point.timeUnixNano;
+    if (typeof time === 'number' ? time === 0 : time.low === 0 && time.high === 0) {
       this.reject(1, `${where} point ${index}: timeUnixNano must be set`);
       return undefined;
     }
-    return endTime;
+    return this.endTimes.of(time);
+  }
+
+  /** Appends a kept point's series key and times to `columns`; its value is the caller's. */
+  private keep<T>(
+    columns: Columns<T>,
+    point: { attributes: readonly OtlpKeyValue[]; startTimeUnixNano: Int64 },
+    time: bigint,
+    value: T,
+  ): void {
+    columns.attributeKeys.push(attributesKeyOf(point.attributes));
+    columns.startMicros.push(this.startTimes.of(point.startTimeUnixNano));
+    columns.timeMicros.push(time);
+    columns.values.push(value);
   }
 
   /** A gauge (`sum` undefined) or a sum. */
@@ -162,7 +191,7 @@ class Conversion {
     sum: NonNullable<OtlpMetric['sum']> | undefined,
     metric: OtlpMetric,
     where: string,
-  ): MetricData | undefined {
+  ): ColumnarMetricData | undefined {
     const monotonic = sum?.isMonotonic === true;
     let temporality = AggregationTemporality.CUMULATIVE;
     if (sum !== undefined) {
@@ -170,7 +199,7 @@ class Conversion {
       if (t === undefined) return undefined;
       temporality = t;
     }
-    const dataPoints: DataPoint<number>[] = [];
+    const columns = emptyColumns<number>();
     let intValues = true;
     for (let i = 0; i < points.length; i++) {
       const point = points[i]!;
@@ -189,28 +218,23 @@ class Conversion {
         this.reject(1, `${where} point ${i}: a monotonic sum must be finite and ≥ 0, got ${value}`);
         continue;
       }
-      dataPoints.push({
-        startTime: this.startTimes.of(point.startTimeUnixNano),
-        endTime,
-        attributes: toAttributes(point.attributes),
-        value,
-      });
+      this.keep(columns, point, endTime, value);
     }
-    this.points += dataPoints.length;
-    const descriptor = descriptorOf(metric, intValues && dataPoints.length > 0);
+    this.points += columns.values.length;
+    const descriptor = descriptorOf(metric, intValues && columns.values.length > 0);
     return sum !== undefined
       ? {
           dataPointType: DataPointType.SUM,
           descriptor,
           aggregationTemporality: temporality,
           isMonotonic: monotonic,
-          dataPoints,
+          columns,
         }
       : {
           dataPointType: DataPointType.GAUGE,
           descriptor,
           aggregationTemporality: temporality,
-          dataPoints,
+          columns,
         };
   }
 
@@ -218,10 +242,10 @@ class Conversion {
     metric: OtlpMetric,
     data: NonNullable<OtlpMetric['histogram']>,
     where: string,
-  ): MetricData | undefined {
+  ): ColumnarMetricData | undefined {
     const temporality = this.temporality(data.aggregationTemporality, data.dataPoints.length, where);
     if (temporality === undefined) return undefined;
-    const dataPoints: DataPoint<Histogram>[] = [];
+    const columns = emptyColumns<Histogram>();
     for (let i = 0; i < data.dataPoints.length; i++) {
       const point = data.dataPoints[i]!;
       const endTime = this.endTime(point, where, i);
@@ -234,26 +258,21 @@ class Conversion {
       const value: Histogram = {
         count: int64ToNumber(point.count),
         buckets: {
-          boundaries: point.explicitBounds as number[],
+          boundaries: this.sharedBounds(point.explicitBounds),
           counts: point.bucketCounts.map(int64ToNumber),
         },
       };
       if (Object.hasOwn(point, 'sum')) value.sum = point.sum!;
       if (Object.hasOwn(point, 'min')) value.min = point.min!;
       if (Object.hasOwn(point, 'max')) value.max = point.max!;
-      dataPoints.push({
-        startTime: this.startTimes.of(point.startTimeUnixNano),
-        endTime,
-        attributes: toAttributes(point.attributes),
-        value,
-      });
+      this.keep(columns, point, endTime, value);
     }
-    this.points += dataPoints.length;
+    this.points += columns.values.length;
     return {
       dataPointType: DataPointType.HISTOGRAM,
       descriptor: descriptorOf(metric, false),
       aggregationTemporality: temporality,
-      dataPoints,
+      columns,
     };
   }
 
@@ -261,10 +280,10 @@ class Conversion {
     metric: OtlpMetric,
     data: NonNullable<OtlpMetric['exponentialHistogram']>,
     where: string,
-  ): MetricData | undefined {
+  ): ColumnarMetricData | undefined {
     const temporality = this.temporality(data.aggregationTemporality, data.dataPoints.length, where);
     if (temporality === undefined) return undefined;
-    const dataPoints: DataPoint<ExponentialHistogram>[] = [];
+    const columns = emptyColumns<ExponentialHistogram>();
     for (let i = 0; i < data.dataPoints.length; i++) {
       const point = data.dataPoints[i]!;
       const endTime = this.endTime(point, where, i);
@@ -286,19 +305,14 @@ class Conversion {
       if (Object.hasOwn(point, 'sum')) value.sum = point.sum!;
       if (Object.hasOwn(point, 'min')) value.min = point.min!;
       if (Object.hasOwn(point, 'max')) value.max = point.max!;
-      dataPoints.push({
-        startTime: this.startTimes.of(point.startTimeUnixNano),
-        endTime,
-        attributes: toAttributes(point.attributes),
-        value,
-      });
+      this.keep(columns, point, endTime, value);
     }
-    this.points += dataPoints.length;
+    this.points += columns.values.length;
     return {
       dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
       descriptor: descriptorOf(metric, false),
       aggregationTemporality: temporality,
-      dataPoints,
+      columns,
     };
   }
 
@@ -306,8 +320,8 @@ class Conversion {
     metric: OtlpMetric,
     data: NonNullable<OtlpMetric['summary']>,
     where: string,
-  ): StoredMetricData {
-    const dataPoints: DataPoint<SummaryValue>[] = [];
+  ): ColumnarMetricData {
+    const columns = emptyColumns<SummaryValue>();
     for (let i = 0; i < data.dataPoints.length; i++) {
       const point = data.dataPoints[i]!;
       const endTime = this.endTime(point, where, i);
@@ -317,21 +331,28 @@ class Conversion {
         this.reject(1, `${where} point ${i}: ${problem}`);
         continue;
       }
-      dataPoints.push({
-        startTime: this.startTimes.of(point.startTimeUnixNano),
-        endTime,
-        attributes: toAttributes(point.attributes),
-        value: {
-          count: int64ToNumber(point.count),
-          sum: point.sum,
-          quantiles: point.quantileValues.map((q) => q.quantile),
-          values: point.quantileValues.map((q) => q.value),
-        },
+      this.keep(columns, point, endTime, {
+        count: int64ToNumber(point.count),
+        sum: point.sum,
+        quantiles: point.quantileValues.map((q) => q.quantile),
+        values: point.quantileValues.map((q) => q.value),
       });
     }
-    this.points += dataPoints.length;
-    return { dataPointType: 'summary', descriptor: descriptorOf(metric, false), dataPoints };
+    this.points += columns.values.length;
+    return { dataPointType: 'summary', descriptor: descriptorOf(metric, false), columns };
   }
+}
+
+/** PointColumns being filled. */
+interface Columns<T> extends PointColumns<T> {
+  readonly attributeKeys: string[];
+  readonly startMicros: bigint[];
+  readonly timeMicros: bigint[];
+  readonly values: T[];
+}
+
+function emptyColumns<T>(): Columns<T> {
+  return { attributeKeys: [], startMicros: [], timeMicros: [], values: [] };
 }
 
 function pointCountOf(metric: OtlpMetric): number {

@@ -10,7 +10,8 @@ export type StreamEventName = 'collection' | 'alert' | 'regression';
 const HEARTBEAT_MILLIS = 15_000;
 
 /**
- * The Server-Sent Events hub of `GET events`: after every written collection it sends
+ * The Server-Sent Events hub of `GET events`: after every written collection (with an OTLP
+ * receiver: also at most once a second while received points are written) it sends
  * `collection`, then one `alert` per alert series whose state changed, then one `regression` per
  * regression opened since the last collection. Alert changes are found by comparing the alert
  * processor's in-memory states; new regressions by comparing open ids (read only while a client
@@ -74,10 +75,18 @@ export class EventStream {
 
   private async afterCollection(): Promise<void> {
     const status = this.perfwatch.status();
+    const received = this.perfwatch.receiver?.status();
+    const times = [status.lastCollectionAt, received?.lastWriteAt].filter((time) => time !== undefined);
     this.send('collection', {
-      time: (status.lastCollectionAt ?? new Date()).toISOString(),
+      time: (times.length === 0 ? new Date() : new Date(Math.max(...times.map(Number)))).toISOString(),
       collectionsWritten: status.collectionsWritten,
       pointsWritten: status.pointsWritten,
+      ...(received === undefined
+        ? {}
+        : {
+            receivedPointsWritten: received.pointsWritten,
+            receivedBatchesWritten: received.batchesWritten,
+          }),
     });
     for (const change of this.alertChanges()) this.send('alert', change);
     if (this.clients.size > 0) {

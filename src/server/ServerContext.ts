@@ -1,5 +1,6 @@
 import type { Logger } from '../logging/Logger.js';
 import type { PerfWatch } from '../startPerfWatch.js';
+import type { AnswerCache } from './AnswerCache.js';
 import type { ApiServerConfig } from './ApiServerOptions.js';
 import type { EventStream } from './EventStream.js';
 import type { LiveSql } from './LiveSql.js';
@@ -13,6 +14,8 @@ export interface ServerContext {
   readonly events: EventStream;
   readonly sql: LiveSql;
   readonly recorder: MetricRecorder;
+  /** Serialised answers of time-series reads, kept while the history is unchanged. */
+  readonly answers: AnswerCache;
   /** Wall clock, epoch ms. */
   readonly now: () => number;
 }

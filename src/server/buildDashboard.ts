@@ -1,7 +1,9 @@
 import type { PerfWatch } from '../startPerfWatch.js';
+import type { QueryRunner } from '../store/QueryRunner.js';
 import { queryTimeSeries } from '../store/queryTimeSeries.js';
 import { listDeployVerdicts, listRegressions } from '../store/regressionRecords.js';
 import { DASHBOARD_PANELS, type DashboardPanel, type PanelQuery } from './dashboardPanels.js';
+import { memoizeQueries } from './memoizeQueries.js';
 
 export interface DashboardRequest {
   readonly from: Date;
@@ -28,11 +30,17 @@ const TREND_THRESHOLD = 0.05;
  * series (current, avg, min, max, trend), plus firing and pending alerts, open regressions and
  * deploy verdicts. Every number comes from queryTimeSeries, as `perfwatch query` computes it.
  */
-export async function buildDashboard(perfwatch: PerfWatch, request: DashboardRequest) {
+export async function buildDashboard(
+  perfwatch: PerfWatch,
+  request: DashboardRequest,
+  alerts = dashboardAlerts(perfwatch, request.service),
+) {
   const times = bucketTimes(request);
+  // Panels share most of their SQL (histogram increases, rollup state): each runs once per build.
+  const db = memoizeQueries(perfwatch.store);
   const panels = [];
   for (const panel of DASHBOARD_PANELS) {
-    const series = await panelSeries(perfwatch, panel, request, times.length);
+    const series = await panelSeries(db, perfwatch, panel, request, times.length);
     const values = series[0]?.values ?? [];
     panels.push({
       id: panel.id,
@@ -52,18 +60,6 @@ export async function buildDashboard(perfwatch: PerfWatch, request: DashboardReq
     }),
     listDeployVerdicts(perfwatch.store, request.service === undefined ? {} : { service: request.service }),
   ]);
-  const alerts = (perfwatch.alerts?.statuses() ?? [])
-    .filter((status) => status.state === 'firing' || status.state === 'pending')
-    .filter((status) => matchesService(status.labels, request.service))
-    .map((status) => ({
-      rule: status.rule,
-      severity: status.severity,
-      state: status.state,
-      labels: status.labels,
-      value: status.value,
-      activeAt: status.activeAt === undefined ? null : new Date(status.activeAt).toISOString(),
-      firedAt: status.firedAt === undefined ? null : new Date(status.firedAt).toISOString(),
-    }));
   return {
     from: request.from.toISOString(),
     to: request.to.toISOString(),
@@ -89,14 +85,31 @@ export async function buildDashboard(perfwatch: PerfWatch, request: DashboardReq
   };
 }
 
+/** Firing and pending alerts of the service (all without one), from the alert processor's memory. */
+export function dashboardAlerts(perfwatch: PerfWatch, service: string | undefined) {
+  return (perfwatch.alerts?.statuses() ?? [])
+    .filter((status) => status.state === 'firing' || status.state === 'pending')
+    .filter((status) => matchesService(status.labels, service))
+    .map((status) => ({
+      rule: status.rule,
+      severity: status.severity,
+      state: status.state,
+      labels: status.labels,
+      value: status.value,
+      activeAt: status.activeAt === undefined ? null : new Date(status.activeAt).toISOString(),
+      firedAt: status.firedAt === undefined ? null : new Date(status.firedAt).toISOString(),
+    }));
+}
+
 async function panelSeries(
+  db: QueryRunner,
   perfwatch: PerfWatch,
   panel: DashboardPanel,
   request: DashboardRequest,
   buckets: number,
 ): Promise<PanelSeries[]> {
   const results = [];
-  for (const query of panel.queries) results.push(await runQuery(perfwatch, query, request));
+  for (const query of panel.queries) results.push(await runQuery(db, perfwatch, query, request));
   if (panel.combine === 'busy') {
     return (results[0] ?? []).map((series) => ({
       label: series.label,
@@ -120,11 +133,12 @@ async function panelSeries(
 }
 
 async function runQuery(
+  db: QueryRunner,
   perfwatch: PerfWatch,
   query: PanelQuery,
   request: DashboardRequest,
 ): Promise<PanelSeries[]> {
-  const result = await queryTimeSeries(perfwatch.store, {
+  const result = await queryTimeSeries(db, {
     metric: query.metric,
     from: request.from,
     to: request.to,

@@ -4,9 +4,11 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type Logger, silentLogger } from '../logging/Logger.js';
 import type { PerfWatch } from '../startPerfWatch.js';
 import { PERFWATCH_VERSION } from '../version.js';
+import { AnswerCache } from './AnswerCache.js';
 import type { ApiServerConfig } from './ApiServerOptions.js';
 import { EventStream } from './EventStream.js';
 import { body, installErrorEnvelope } from './errorEnvelope.js';
+import { jsonReply } from './jsonReply.js';
 import { LiveSql } from './LiveSql.js';
 import { MetricRecorder } from './MetricRecorder.js';
 import { adminRoutes } from './routes/adminRoutes.js';
@@ -41,6 +43,10 @@ export async function createApiServer(
   const app = Fastify({
     logger: false,
     bodyLimit: config.bodyLimitBytes,
+    // Path parameters are checked by their schemas (a benchmark name up to 128 characters, a
+    // service up to 256, percent-encoded up to three times longer), not cut off by fastify's
+    // default of 100 with a 414.
+    routerOptions: { maxParamLength: 1024 },
     // Unknown body fields must be refused, not silently dropped (fastify's default removes them).
     ajv: {
       customOptions: {
@@ -63,10 +69,10 @@ export async function createApiServer(
     events,
     sql,
     recorder: new MetricRecorder(perfwatch.meter),
+    answers: new AnswerCache(() => perfwatch.store.dataVersion),
     now: options.now ?? Date.now,
   };
-  // DuckDB answers BIGINT columns as bigint, which JSON.stringify refuses.
-  app.setReplySerializer((payload) => JSON.stringify(payload, jsonReplacer));
+  app.setReplySerializer(jsonReply);
   installErrorEnvelope(app, logger);
   installSecurity(app, config);
 
@@ -155,13 +161,4 @@ function needsToken(request: FastifyRequest, protectReads: boolean): boolean {
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
-}
-
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') {
-    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(value)
-      : value.toString();
-  }
-  return value;
 }

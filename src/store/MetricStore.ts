@@ -76,6 +76,14 @@ export interface RetentionSummary {
   readonly deletedSeries: number;
   /** Transactions the delete was split into; collections are written in between. */
   readonly batches: number;
+  /**
+   * Alert transitions older than the cut-off, except each alert series' latest when it is still
+   * pending, firing or nodata (a restart resumes from it); per-rule trigger counts and last
+   * triggered times (alert_rule_state) are kept.
+   */
+  readonly deletedAlertEvents: number;
+  /** Regression records resolved before the cut-off (their series' points are gone too). */
+  readonly deletedRegressions: number;
 }
 
 export interface WriteSummary {
@@ -100,6 +108,7 @@ const ROLLUP_TABLES = ['rollup_number_1m', 'rollup_histogram_1m'] as const;
  */
 export class MetricStore implements QueryRunner {
   private writeChain: Promise<unknown> = Promise.resolve();
+  private finishedWrites = 0;
   private readonly inflightReads = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -312,10 +321,50 @@ export class MetricStore implements QueryRunner {
     );
     const deletedSeries =
       Number(candidates[0]?.n) > 0 ? await this.serialised(() => this.deleteOrphanSeries(cutoffUs)) : 0;
+    const records = await this.serialised(() => this.deleteOldRecords(cutoffUs));
     await this.checkpoint();
-    const summary = { deletedPoints, deletedRollups, deletedSeries, batches, rolledUp: rolled.rows };
+    const summary = {
+      deletedPoints,
+      deletedRollups,
+      deletedSeries,
+      ...records,
+      batches,
+      rolledUp: rolled.rows,
+    };
     this.logger.info({ cutoff: cutoff.toISOString(), ...summary }, 'retention applied');
     return summary;
+  }
+
+  /** The analysis records retention prunes with the points (see RetentionSummary). */
+  private async deleteOldRecords(
+    cutoffUs: bigint,
+  ): Promise<{ deletedAlertEvents: number; deletedRegressions: number }> {
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      const events = await this.writer.run(
+        `DELETE FROM alert_events
+         WHERE time < make_timestamp($1::BIGINT)
+           AND event_id NOT IN (
+             SELECT event_id FROM (
+               SELECT event_id, state,
+                      row_number() OVER (PARTITION BY rule, series_key ORDER BY event_id DESC) AS newest
+               FROM alert_events)
+             WHERE newest = 1 AND state IN ('pending', 'firing', 'nodata'))`,
+        [cutoffUs],
+      );
+      const regressions = await this.writer.run(
+        `DELETE FROM regressions WHERE status = 'resolved' AND resolved_at < make_timestamp($1::BIGINT)`,
+        [cutoffUs],
+      );
+      await this.writer.run('COMMIT');
+      return {
+        deletedAlertEvents: Number(events.rowsChanged),
+        deletedRegressions: Number(regressions.rowsChanged),
+      };
+    } catch (error) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      throw new StoreError(`retention delete in ${this.path} failed: ${messageOf(error)}`, { cause: error });
+    }
   }
 
   private async oldestPointMicros(): Promise<bigint | null> {
@@ -421,9 +470,20 @@ export class MetricStore implements QueryRunner {
     }
   }
 
+  /**
+   * Changes whenever a write, deletion, rollup or other writer task finishes (successful or not):
+   * an answer computed from reads that started at one value may be stale at another. For caches
+   * of query answers (the HTTP API's).
+   */
+  get dataVersion(): number {
+    return this.finishedWrites;
+  }
+
   private serialised<T>(task: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new ShutdownError(`MetricStore(${this.path})`));
-    const run = this.writeChain.then(task, task);
+    const run = this.writeChain.then(task, task).finally(() => {
+      this.finishedWrites++;
+    });
     this.writeChain = run.catch(() => undefined);
     return run;
   }
@@ -493,10 +553,9 @@ export class MetricStore implements QueryRunner {
         }
         const size = Math.min(CHUNK_ROWS, columns.rowCount - offset);
         chunk.rowCount = size;
-        for (let column = 0; column < columns.values.length; column++) {
+        for (let column = 0; column < columns.fills.length; column++) {
           const vector = chunk.getColumnVector(column);
-          const valueAt = columns.values[column]!;
-          for (let i = 0; i < size; i++) vector.setItem(i, valueAt(offset + i));
+          columns.fills[column]!(vector, offset, size);
           vector.flush();
         }
         appender.appendDataChunk(chunk);
@@ -562,11 +621,10 @@ export class MetricStore implements QueryRunner {
 
   /** Series whose persisted last_seen lags this collection by more than the granularity. */
   private staleLastSeen(rows: CollectionRows): { refs: number[]; entries: SeriesEntry[]; time: bigint } {
-    let time = 0n;
-    for (const seen of rows.seen.values()) if (seen > time) time = seen;
-    const entries = [...rows.seen.keys()].filter(
-      (entry) => time - entry.lastSeenPersistedMicros >= this.lastSeenGranularityMicros,
-    );
+    const time = rows.newestMicros;
+    // One comparison per series, no BigInt arithmetic (each result would be an allocation).
+    const staleUpTo = time - this.lastSeenGranularityMicros;
+    const entries = rows.seen.filter((entry) => entry.lastSeenPersistedMicros <= staleUpTo);
     return { refs: entries.map((entry) => entry.ref), entries, time };
   }
 }

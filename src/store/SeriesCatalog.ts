@@ -34,6 +34,11 @@ export interface SeriesEntry {
   readonly attrs: Readonly<Record<string, string>>;
   /** Last time persisted in `series.last_seen`, in µs; refreshed coarsely to keep writes cheap. */
   lastSeenPersistedMicros: bigint;
+  /**
+   * The last write (collectionRows' stamp) that saw this series: a field, not a per-write Set,
+   * because marking runs once per point.
+   */
+  seenInWrite: number;
 }
 
 /**
@@ -70,13 +75,14 @@ function hasSeparatorChar(text: string): boolean {
 }
 
 /**
- * An in-memory lookup key for an attribute set, cheaper than the canonical JSON: observable
- * callbacks hand over new attribute objects on every collection, so this runs once per point.
- * It is exact: names and values are joined with \u0000/\u0001, and an attribute set that
- * contains any of \u0000–\u0002 itself falls back to `\u0002` + canonical JSON, a form no fast
- * key can take.
+ * An attribute set's lookup key, cheaper than the canonical JSON: observable callbacks hand over
+ * new attribute objects on every collection, so this runs once per point. It is exact and
+ * reversible (see attrsOfKey): sorted names and value texts are joined with \u0000/\u0001, and
+ * an attribute set that contains any of \u0000–\u0002 itself falls back to `\u0002` + canonical
+ * JSON, a form no fast key can take. The OTLP receiver builds the same keys straight from the
+ * wire's key-value lists (see receiver/attributesKeyOf).
  */
-function attributesLookupKey(attributes: Attributes): string {
+export function attributesKey(attributes: Attributes): string {
   const keys = Object.keys(attributes);
   if (keys.length > 1) keys.sort();
   let key = '';
@@ -85,11 +91,32 @@ function attributesLookupKey(attributes: Attributes): string {
     if (value === undefined || value === null) continue;
     const text = attributeText(value);
     if (hasSeparatorChar(name) || hasSeparatorChar(text)) {
-      return `\u0002${canonicalText(stringifyAttributes(attributes))}`;
+      return `${SLOW_KEY_PREFIX}${canonicalText(stringifyAttributes(attributes))}`;
     }
     key += `${name}\u0000${text}\u0001`;
   }
   return key;
+}
+
+/** Starts a lookup key that is canonical JSON rather than joined names and texts. */
+const SLOW_KEY_PREFIX = '\u0002';
+
+/** The stored attributes (names sorted, values as text) a lookup key stands for. */
+export function attrsOfKey(key: string): Record<string, string> {
+  if (key.startsWith(SLOW_KEY_PREFIX)) return JSON.parse(key.slice(1)) as Record<string, string>;
+  const attrs: Record<string, string> = {};
+  for (let start = 0; start < key.length; ) {
+    const nameEnd = key.indexOf('\u0000', start);
+    const valueEnd = key.indexOf('\u0001', nameEnd);
+    attrs[key.slice(start, nameEnd)] = key.slice(nameEnd + 1, valueEnd);
+    start = valueEnd + 1;
+  }
+  return attrs;
+}
+
+/** True when `text` can stand in a fast lookup key as a name or a value. */
+export function fitsFastKey(text: string): boolean {
+  return !hasSeparatorChar(text);
 }
 
 function canonicalText(attrs: Readonly<Record<string, string>>): string {
@@ -171,12 +198,16 @@ export class SeriesCatalog {
   resolve(metric: MetricSeries, attributes: Attributes, seenMicros: bigint): SeriesEntry {
     // No per-object cache: observable callbacks build new attribute objects every collection,
     // and a WeakMap entry per point cost more in GC than building the key.
-    const lookupKey = attributesLookupKey(attributes);
+    return this.resolveKey(metric, attributesKey(attributes), seenMicros);
+  }
+
+  /** resolve() by the attribute set's lookup key (see attributesKey). */
+  resolveKey(metric: MetricSeries, lookupKey: string, seenMicros: bigint): SeriesEntry {
     const known = metric.series.get(lookupKey);
     if (known !== undefined) return known;
 
     // First sight of this attribute set in this process: compute the stable identity.
-    const attrs = stringifyAttributes(attributes);
+    const attrs = attrsOfKey(lookupKey);
     const id = seriesIdOf(metric.key, canonicalText(attrs));
     let entry = this.byId.get(id);
     if (entry === undefined) {
@@ -186,6 +217,7 @@ export class SeriesCatalog {
         identity: metric.identity,
         attrs,
         lastSeenPersistedMicros: seenMicros,
+        seenInWrite: 0,
       };
       this.byId.set(id, entry);
       this.pending.push(entry);

@@ -1,6 +1,14 @@
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import type { DataPoint, MetricData, MetricDescriptor } from '@opentelemetry/sdk-metrics';
+import type {
+  AggregationTemporality,
+  DataPoint,
+  DataPointType,
+  ExponentialHistogram,
+  Histogram,
+  MetricData,
+  MetricDescriptor,
+} from '@opentelemetry/sdk-metrics';
 
 /**
  * One summary point (count, sum and quantiles, as other SDKs and Prometheus produce them). The
@@ -21,11 +29,53 @@ export interface SummaryMetricData {
   readonly dataPoints: DataPoint<SummaryValue>[];
 }
 
-export type StoredMetricData = MetricData | SummaryMetricData;
+/**
+ * A metric's points column-wise, index i of every array being point i: what the OTLP receiver
+ * builds instead of an SDK DataPoint (and an attributes object) per point, so a received point
+ * costs a few array slots rather than three objects that live until its transaction commits.
+ */
+export interface PointColumns<T> {
+  /** The point's attribute set as its lookup key (SeriesCatalog's attributesKey). */
+  readonly attributeKeys: readonly string[];
+  /** Start time in µs since the epoch; null when the point has none. */
+  readonly startMicros: readonly (bigint | null)[];
+  /** Time in µs since the epoch. */
+  readonly timeMicros: readonly bigint[];
+  readonly values: readonly T[];
+}
+
+interface ColumnarBase {
+  readonly descriptor: MetricDescriptor;
+  readonly aggregationTemporality: AggregationTemporality;
+}
+
+/** One received metric with PointColumns instead of dataPoints (the type tells the value type). */
+export type ColumnarMetricData =
+  | (ColumnarBase & { readonly dataPointType: DataPointType.GAUGE; readonly columns: PointColumns<number> })
+  | (ColumnarBase & {
+      readonly dataPointType: DataPointType.SUM;
+      readonly isMonotonic: boolean;
+      readonly columns: PointColumns<number>;
+    })
+  | (ColumnarBase & {
+      readonly dataPointType: DataPointType.HISTOGRAM;
+      readonly columns: PointColumns<Histogram>;
+    })
+  | (ColumnarBase & {
+      readonly dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM;
+      readonly columns: PointColumns<ExponentialHistogram>;
+    })
+  | {
+      readonly dataPointType: 'summary';
+      readonly descriptor: MetricDescriptor;
+      readonly columns: PointColumns<SummaryValue>;
+    };
+
+export type StoredMetricData = MetricData | SummaryMetricData | ColumnarMetricData;
 
 /**
  * What the store writes: the SDK's `ResourceMetrics` (every SDK collection is one), widened by
- * summary metrics for data received over OTLP.
+ * summary metrics and column-wise metrics for data received over OTLP.
  */
 export interface StoredResourceMetrics {
   readonly resource: Resource;

@@ -12,7 +12,7 @@ import type { Aggregation } from './queryTimeSeries.js';
  */
 
 export const QUANTILES: Partial<Record<Aggregation, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
-const SAMPLE_AGGREGATES: Partial<Record<Aggregation, string>> = {
+export const SAMPLE_AGGREGATES: Partial<Record<Aggregation, string>> = {
   avg: 'avg(p.value)',
   min: 'min(p.value)',
   max: 'max(p.value)',
@@ -90,6 +90,23 @@ const HISTOGRAM_DELTAS = `pts AS (
   FROM pts
   WHERE time >= $raw_from
 )`;
+
+/**
+ * From a `per_bucket` CTE of increases (gid, bucket, bounds, d_count, d_sum, d_counts): the rest
+ * of a statement summing them per (gid, bucket, bounds), bucket counts element-wise.
+ */
+export const MERGED_BUCKETS = `exploded AS (
+       SELECT gid, bucket, bounds, unnest(d_counts) AS c, generate_subscripts(d_counts, 1) AS i
+       FROM per_bucket
+     ), summed_counts AS (
+       SELECT gid, bucket, bounds, list(c ORDER BY i) AS counts
+       FROM (SELECT gid, bucket, bounds, i, sum(c) AS c FROM exploded GROUP BY ALL)
+       GROUP BY ALL
+     )
+     SELECT t.gid, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
+     FROM (SELECT gid, bucket, bounds, sum(d_count) AS d_count, sum(d_sum) AS d_sum
+           FROM per_bucket GROUP BY ALL) t
+     LEFT JOIN summed_counts c USING (gid, bucket, bounds)`;
 
 /** `sources`: histogram increases from rollups before $raw_from (when used) and raw points after. */
 function histogramSources(source: Source): string {
@@ -254,7 +271,16 @@ export async function histogramRows(
   source: Source,
   metricOf: (gid: number) => string,
 ): Promise<Rows> {
-  const rows = await histogramBucketRows(db, params, source);
+  return histogramFigures(await histogramBucketRows(db, params, source), aggregation, stepSeconds, metricOf);
+}
+
+/** histogramRows' reduction of merged bucket rows (gid, bucket, bounds, count, sum, counts) to one figure each. */
+export function histogramFigures(
+  rows: readonly Record<string, unknown>[],
+  aggregation: Aggregation,
+  stepSeconds: number,
+  metricOf: (gid: number) => string,
+): Rows {
   const seenBounds = new Map<string, string>();
   const quantile = QUANTILES[aggregation];
   const out: Rows = {
@@ -307,18 +333,7 @@ export function histogramBucketRows(
        SELECT p.gid, ${BUCKET}, p.bounds, p.d_count, p.d_sum, p.d_counts
        FROM sources p
        WHERE p.time >= $from AND p.d_count IS NOT NULL
-     ), exploded AS (
-       SELECT gid, bucket, bounds, unnest(d_counts) AS c, generate_subscripts(d_counts, 1) AS i
-       FROM per_bucket
-     ), summed_counts AS (
-       SELECT gid, bucket, bounds, list(c ORDER BY i) AS counts
-       FROM (SELECT gid, bucket, bounds, i, sum(c) AS c FROM exploded GROUP BY ALL)
-       GROUP BY ALL
-     )
-     SELECT t.gid, t.bucket, t.bounds, t.d_count AS count, t.d_sum AS sum, c.counts
-     FROM (SELECT gid, bucket, bounds, sum(d_count) AS d_count, sum(d_sum) AS d_sum
-           FROM per_bucket GROUP BY ALL) t
-     LEFT JOIN summed_counts c USING (gid, bucket, bounds)`,
+     ), ${MERGED_BUCKETS}`,
     params,
   );
 }

@@ -1,13 +1,23 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, type ExponentialHistogram } from '@opentelemetry/sdk-metrics';
 import {
+  AggregationTemporality,
+  type DataPoint,
+  DataPointType,
+  type ExponentialHistogram,
+} from '@opentelemetry/sdk-metrics';
+import {
+  type MetricSeries,
   type ResourceIdentity,
   resourceIdentity,
   type SeriesCatalog,
   type SeriesEntry,
   type SeriesKind,
 } from './SeriesCatalog.js';
-import type { StoredMetricData, StoredResourceMetrics } from './StoredResourceMetrics.js';
+import type {
+  PointColumns as ColumnsOf,
+  StoredMetricData,
+  StoredResourceMetrics,
+} from './StoredResourceMetrics.js';
 
 /** Column-wise rows of one collection, ready for the Appender. Times are µs since the epoch. */
 export interface CollectionRows {
@@ -15,8 +25,10 @@ export interface CollectionRows {
   readonly histograms: HistogramRows;
   readonly expHistograms: ExpHistogramRows;
   readonly summaries: SummaryRows;
-  /** Every series seen in this collection with its newest point time (µs). */
-  readonly seen: Map<SeriesEntry, bigint>;
+  /** Every series seen in this collection, once each. */
+  readonly seen: SeriesEntry[];
+  /** The newest point time of the collection (µs); 0n when it has no point. */
+  newestMicros: bigint;
   pointCount: number;
 }
 
@@ -62,6 +74,9 @@ interface SummaryRows extends PointColumns {
 
 /** A resource's identity is computed once per Resource object, not once per collection. */
 const resourceIdentities = new WeakMap<object, ResourceIdentity>();
+
+/** Tells one collectionRows call's series apart from the last's (see SeriesEntry.seenInWrite). */
+let writeStamp = 0;
 
 function hrTimeToMicros(time: HrTime): bigint {
   return BigInt(time[0]) * 1_000_000n + BigInt(Math.trunc(time[1] / 1000));
@@ -145,21 +160,97 @@ export function collectionRows(
       negativeCounts: [],
     },
     summaries: { ...emptyColumns(), counts: [], sums: [], quantiles: [], values: [] },
-    seen: new Map(),
+    seen: [],
+    newestMicros: 0n,
     pointCount: 0,
   };
-  const startTimes = new MicrosCache();
-  const endTimes = new MicrosCache();
-  for (const resourceMetrics of batch) addResourceRows(rows, resourceMetrics, catalog, startTimes, endTimes);
+  const points = new PointAdder(rows, catalog);
+  for (const resourceMetrics of batch) addResourceRows(rows, resourceMetrics, catalog, points);
   return rows;
+}
+
+/** Adds every point of a metric, given as SDK data points or as PointColumns, then its value. */
+function eachPoint<T>(
+  metric: { readonly dataPoints: readonly DataPoint<T>[] } | { readonly columns: ColumnsOf<T> },
+  points: PointAdder,
+  columns: PointColumns,
+  series: MetricSeries,
+  addValue: (value: T) => void,
+): void {
+  if ('columns' in metric) {
+    const c = metric.columns;
+    for (let i = 0; i < c.values.length; i++) {
+      points.addKeyed(columns, series, c.attributeKeys[i]!, c.startMicros[i]!, c.timeMicros[i]!);
+      addValue(c.values[i]!);
+    }
+  } else {
+    for (const point of metric.dataPoints) {
+      points.add(columns, series, point);
+      addValue(point.value);
+    }
+  }
+}
+
+/** What every point adds, whatever its kind: its series, times and the series' sighting. */
+class PointAdder {
+  private readonly startTimes = new MicrosCache();
+  private readonly endTimes = new MicrosCache();
+  private readonly stamp = ++writeStamp;
+
+  constructor(
+    private readonly rows: CollectionRows,
+    private readonly catalog: SeriesCatalog,
+  ) {}
+
+  add(
+    columns: PointColumns,
+    series: MetricSeries,
+    point: { startTime: HrTime; endTime: HrTime; attributes: Attributes },
+  ): void {
+    const time = this.endTimes.of(point.endTime);
+    this.addEntry(
+      columns,
+      this.catalog.resolve(series, point.attributes, time),
+      this.startTimes.of(point.startTime),
+      time,
+    );
+  }
+
+  /** add() for a point given column-wise (PointColumns), its attributes by their lookup key. */
+  addKeyed(
+    columns: PointColumns,
+    series: MetricSeries,
+    attributesKey: string,
+    startMicros: bigint | null,
+    time: bigint,
+  ): void {
+    this.addEntry(columns, this.catalog.resolveKey(series, attributesKey, time), startMicros, time);
+  }
+
+  private addEntry(
+    columns: PointColumns,
+    entry: SeriesEntry,
+    startMicros: bigint | null,
+    time: bigint,
+  ): void {
+    const rows = this.rows;
+    columns.refs.push(entry.ref);
+    columns.startTimes.push(startMicros);
+    columns.times.push(time);
+    if (entry.seenInWrite !== this.stamp) {
+      entry.seenInWrite = this.stamp;
+      rows.seen.push(entry);
+    }
+    if (time > rows.newestMicros) rows.newestMicros = time;
+    rows.pointCount++;
+  }
 }
 
 function addResourceRows(
   rows: CollectionRows,
   resourceMetrics: StoredResourceMetrics,
   catalog: SeriesCatalog,
-  startTimes: MicrosCache,
-  endTimes: MicrosCache,
+  points: PointAdder,
 ): void {
   let resource = resourceIdentities.get(resourceMetrics.resource);
   if (resource === undefined) {
@@ -186,68 +277,64 @@ function addResourceRows(
         scopeVersion: scopeMetrics.scope.version ?? null,
       });
 
-      const addPoint = (
-        columns: PointColumns,
-        point: { startTime: HrTime; endTime: HrTime; attributes: Attributes },
-      ) => {
-        const time = endTimes.of(point.endTime);
-        const entry = catalog.resolve(metricSeries, point.attributes, time);
-        columns.refs.push(entry.ref);
-        columns.startTimes.push(startTimes.of(point.startTime));
-        columns.times.push(time);
-        const previous = rows.seen.get(entry);
-        if (previous === undefined || previous < time) rows.seen.set(entry, time);
-        rows.pointCount++;
-      };
-
       switch (metric.dataPointType) {
         case DataPointType.GAUGE:
-        case DataPointType.SUM:
-          for (const point of metric.dataPoints) {
-            addPoint(rows.numbers, point);
-            rows.numbers.values.push(point.value);
+        case DataPointType.SUM: {
+          const n = rows.numbers;
+          if ('columns' in metric) {
+            // The receiver's hot path: no callback per point.
+            const c = metric.columns;
+            for (let i = 0; i < c.values.length; i++) {
+              points.addKeyed(n, metricSeries, c.attributeKeys[i]!, c.startMicros[i]!, c.timeMicros[i]!);
+              n.values.push(c.values[i]!);
+            }
+          } else {
+            for (const point of metric.dataPoints) {
+              points.add(n, metricSeries, point);
+              n.values.push(point.value);
+            }
           }
           break;
-        case DataPointType.HISTOGRAM:
-          for (const point of metric.dataPoints) {
-            const h = point.value;
-            addPoint(rows.histograms, point);
-            rows.histograms.counts.push(h.count);
-            rows.histograms.sums.push(h.sum ?? null);
-            rows.histograms.mins.push(h.min ?? null);
-            rows.histograms.maxes.push(h.max ?? null);
-            rows.histograms.bounds.push(h.buckets.boundaries);
-            rows.histograms.bucketCounts.push(h.buckets.counts);
-          }
+        }
+        case DataPointType.HISTOGRAM: {
+          const h = rows.histograms;
+          eachPoint(metric, points, h, metricSeries, (value) => {
+            h.counts.push(value.count);
+            h.sums.push(value.sum ?? null);
+            h.mins.push(value.min ?? null);
+            h.maxes.push(value.max ?? null);
+            h.bounds.push(value.buckets.boundaries);
+            h.bucketCounts.push(value.buckets.counts);
+          });
           break;
-        case DataPointType.EXPONENTIAL_HISTOGRAM:
-          for (const point of metric.dataPoints) {
-            const h = point.value;
-            const e = rows.expHistograms;
-            addPoint(e, point);
-            e.counts.push(h.count);
-            e.sums.push(h.sum ?? null);
-            e.mins.push(h.min ?? null);
-            e.maxes.push(h.max ?? null);
-            e.scales.push(h.scale);
-            e.zeroCounts.push(h.zeroCount);
-            e.zeroThresholds.push(zeroThresholdOf(h));
-            e.positiveOffsets.push(h.positive.offset);
-            e.positiveCounts.push(h.positive.bucketCounts);
-            e.negativeOffsets.push(h.negative.offset);
-            e.negativeCounts.push(h.negative.bucketCounts);
-          }
+        }
+        case DataPointType.EXPONENTIAL_HISTOGRAM: {
+          const e = rows.expHistograms;
+          eachPoint(metric, points, e, metricSeries, (value) => {
+            e.counts.push(value.count);
+            e.sums.push(value.sum ?? null);
+            e.mins.push(value.min ?? null);
+            e.maxes.push(value.max ?? null);
+            e.scales.push(value.scale);
+            e.zeroCounts.push(value.zeroCount);
+            e.zeroThresholds.push(zeroThresholdOf(value));
+            e.positiveOffsets.push(value.positive.offset);
+            e.positiveCounts.push(value.positive.bucketCounts);
+            e.negativeOffsets.push(value.negative.offset);
+            e.negativeCounts.push(value.negative.bucketCounts);
+          });
           break;
-        case 'summary':
-          for (const point of metric.dataPoints) {
-            const s = rows.summaries;
-            addPoint(s, point);
-            s.counts.push(point.value.count);
-            s.sums.push(point.value.sum);
-            s.quantiles.push(point.value.quantiles);
-            s.values.push(point.value.values);
-          }
+        }
+        case 'summary': {
+          const s = rows.summaries;
+          eachPoint(metric, points, s, metricSeries, (value) => {
+            s.counts.push(value.count);
+            s.sums.push(value.sum);
+            s.quantiles.push(value.quantiles);
+            s.values.push(value.values);
+          });
           break;
+        }
       }
     }
   }

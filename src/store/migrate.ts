@@ -60,6 +60,7 @@ export async function loadSeries(connection: DuckDBConnection): Promise<SeriesEn
       id: BigInt(row.series_id as bigint),
       attrs: entriesToRecord(row.attrs),
       lastSeenPersistedMicros: BigInt(row.last_seen as bigint),
+      seenInWrite: 0,
       identity: {
         metricName: String(row.metric_name),
         kind: row.kind as SeriesKind,

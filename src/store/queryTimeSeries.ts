@@ -127,7 +127,8 @@ const MAX_BUCKETS_PER_SERIES = 11_000;
 /** At most this many points in one answer; beyond it the query must be narrowed. */
 const MAX_POINTS_PER_RESULT = 1_000_000;
 
-interface MatchedSeries {
+/** A series a query's metric and matchers select, with the group it falls in. */
+export interface MatchedSeries {
   ref: number;
   metric: string;
   kind: string;
@@ -139,7 +140,7 @@ interface MatchedSeries {
 }
 
 /** One group of the answer: a metric and its group-by values. */
-interface Group {
+export interface Group {
   metric: string;
   labels: (string | null)[];
 }
@@ -154,7 +155,7 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
   const prepared = await prepare(db, query);
   if (prepared.kind === undefined)
     return { ...resultHeader(query), totalGroups: prepared.totalGroups, series: [] };
-  const { kind, groups, groupBy, buckets, stepUs, source, params } = prepared;
+  const { kind, groups, source, params } = prepared;
   let rows: Rows;
   if (kind === 'histogram') {
     rows = await histogramRows(
@@ -171,30 +172,45 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
       query.aggregation,
       query.stepSeconds,
       params,
-      prepared.oneSeriesPerGroup,
+      prepared.refs.length === groups.length,
     );
   } else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
     rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
   } else rows = await sampleRows(db, query.aggregation, params);
 
-  const seen = new Uint8Array(prepared.groups.length);
+  return answerOf(query, prepared, rows);
+}
+
+/** The result of a prepared query from its (group, bucket, value) rows. */
+export function answerOf(
+  query: TimeSeriesQuery,
+  prepared: Extract<Prepared, { kind: string }>,
+  rows: Rows,
+): TimeSeriesResult {
+  const { groups, groupBy, buckets, stepUs, source } = prepared;
+  const seen = new Uint8Array(groups.length);
   let answered = 0;
   for (const gid of rows.gid) {
     if (seen[gid] === 0) answered++;
     seen[gid] = 1;
   }
-  if (answered * buckets > MAX_POINTS_PER_RESULT) {
-    throw new QueryError(
-      'group-by',
-      `the answer would hold ${answered} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
-    );
-  }
+  checkAnswerSize(answered, buckets);
   return {
     ...resultHeader(query),
     source,
     totalGroups: prepared.totalGroups,
     series: assemble(rows, groups, groupBy, buckets, query.from, stepUs),
   };
+}
+
+/** Refuses answers of more than MAX_POINTS_PER_RESULT points. */
+export function checkAnswerSize(answered: number, buckets: number): void {
+  if (answered * buckets > MAX_POINTS_PER_RESULT) {
+    throw new QueryError(
+      'group-by',
+      `the answer would hold ${answered} series × ${buckets} points, more than ${MAX_POINTS_PER_RESULT}; narrow it with where, fewer group-by keys or a larger step`,
+    );
+  }
 }
 
 /** The merged distribution of one group of histogram series over a whole range. */
@@ -246,7 +262,7 @@ export async function queryHistogramDistribution(
 }
 
 /** A validated query with its matched series, group ids, source and SQL parameters. */
-type Prepared =
+export type Prepared =
   | { kind: undefined; totalGroups: number }
   | {
       kind: string;
@@ -257,11 +273,23 @@ type Prepared =
       stepUs: bigint;
       source: Source;
       params: Params;
-      /** Every group holds exactly one series (no figures of several series to combine). */
-      oneSeriesPerGroup: boolean;
+      /** The matched series' refs and their group ids, as bound in `params`. */
+      refs: number[];
+      gids: number[];
     };
 
-async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepared> {
+/** How prepare finds the series of a query: matchSeries, or a cache in front of it. */
+export type SeriesMatcher = (db: QueryRunner, query: TimeSeriesQuery) => Promise<readonly MatchedSeries[]>;
+
+/**
+ * Validates the query and settles everything but the points: matched series, groups, source and
+ * parameters.
+ */
+export async function prepare(
+  db: QueryRunner,
+  query: TimeSeriesQuery,
+  match: SeriesMatcher = matchSeries,
+): Promise<Prepared> {
   validate(query);
   const fromUs = BigInt(query.from.getTime()) * 1000n;
   const toUs = BigInt(query.to.getTime()) * 1000n;
@@ -275,10 +303,9 @@ async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepare
     );
   }
 
-  const allMatched = await matchSeries(db, query);
-  const groupKeys = [...new Set(allMatched.map((s) => s.group))].sort();
-  const matched = pageOf(allMatched, groupKeys, query.groupPage);
-  const kinds = new Set(allMatched.map((s) => s.kind));
+  const allMatched = await match(db, query);
+  const { groupKeys, kinds, grouping: all } = groupingOf(allMatched);
+  const matched = query.groupPage === undefined ? allMatched : pageOf(allMatched, groupKeys, query.groupPage);
   if (kinds.size > 1) {
     throw new QueryError(
       'metric',
@@ -291,22 +318,12 @@ async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepare
   await checkStep(db, query, matched[0]!.ref, fromUs, toUs);
 
   const groupBy = query.groupBy ?? [];
-  // Group ids in (metric, labels) order, numbered here: the database aggregates by id and never
-  // builds labels per row.
-  const groupIds = new Map<string, number>();
-  const groups: Group[] = [];
-  const firstOfGroup = new Map<string, MatchedSeries>();
-  for (const series of matched) if (!firstOfGroup.has(series.group)) firstOfGroup.set(series.group, series);
-  for (const key of [...firstOfGroup.keys()].sort()) {
-    const series = firstOfGroup.get(key)!;
-    groupIds.set(key, groups.length);
-    groups.push({ metric: series.metric, labels: series.labels });
-  }
+  const { groups, refs, gids } = matched === allMatched ? all : groupingOf(matched).grouping;
   const { source, rawFromUs } = await chooseSource(db, query, kind, fromUs, toUs);
   const lookbackUs = stepUs > MAX_GAP_MICROS ? stepUs : MAX_GAP_MICROS;
   const params: Params = {
-    refs: listValue(matched.map((s) => s.ref)),
-    gids: listValue(matched.map((s) => groupIds.get(s.group)!)),
+    refs: listValue(refs),
+    gids: listValue(gids),
     from_us: fromUs,
     step_us: stepUs,
     from: timestampValue(fromUs),
@@ -315,7 +332,6 @@ async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepare
     lookback: timestampValue(rawFromUs - lookbackUs),
   };
 
-  const oneSeriesPerGroup = groups.length === matched.length;
   return {
     kind,
     totalGroups: groupKeys.length,
@@ -325,21 +341,59 @@ async function prepare(db: QueryRunner, query: TimeSeriesQuery): Promise<Prepare
     stepUs,
     source,
     params,
-    oneSeriesPerGroup,
+    refs,
+    gids,
   };
 }
 
+interface Grouping {
+  groupKeys: string[];
+  kinds: Set<string>;
+  grouping: { groups: Group[]; refs: number[]; gids: number[] };
+}
+
+/**
+ * Groupings already worked out, by matched list: a SeriesMatchCache hands out the same list while
+ * the catalog is unchanged, so repeated queries over it skip the sorting.
+ */
+const groupings = new WeakMap<readonly MatchedSeries[], Grouping>();
+
+/** The matched series' groups, numbered in (metric, labels) order, and each series' group id. */
+function groupingOf(matched: readonly MatchedSeries[]): Grouping {
+  const known = groupings.get(matched);
+  if (known !== undefined) return known;
+  const groupKeys = [...new Set(matched.map((s) => s.group))].sort();
+  // Group ids in (metric, labels) order, numbered here: the database aggregates by id and never
+  // builds labels per row.
+  const groupIds = new Map<string, number>();
+  const groups: Group[] = [];
+  const firstOfGroup = new Map<string, MatchedSeries>();
+  for (const series of matched) if (!firstOfGroup.has(series.group)) firstOfGroup.set(series.group, series);
+  for (const key of groupKeys) {
+    const series = firstOfGroup.get(key)!;
+    groupIds.set(key, groups.length);
+    groups.push({ metric: series.metric, labels: series.labels });
+  }
+  const grouping: Grouping = {
+    groupKeys,
+    kinds: new Set(matched.map((s) => s.kind)),
+    grouping: { groups, refs: matched.map((s) => s.ref), gids: matched.map((s) => groupIds.get(s.group)!) },
+  };
+  groupings.set(matched, grouping);
+  return grouping;
+}
+
 function pageOf(
-  matched: MatchedSeries[],
+  matched: readonly MatchedSeries[],
   groupKeys: readonly string[],
   page: TimeSeriesQuery['groupPage'],
-): MatchedSeries[] {
+): readonly MatchedSeries[] {
   if (page === undefined) return matched;
   const wanted = new Set(groupKeys.slice(page.offset, page.offset + page.limit));
   return matched.filter((s) => wanted.has(s.group));
 }
 
-function resultHeader(query: TimeSeriesQuery) {
+export function resultHeader(query: TimeSeriesQuery) {
   return {
     metric: query.metric,
     aggregation: query.aggregation,
@@ -444,7 +498,11 @@ function isValidGlob(pattern: string): boolean {
   return !open;
 }
 
-async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<MatchedSeries[]> {
+/**
+ * The series the query selects (its metric glob, `where` and matchers) with their group-by labels;
+ * none when the metric exists with other attributes (or is missing and `ifMissing` is `empty`).
+ */
+export async function matchSeries(db: QueryRunner, query: TimeSeriesQuery): Promise<MatchedSeries[]> {
   const matched = await matchingSeries(db, query);
   if (matched.length > 0) return matched;
   // Nothing matched: the metric may exist with other attributes (an empty answer), or not at all.

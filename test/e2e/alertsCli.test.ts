@@ -1,10 +1,11 @@
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES_PATH } from '../../src/alerts/startAlerting.js';
 import { alertEventStatements } from '../../src/store/alertEvents.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
-import { runCli } from '../helpers/runCli.js';
+import { runCli, spawnCli, stderrContaining } from '../helpers/runCli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -64,6 +65,32 @@ describe('perfwatch rules check', () => {
     expect(result.stderr).toContain('rule "QueueBacklog": for: must be a duration');
     expect(existsSync(dir.file('h.duckdb'))).toBe(false);
   });
+});
+
+describe('perfwatch start: SIGHUP', () => {
+  it('reloads the rules file; an invalid one is refused and the running rules stay', async () => {
+    const rules = dir.file('rules.yaml');
+    const rule = (name: string) =>
+      `rules:\n  - { name: ${name}, selector: { metric: app.queue.depth }, comparison: '>', threshold: 1 }\n`;
+    await writeFile(rules, rule('First'));
+    const child = spawnCli(
+      ['start', '--db', dir.file('h.duckdb'), '--interval', '3600', '--no-prometheus', '--no-api'],
+      { PERFWATCH_ALERT_RULES: rules, PERFWATCH_DEFAULT_ALERT_RULES: 'false' },
+    );
+    try {
+      await stderrContaining(child, 'Ctrl-C to stop');
+      await writeFile(rules, rule('First') + rule('Second').replace('rules:\n', ''));
+      child.kill('SIGHUP');
+      await stderrContaining(child, 'alert rules reloaded (2 rules)');
+      await writeFile(rules, invalid);
+      child.kill('SIGHUP');
+      const stderr = await stderrContaining(child, 'alert rules not reloaded');
+      expect(stderr).toContain('rule "QueueBacklog": for: must be a duration');
+    } finally {
+      child.kill('SIGINT');
+      await once(child, 'exit');
+    }
+  }, 60_000);
 });
 
 describe('perfwatch alerts', () => {

@@ -25,7 +25,7 @@ describe('perfwatch benchmark', { timeout: 90_000 }, () => {
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     expect(created.stdout).toBe(
-      'created benchmark "baseline": 6 series from 2026-11-29T00:00:00.000Z to 2026-11-29T01:00:00.000Z (checkout 1.0.0)\n',
+      'created benchmark "baseline": 7 series from 2026-11-29T00:00:00.000Z to 2026-11-29T01:00:00.000Z (checkout 1.0.0)\n',
     );
     const again = await bench('create', 'baseline', '--at', '2026-11-29T01:00:00Z');
     expect(again.code).toBe(2);
@@ -47,7 +47,7 @@ describe('perfwatch benchmark', { timeout: 90_000 }, () => {
     const list = await bench('list', '--json');
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout).benchmarks).toMatchObject([
-      { name: 'baseline', seriesCount: 6, resources: [{ service: 'checkout', versions: ['1.0.0'] }] },
+      { name: 'baseline', seriesCount: 7, resources: [{ service: 'checkout', versions: ['1.0.0'] }] },
     ]);
   });
 
@@ -83,7 +83,7 @@ describe('perfwatch benchmark', { timeout: 90_000 }, () => {
     );
     expect(passed.stderr).toBe('');
     expect(passed.code).toBe(0);
-    expect(passed.stdout).toContain('0 degraded, 0 improved, 6 stable, 0 insufficient data');
+    expect(passed.stdout).toContain('0 degraded, 0 improved, 7 stable, 0 insufficient data');
 
     const unknown = await bench('compare', 'nope', '--fail-on', 'degraded');
     expect(unknown.code).toBe(2);
@@ -124,12 +124,12 @@ describe('perfwatch benchmark', { timeout: 90_000 }, () => {
       /^\| 🔴 degraded \| app\.request\.latency \{http\.route=\/pay\} \| checkout \| 100\.3 ms \| 1\d\d\.\d ms \| \+4\d\.\d % \| \d\.\de-\d+ \| \+4\d\.\d+ ms \(\d+\.?\d* … \d+\.?\d*\) \|$/m,
     );
     expect(markdown.stdout).toContain('| 🟢 improved | process.memory.usage | checkout |');
-    expect(markdown.stdout).toContain('<details><summary>1 stable, 0 insufficient data</summary>');
+    expect(markdown.stdout).toContain('<details><summary>2 stable, 0 insufficient data</summary>');
 
     const json = await bench('compare', 'baseline', '--with', 'baseline', '--json');
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout);
-    expect(report.summary).toEqual({ degraded: 0, improved: 0, stable: 6, insufficient_data: 0 });
+    expect(report.summary).toEqual({ degraded: 0, improved: 0, stable: 7, insufficient_data: 0 });
     expect(report.against).toMatchObject({ kind: 'benchmark', name: 'baseline' });
     expect(report.series[0]).toMatchObject({
       baseline: { n: expect.any(Number), p90: expect.any(Number), p99: expect.any(Number) },

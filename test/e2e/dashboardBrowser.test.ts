@@ -1,26 +1,17 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApiServer, startApiServer } from '../../src/server/startApiServer.js';
 import { type PerfWatch, startPerfWatch } from '../../src/startPerfWatch.js';
 import { captureLogger } from '../helpers/captureLogger.js';
+import { launchChromium, plottedPixels } from '../helpers/chromium.js';
 import { writeFixtureFile } from '../helpers/fixtureCollection.js';
 import { manualScheduler } from '../helpers/manualScheduler.js';
 import { seedPoints } from '../helpers/seedHistory.js';
 import { tempDir } from '../helpers/tempDir.js';
 
-interface CanvasLike {
-  readonly width: number;
-  readonly height: number;
-  getContext(kind: '2d'): {
-    getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
-  };
-}
-
-/** Debian's chromium (installed by .ci/run); no browser download. */
-const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots land here (git-ignored) for people to look at. */
 const OUTPUT = join(process.cwd(), '.tmp', 'test-output');
 
@@ -39,8 +30,6 @@ describe('dashboard page in headless Chromium', () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} is missing: apt-get install chromium (as .ci/run does)`);
     dir = await tempDir();
     const dbPath = dir.file('history.duckdb');
     await writeFixtureFile(dbPath, seedPoints(Date.now() / 1000));
@@ -72,21 +61,19 @@ describe('dashboard page in headless Chromium', () => {
     await perfwatch.store.rollUp();
     await perfwatch.regressions.runCycle();
     api = await startApiServer(perfwatch, { host: '127.0.0.1', port: 0 }, { logger: captureLogger() });
-    browser = await chromium.launchPersistentContext(dir.file('chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 800 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+    // An hour of checkout before its memory rose: the last hour compares as degraded.
+    const created = await fetch(`${api.url}/api/performance/benchmarks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'before-rise',
+        from: new Date(Date.now() - 5 * 3_600_000).toISOString(),
+        to: new Date(Date.now() - 4 * 3_600_000).toISOString(),
+        services: ['checkout'],
+      }),
     });
+    expect(created.status).toBe(201);
+    browser = await launchChromium(dir.file('chromium-profile'));
     browser.on('request', (request) => requests.push(request.url()));
     page = await browser.newPage();
     page.on('console', (message) => {
@@ -109,21 +96,8 @@ describe('dashboard page in headless Chromium', () => {
     await expect.poll(() => page.textContent('#status'), { timeout: 10_000 }).toContain('120 s buckets');
     const summary = await page.textContent('[data-panel="cpu"] .value');
     expect(summary).toMatch(/\d+(\.\d+)? % · avg \d+(\.\d+)? %/);
-    // Plotted, not just an empty frame: count pixels in the series' colour (#1565c0) on the canvas.
-    // (Typed by hand: the tests compile without the DOM library.)
-    const plotted = await page.$eval('[data-panel="cpu"] canvas', (canvas: CanvasLike) => {
-      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
-      let count = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        if (
-          Math.abs((data[i] ?? 0) - 0x15) < 30 &&
-          Math.abs((data[i + 1] ?? 0) - 0x65) < 30 &&
-          (data[i + 2] ?? 0) > 160
-        )
-          count++;
-      }
-      return count;
-    });
+    // Plotted, not just an empty frame: pixels in the series' colour on the canvas.
+    const plotted = await plottedPixels(page, 'cpu');
     expect(plotted).toBeGreaterThan(200);
     const memoryLegend = await page.textContent('[data-panel="memory"] .u-legend');
     expect(memoryLegend).toContain('used');
@@ -136,6 +110,15 @@ describe('dashboard page in headless Chromium', () => {
     await expect.poll(() => item.textContent(), { timeout: 10_000 }).toContain('process.memory.usage');
     expect(await item.textContent()).toMatch(/rose \d+(\.\d+)? %.* — a regression\./);
     await page.waitForSelector('#regressions li[data-regression] canvas', { timeout: 10_000 });
+  });
+
+  it('lists benchmarks; the compare button shows the verdicts', async () => {
+    const item = page.locator('#benchmarks li[data-benchmark="before-rise"]');
+    await item.locator('button.compare').click();
+    await expect
+      .poll(() => item.locator('.compare-result').textContent(), { timeout: 10_000 })
+      .toMatch(/[1-9]\d* degraded/);
+    expect(await item.locator('.compare-result').textContent()).toContain('process.memory.usage');
   });
 
   it('shows a firing alert within one collection, pushed through the event stream', async () => {

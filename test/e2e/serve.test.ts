@@ -14,6 +14,9 @@ afterEach(async () => {
   await dir.cleanup();
 });
 
+/** The receiver and the API share it; the API wants at least 16 characters. */
+const TOKEN = 'serve-test-token-0123';
+
 const request = {
   resourceMetrics: [
     {
@@ -46,7 +49,7 @@ const request = {
 describe('perfwatch serve', () => {
   it('receives OTLP/HTTP with a bearer token, and SIGTERM writes everything and closes the file', async () => {
     const db = dir.file('central.duckdb');
-    const child = spawnCli(['serve', '--db', db, '--port', '0'], { PERFWATCH_API_TOKEN: 'tok' });
+    const child = spawnCli(['serve', '--db', db, '--port', '0'], { PERFWATCH_API_TOKEN: TOKEN });
     const banner = await stderrContaining(child, 'Ctrl-C to stop');
     const url = /at (http:\/\/\S+\/v1\/metrics)/.exec(banner)?.[1];
     expect(url).toBeDefined();
@@ -56,7 +59,7 @@ describe('perfwatch serve', () => {
     expect((await fetch(url!, { method: 'POST', headers, body: JSON.stringify(request) })).status).toBe(401);
     const accepted = await fetch(url!, {
       method: 'POST',
-      headers: { ...headers, Authorization: 'Bearer tok' },
+      headers: { ...headers, Authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify(request),
     });
     expect(accepted.status).toBe(200);

@@ -313,6 +313,25 @@ describe('HTTP API: writes, SQL and errors', () => {
     expect(conflict.body.error.details.field).toBe('type');
   });
 
+  it('GET metrics answers from its cache until the history changes', async () => {
+    const read = async () => {
+      const { body } = await call('GET', '/metrics?metric_name=app.cache.level&hours=1&aggregation=last');
+      return body.data.series[0].points
+        .map((point: { value: number | null }) => point.value)
+        .filter((value: number | null) => value !== null)
+        .at(-1);
+    };
+    await call('POST', '/metrics', { name: 'app.cache.level', value: 1 });
+    await perfwatch.forceFlush();
+    expect(await read()).toBe(1);
+    const version = perfwatch.store.dataVersion;
+    expect(await read()).toBe(1);
+    await call('POST', '/metrics', { name: 'app.cache.level', value: 2 });
+    await perfwatch.forceFlush();
+    expect(perfwatch.store.dataVersion).toBeGreaterThan(version);
+    expect(await read()).toBe(2);
+  });
+
   it('POST metrics: unknown fields and bad values are 400s naming the field', async () => {
     await expectInvalid('POST', '/metrics', 'colour', 'additionalProperties', {
       name: 'a.b',
@@ -457,6 +476,39 @@ describe('HTTP API: benchmarks', () => {
       name: 'x',
       colour: 'red',
     });
+    await expectInvalid('GET', `/benchmarks/${'n'.repeat(129)}`, 'name', 'maxLength');
+    await expectInvalid('POST', '/benchmarks/x/compare', 'window_minutes', 'minimum', { window_minutes: 0 });
+    await expectInvalid('POST', '/benchmarks/x/compare', 'stable_band', 'maximum', { stable_band: 2 });
+    await expectInvalid('POST', '/benchmarks/x/compare', 'against', 'additionalProperties', {
+      against: 'y',
+    });
+    const missing = await call('DELETE', '/benchmarks/never-created');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('PERFWATCH_BENCHMARK_NOT_FOUND');
+  });
+
+  it('other routes name the bad parameter too; a body of another media type is a 415', async () => {
+    await expectInvalid('GET', `/services/${'s'.repeat(257)}`, 'name', 'maxLength');
+    await expectInvalid('GET', '/deploys?hours=0', 'hours', 'minimum');
+    await expectInvalid('GET', '/dashboard/export?range=31d', 'range', 'range');
+    await expectInvalid('GET', '/dashboard?series=maybe', 'series', 'type');
+    const xml = await server.app.inject({
+      method: 'POST',
+      url: `${API}/metrics`,
+      headers: { 'content-type': 'application/xml' },
+      payload: '<metric name="a.b" value="1"/>',
+    });
+    expect(xml.statusCode).toBe(415);
+    expect(xml.json().error.code).toBe('PERFWATCH_UNSUPPORTED_MEDIA_TYPE');
+    // Plain text is read as a string, which the body schema refuses.
+    const text = await server.app.inject({
+      method: 'POST',
+      url: `${API}/metrics`,
+      headers: { 'content-type': 'text/plain' },
+      payload: 'name=a.b value=1',
+    });
+    expect(text.statusCode).toBe(400);
+    expect(text.json().error.details).toMatchObject({ location: 'body', rule: 'type' });
   });
 });
 
@@ -466,6 +518,8 @@ describe('HTTP API: token', () => {
       ['/metrics', { name: 'a.b', value: 1 }],
       ['/sql', { sql: 'SELECT 1' }],
       ['/cleanup', undefined],
+      ['/benchmarks', { name: 'guarded' }],
+      ['/benchmarks/guarded/compare', {}],
     ] as const) {
       const denied = await call('POST', url, payload, secured);
       expect(denied.status).toBe(401);

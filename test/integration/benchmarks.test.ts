@@ -71,6 +71,7 @@ describe('benchmarks', () => {
     )!;
     expect(p95.overall).toBeGreaterThan(0);
     expect(created.series.map((s) => s.statistic).sort()).toEqual([
+      'error_rate', // of http.server.request.duration: no request failed
       'p50',
       'p95',
       'p99',
@@ -123,13 +124,13 @@ describe('benchmarks', () => {
       now: at(55),
     });
     expect(quiet.summary.degraded).toBe(0);
-    expect(quiet.summary.stable).toBe(6);
+    expect(quiet.summary.stable).toBe(7);
     // Three minutes hold three values per series: too few for a verdict.
     const short = await compareBenchmark(restarted, 'baseline', {
       windowMillis: 3 * MINUTE * 1000,
       now: at(80),
     });
-    expect(short.summary).toEqual({ degraded: 0, improved: 0, stable: 0, insufficient_data: 6 });
+    expect(short.summary).toEqual({ degraded: 0, improved: 0, stable: 0, insufficient_data: 7 });
     expect(short.series[0]!.reason).toMatch(
       /^\d+ baseline and [0-3] current values; at least 5 on each side are needed$/,
     );
@@ -210,5 +211,60 @@ describe('benchmarks', () => {
     await deleteBenchmark(store!, 'base');
     expect((await listBenchmarks(store!)).map((b) => b.name)).toEqual(['coarse']);
     expect((await errorOf(deleteBenchmark(store!, 'base'))).code).toBe('PERFWATCH_BENCHMARK_NOT_FOUND');
+  });
+
+  it('captures the HTTP error rate (5xx or error.type over all requests) and finds it degraded', async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    store = await MetricStore.open(dir.file('history.duckdb'));
+    // 60 minutes, 100 requests a minute: 2–3 % fail before minute 40 (5xx, or a client-side
+    // error.type), 14–16 % after. Three series of the histogram, cumulative.
+    const totals = { ok: 0, serverError: 0, timeout: 0 };
+    const points = [];
+    for (let i = 0; i < 60; i++) {
+      const failing = i < 40 ? 2 + (i % 2) : 14 + (i % 3);
+      totals.serverError += failing - 1;
+      totals.timeout += 1;
+      totals.ok += 100 - failing;
+      for (const [attributes, count] of [
+        [{ 'http.response.status_code': 200 }, totals.ok],
+        [{ 'http.response.status_code': 503 }, totals.serverError],
+        [{ 'http.response.status_code': 200, 'error.type': 'timeout' }, totals.timeout],
+      ] as const) {
+        points.push({
+          metric: 'http.server.request.duration',
+          kind: 'histogram' as const,
+          unit: 's',
+          time: T0 + i * MINUTE,
+          startTime: T0 - 1,
+          attributes,
+          histogram: { bounds: [0.1, 1], counts: [count, 0, 0], sum: count * 0.05 },
+          resource: { 'service.name': 'checkout' },
+        });
+      }
+    }
+    for (const collection of fixtureCollections(points)) await store.writeCollection(collection);
+
+    const created = await createBenchmark(store, {
+      name: 'errors',
+      durationMillis: 30 * MINUTE * 1000,
+      now: at(31),
+    });
+    const errorRate = created.series.find((s) => s.statistic === 'error_rate')!;
+    expect(errorRate).toMatchObject({
+      metric: 'http.server.request.duration',
+      service: 'checkout',
+      unit: '1',
+    });
+    expect(errorRate.stats.mean).toBeCloseTo(0.025, 3);
+    expect(errorRate.overall).toBeCloseTo(0.025, 3);
+
+    const later = await compareBenchmark(store, 'errors', { windowMillis: 15 * MINUTE * 1000, now: at(59) });
+    const compared = later.series.find((s) => s.statistic === 'error_rate')!;
+    expect(compared.metricClass).toBe('error_rate');
+    expect(compared.verdict).toBe('degraded');
+    expect(compared.current!.mean).toBeCloseTo(0.15, 2);
+    const same = await compareBenchmark(store, 'errors', { windowMillis: 15 * MINUTE * 1000, now: at(38) });
+    expect(same.series.find((s) => s.statistic === 'error_rate')!.verdict).toBe('stable');
   });
 });

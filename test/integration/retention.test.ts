@@ -1,6 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PeriodicTask } from '../../src/scheduling/PeriodicTask.js';
+import {
+  type AlertEventRecord,
+  alertEventStatements,
+  latestAlertEvents,
+  ruleStates,
+} from '../../src/store/alertEvents.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
+import {
+  listRegressions,
+  type RegressionRecord,
+  saveRegressions,
+} from '../../src/store/regressionRecords.js';
 import { captureLogger } from '../helpers/captureLogger.js';
 import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
 import { manualScheduler } from '../helpers/manualScheduler.js';
@@ -84,6 +95,113 @@ describe('MetricStore.deleteBefore', () => {
   it('does nothing on an empty history or when everything is newer', async () => {
     const summary = await store.deleteBefore(new Date((T0 - DAY) * 1000));
     expect(summary).toMatchObject({ deletedPoints: 0, deletedRollups: 0, deletedSeries: 0, batches: 0 });
+  });
+});
+
+describe('retention of analysis records', () => {
+  const at = (days: number) => (T0 + days * DAY) * 1000;
+  const event = (
+    rule: string,
+    series: string,
+    days: number,
+    state: string,
+    previousState: string,
+  ): AlertEventRecord => ({
+    time: at(days),
+    rule,
+    seriesKey: series,
+    labels: { queue: series },
+    state,
+    previousState,
+    value: 1,
+    severity: 'warning',
+    activeAt: undefined,
+    firedAt: undefined,
+  });
+  const regression = (id: string, status: 'open' | 'resolved', resolvedDays: number | null) => {
+    const window = {
+      from: new Date(at(0)),
+      to: new Date(at(0.5)),
+      n: 10,
+      mean: 1,
+      median: 1,
+      stddev: 0,
+      p95: 1,
+    };
+    return {
+      id,
+      seriesKey: id,
+      metric: 'live.counter',
+      statistic: 'rate',
+      unit: '1',
+      service: null,
+      labels: {},
+      metricClass: 'other',
+      kind: 'regression',
+      severity: 'warning',
+      status,
+      direction: 'up',
+      changeTime: new Date(at(0.5)),
+      versionBefore: null,
+      versionAfter: null,
+      baseline: window,
+      current: window,
+      absoluteChange: 1,
+      relativeChange: 1,
+      effectLow: 0.5,
+      effectHigh: 1.5,
+      effectKind: 'relative',
+      minEffect: 0.1,
+      pValue: 0.001,
+      test: 'mann-whitney',
+      explanation: 'x',
+      distribution: null,
+      firstSeen: new Date(at(0.5)),
+      lastSeen: new Date(at(1)),
+      resolvedAt: resolvedDays === null ? null : new Date(at(resolvedDays)),
+    } as unknown as RegressionRecord;
+  };
+
+  it('prunes alert transitions and resolved regressions before the cut-off; current alert states, trigger counts and open regressions stay', async () => {
+    await store.execute(
+      alertEventStatements(
+        [
+          // emails: fired and resolved long ago — all of it goes.
+          event('Backlog', 'emails', 0, 'pending', 'inactive'),
+          event('Backlog', 'emails', 0.1, 'firing', 'pending'),
+          event('Backlog', 'emails', 0.5, 'resolved', 'firing'),
+          // sms: firing since day 0 — its latest event stays (a restart resumes from it).
+          event('Backlog', 'sms', 0, 'pending', 'inactive'),
+          event('Backlog', 'sms', 0.2, 'firing', 'pending'),
+          // push: recent transitions stay whatever they are.
+          event('Backlog', 'push', 2.5, 'firing', 'inactive'),
+          event('Backlog', 'push', 3, 'resolved', 'firing'),
+        ],
+        [{ rule: 'Backlog', state: 'firing', severity: 'warning', fired: 3, time: at(3) }],
+      ),
+    );
+    await saveRegressions(store, [
+      regression('old-resolved', 'resolved', 1),
+      regression('recent-resolved', 'resolved', 2.5),
+      regression('old-open', 'open', null),
+    ]);
+    const summary = await store.deleteBefore(new Date(at(2)));
+    expect(summary).toMatchObject({ deletedAlertEvents: 4, deletedRegressions: 1 });
+    const left = await store.query('SELECT series_key, state FROM alert_events ORDER BY event_id');
+    expect(left).toEqual([
+      { series_key: 'sms', state: 'firing' },
+      { series_key: 'push', state: 'firing' },
+      { series_key: 'push', state: 'resolved' },
+    ]);
+    expect((await latestAlertEvents(store)).map((e) => [e.seriesKey, e.state])).toEqual([
+      ['push', 'resolved'],
+      ['sms', 'firing'],
+    ]);
+    expect(await ruleStates(store)).toMatchObject([{ rule: 'Backlog', triggerCount: 3 }]);
+    expect((await listRegressions(store, { since: new Date(0) })).map((r) => r.id).sort()).toEqual([
+      'old-open',
+      'recent-resolved',
+    ]);
   });
 });
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeOtlpMetrics, OtlpDecodeError } from '../../src/receiver/decodeOtlpMetrics.js';
 import { ExportMetricsServiceRequest } from '../../src/receiver/otlpMetricsSchema.js';
 import { toResourceMetrics } from '../../src/receiver/toResourceMetrics.js';
+import type { ColumnarMetricData } from '../../src/store/StoredResourceMetrics.js';
 
 const TIME = '1767225600123456789';
 
@@ -19,11 +20,11 @@ function convert(metric: object, attributes: object[] = []) {
 }
 
 function onlyMetric(converted: ReturnType<typeof toResourceMetrics>) {
-  return converted.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!;
+  return converted.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]! as ColumnarMetricData;
 }
 
 describe('toResourceMetrics', () => {
-  it('converts nanosecond times exactly and int64 values, negative ones included', () => {
+  it('converts nanosecond times to µs exactly and int64 values, negative ones included', () => {
     const converted = convert({
       name: 'level',
       gauge: { dataPoints: [{ timeUnixNano: TIME, startTimeUnixNano: '0', asInt: '-42' }] },
@@ -31,11 +32,11 @@ describe('toResourceMetrics', () => {
     expect(converted).toMatchObject({ points: 1, rejected: 0, errorMessage: '' });
     const metric = onlyMetric(converted);
     expect(metric.dataPointType).toBe(DataPointType.GAUGE);
-    expect(metric.dataPoints[0]).toEqual({
-      startTime: [0, 0],
-      endTime: [1_767_225_600, 123_456_789],
-      attributes: {},
-      value: -42,
+    expect(metric.columns).toEqual({
+      attributeKeys: [''],
+      startMicros: [0n],
+      timeMicros: [1_767_225_600_123_456n],
+      values: [-42],
     });
     expect(metric.descriptor.valueType).toBe(ValueType.INT);
   });
@@ -212,7 +213,7 @@ describe('toResourceMetrics', () => {
       },
     });
     expect(converted).toMatchObject({ points: 1, rejected: 0 });
-    expect(onlyMetric(converted).dataPoints[0]!.value).toEqual({
+    expect(onlyMetric(converted).columns.values[0]).toEqual({
       count: 6,
       sum: 1.5,
       scale: -2,
@@ -272,7 +273,7 @@ describe('decodeOtlpMetrics', () => {
     expect(converted).toMatchObject({ points: 1, rejected: 0 });
     expect(onlyMetric(converted)).toMatchObject({
       aggregationTemporality: AggregationTemporality.DELTA,
-      dataPoints: [{ value: 5 }],
+      columns: { values: [5] },
     });
   });
 });

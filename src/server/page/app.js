@@ -17,11 +17,22 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-async function getJson(path) {
-  const response = await fetch(`${API}${path}`, { headers: { accept: 'application/json' } });
+async function getJson(path, init = {}) {
+  const response = await fetch(`${API}${path}`, {
+    ...init,
+    headers: { accept: 'application/json', ...init.headers },
+  });
   const body = await response.json();
   if (body.status !== 'success') throw new Error(body.error?.message ?? `HTTP ${response.status}`);
   return body.data;
+}
+
+function postJson(path, payload) {
+  return getJson(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
 }
 
 function format(value, unit) {
@@ -62,6 +73,7 @@ async function refresh() {
     return;
   }
   state.refreshing = true;
+  lastRefreshAt = Date.now();
   try {
     const data = await getJson(`/dashboard${query()}`);
     renderPanels(data);
@@ -287,17 +299,102 @@ function renderDeploys(verdicts) {
   );
 }
 
+async function loadBenchmarks() {
+  const list = $('benchmarks');
+  let benchmarks;
+  try {
+    benchmarks = (await getJson('/benchmarks')).benchmarks;
+  } catch (error) {
+    list.replaceChildren(el('li', { class: 'empty' }, `Could not load the benchmarks: ${error.message}`));
+    return;
+  }
+  if (benchmarks.length === 0) {
+    list.replaceChildren(
+      el(
+        'li',
+        { class: 'empty' },
+        `No benchmark yet: capture one with perfwatch benchmark create NAME, or POST ${API}/benchmarks {"name": …}.`,
+      ),
+    );
+    return;
+  }
+  // Items already shown keep their last comparison.
+  const shown = new Map(
+    [...list.querySelectorAll('li[data-benchmark]')].map((li) => [li.dataset.benchmark, li]),
+  );
+  list.replaceChildren(
+    ...benchmarks.map((benchmark) => {
+      const existing = shown.get(benchmark.name);
+      if (existing) return existing;
+      const result = el('div', { class: 'compare-result' });
+      const button = el('button', { type: 'button', class: 'compare' }, 'Compare with now');
+      button.addEventListener('click', () => compareBenchmark(benchmark.name, button, result));
+      return el(
+        'li',
+        { 'data-benchmark': benchmark.name },
+        el('strong', {}, benchmark.name),
+        el(
+          'div',
+          { class: 'muted' },
+          `${new Date(benchmark.from).toLocaleString()} – ${new Date(benchmark.to).toLocaleString()} · ` +
+            `${benchmark.seriesCount} series${benchmark.services.length ? ` · ${benchmark.services.join(', ')}` : ''}`,
+        ),
+        button,
+        result,
+      );
+    }),
+  );
+}
+
+/** The benchmark against the last window of its own length: the counts per verdict and the largest changes. */
+async function compareBenchmark(name, button, result) {
+  button.disabled = true;
+  result.replaceChildren(el('span', { class: 'muted' }, 'comparing…'));
+  try {
+    const comparison = await postJson(`/benchmarks/${encodeURIComponent(name)}/compare`, {});
+    const { summary } = comparison;
+    const notable = comparison.series
+      .filter((series) => series.verdict === 'degraded' || series.verdict === 'improved')
+      .slice(0, 5);
+    result.replaceChildren(
+      el(
+        'div',
+        {},
+        ...['degraded', 'improved', 'stable', 'insufficient_data'].map((verdict) =>
+          el('span', { class: `badge ${verdict}` }, `${summary[verdict]} ${verdict.replace('_', ' ')}`),
+        ),
+      ),
+      ...notable.map((series) =>
+        el(
+          'div',
+          { class: 'muted' },
+          `${series.verdict}: ${series.metric} ${series.statistic}${series.service ? ` (${series.service})` : ''} ` +
+            `${series.changePercent >= 0 ? '+' : ''}${Number(series.changePercent.toFixed(1))} %`,
+        ),
+      ),
+    );
+  } catch (error) {
+    result.replaceChildren(el('span', { class: 'muted' }, `Compare failed: ${error.message}`));
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function labelsText(labels) {
   return Object.entries(labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(', ');
 }
 
+/** Adds services that appeared since the last look (a central perfwatch keeps receiving new ones). */
 async function loadServices() {
   try {
     const data = await getJson('/services');
     const select = $('service');
-    for (const service of data.services) select.append(el('option', { value: service.name }, service.name));
+    const known = new Set([...select.options].map((option) => option.value));
+    for (const service of data.services) {
+      if (!known.has(service.name)) select.append(el('option', { value: service.name }, service.name));
+    }
   } catch {
     // The selector keeps "all services"; the dashboard itself reports errors.
   }
@@ -314,7 +411,33 @@ function connect() {
     live.textContent = 'reconnecting…';
     live.className = 'live off';
   };
-  for (const name of ['collection', 'alert', 'regression']) source.addEventListener(name, () => refresh());
+  // Alerts and regressions show at once; collections (every second while a central perfwatch
+  // receives) reload the charts at most every few seconds.
+  for (const name of ['alert', 'regression']) source.addEventListener(name, () => refresh());
+  source.addEventListener('collection', () => throttledRefresh());
+  source.addEventListener('collection', () => {
+    loadServices();
+    loadBenchmarks();
+  });
+}
+
+const COLLECTION_REFRESH_MILLIS = 5000;
+let lastRefreshAt = 0;
+let refreshPending = false;
+
+/** A refresh now, or once COLLECTION_REFRESH_MILLIS have passed since the last one. */
+function throttledRefresh() {
+  if (refreshPending) return;
+  const wait = lastRefreshAt + COLLECTION_REFRESH_MILLIS - Date.now();
+  if (wait <= 0) {
+    refresh();
+    return;
+  }
+  refreshPending = true;
+  setTimeout(() => {
+    refreshPending = false;
+    refresh();
+  }, wait);
 }
 
 function resizeCharts() {
@@ -324,15 +447,42 @@ function resizeCharts() {
   }
 }
 
+/** `?range=24h&service=checkout` opens the page on that view (a link to share, a bookmark). */
+function readLocation() {
+  const params = new URLSearchParams(location.search);
+  const range = params.get('range');
+  if (range && [...$('range').options].some((option) => option.value === range)) state.range = range;
+  $('range').value = state.range;
+  const service = params.get('service');
+  if (service) {
+    state.service = service;
+    $('service').append(el('option', { value: service }, service));
+    $('service').value = service;
+  }
+}
+
+function writeLocation() {
+  const params = new URLSearchParams();
+  if (state.range !== '1h') params.set('range', state.range);
+  if (state.service) params.set('service', state.service);
+  history.replaceState(null, '', params.size > 0 ? `?${params}` : location.pathname);
+}
+
 $('range').addEventListener('change', (event) => {
   state.range = event.target.value;
+  writeLocation();
   refresh();
 });
 $('service').addEventListener('change', (event) => {
   state.service = event.target.value;
+  writeLocation();
   refresh();
 });
 window.addEventListener('resize', resizeCharts);
-loadServices();
-refresh();
-connect();
+readLocation();
+// The charts first: the other requests would queue before them on the server's one read connection.
+refresh().finally(() => {
+  loadServices();
+  loadBenchmarks();
+  connect();
+});

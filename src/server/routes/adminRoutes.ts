@@ -20,31 +20,54 @@ export function adminRoutes(app: FastifyInstance, context: ServerContext): void 
         summary:
           'Monitoring state: interval, last collection, points written, write errors, database, version',
         description:
-          '`status` is ok, starting (no collection yet), or degraded (collections waiting after write errors, or none for 3 intervals).',
+          '`status` is ok, starting (no collection, and no received write, yet), or degraded (collections waiting after write errors, none for 3 ' +
+          'intervals, or — under `perfwatch serve` — the last write of received points failed). `pointsWritten` and ' +
+          "`writeErrors` count both sources; `receiver` (null without one) has the OTLP receiver's own counts.",
         tags: ['service'],
       },
     },
     async () => {
       const status = perfwatch.status();
+      const received = perfwatch.receiver?.status();
       const now = context.now();
       const interval = perfwatch.config.collectionIntervalMillis;
       const last = status.lastCollectionAt;
       const stale = last !== undefined && now - last.getTime() > 3 * interval;
+      const receiving =
+        received?.lastErrorAt !== undefined &&
+        (received.lastWriteAt === undefined || received.lastErrorAt > received.lastWriteAt);
       return ok({
-        status: status.pendingCollections > 0 || stale ? 'degraded' : last === undefined ? 'starting' : 'ok',
+        status:
+          status.pendingCollections > 0 || stale || receiving
+            ? 'degraded'
+            : last === undefined && received?.lastWriteAt === undefined
+              ? 'starting'
+              : 'ok',
         monitoringActive: true,
         version: PERFWATCH_VERSION,
         collectionIntervalSeconds: interval / 1000,
         lastCollection: last ?? null,
         collectionsWritten: status.collectionsWritten,
-        pointsWritten: status.pointsWritten,
-        writeErrors: status.writeErrors,
+        pointsWritten: status.pointsWritten + (received?.pointsWritten ?? 0),
+        writeErrors: status.writeErrors + (received?.writeErrors ?? 0),
         droppedCollections: status.droppedCollections,
         pendingCollections: status.pendingCollections,
         database: { path: perfwatch.store.path, sizeBytes: await perfwatch.store.sizeBytes() },
         retentionDays: perfwatch.config.retentionDays,
         prometheusUrl: perfwatch.prometheusUrl ?? null,
         alertRules: perfwatch.alertRules.length,
+        receiver:
+          perfwatch.receiver === undefined || received === undefined
+            ? null
+            : {
+                url: perfwatch.receiver.url,
+                pointsWritten: received.pointsWritten,
+                batchesWritten: received.batchesWritten,
+                pendingPoints: received.pendingPoints,
+                writeErrors: received.writeErrors,
+                lastWrite: received.lastWriteAt ?? null,
+                lastWriteError: received.lastErrorAt ?? null,
+              },
         uptimeSeconds: process.uptime(),
       });
     },
@@ -66,7 +89,10 @@ export function adminRoutes(app: FastifyInstance, context: ServerContext): void 
         throw new HttpError(
           404,
           'PERFWATCH_PROMETHEUS_DISABLED',
-          'the Prometheus exporter is disabled (prometheusEnabled: false)',
+          perfwatch.receiver === undefined
+            ? 'the Prometheus exporter is disabled (prometheusEnabled: false)'
+            : 'perfwatch serve has no Prometheus exporter: it stores received metrics but does not re-export them; ' +
+                'scrape the services, or give the Collector a prometheus or prometheusremotewrite exporter (collector-config/)',
         );
       }
       // The exporter writes the response itself: its text, not a re-serialisation of ours.

@@ -3,7 +3,10 @@ import { alertEventsSince, ruleStates } from '../../store/alertEvents.js';
 import { HOURS } from '../requestParameters.js';
 import { ok, type ServerContext } from '../ServerContext.js';
 
-/** `GET alerts`, `GET alerts/history`, `GET rules`. */
+/** Media types PUT rules reads as YAML text (JSON bodies are parsed by fastify). */
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+
+/** `GET alerts`, `GET alerts/history`, `GET rules`, `PUT rules`. */
 export function alertRoutes(app: FastifyInstance, context: ServerContext): void {
   const { perfwatch } = context;
   const iso = (millis: number | undefined) => (millis === undefined ? null : new Date(millis).toISOString());
@@ -94,6 +97,25 @@ export function alertRoutes(app: FastifyInstance, context: ServerContext): void 
           };
         }),
       });
+    },
+  );
+
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, text, done) => done(null, text));
+  app.put<{ Body: unknown }>(
+    '/rules',
+    {
+      schema: {
+        summary:
+          'Replace the rules file’s rules with a rules document (YAML as text/yaml, or JSON); default rules stay unless overridden by name',
+        description:
+          'Validated as a rules file is (400 naming the rule and the field; nothing changes). Written to the rules file when perfwatch was started with one (`persisted`), so restarts and SIGHUP reloads keep it; otherwise in force until the process stops. Rules whose name persists keep their alert state; removed rules resolve their alerts.',
+        tags: ['alerts'],
+      },
+    },
+    async (request) => {
+      const document = typeof request.body === 'string' ? request.body : JSON.stringify(request.body ?? null);
+      const { rules, persisted } = await perfwatch.replaceAlertRules(document);
+      return ok({ persisted, rules: rules.map((rule) => rule.name) });
     },
   );
 }

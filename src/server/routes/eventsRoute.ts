@@ -8,7 +8,7 @@ export function eventsRoute(app: FastifyInstance, context: ServerContext): void 
     {
       schema: {
         summary:
-          'Server-Sent Events: `collection` after every written collection, `alert` per alert state change, `regression` per new regression',
+          'Server-Sent Events: `collection` after every written collection (under serve: at most once a second while received points are written), `alert` per alert state change, `regression` per new regression',
         tags: ['service'],
         produces: ['text/event-stream'],
       },

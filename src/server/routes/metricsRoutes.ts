@@ -7,6 +7,7 @@ import {
   type LabelMatcher,
   queryTimeSeries,
 } from '../../store/queryTimeSeries.js';
+import { jsonReply } from '../jsonReply.js';
 import type { RecordedType } from '../MetricRecorder.js';
 import {
   alignWindow,
@@ -122,7 +123,7 @@ export function metricsRoutes(app: FastifyInstance, context: ServerContext): voi
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const query = request.query;
       const now = context.now();
       const window = timeWindow(query, now, 1);
@@ -153,7 +154,7 @@ export function metricsRoutes(app: FastifyInstance, context: ServerContext): voi
         if (op === '=~' || op === '!~') checkRegex(`match.${i}`, value as string);
         return { key: key as string, op: op as LabelMatcher['op'], value: value as string };
       });
-      const result = await queryTimeSeries(perfwatch.store, {
+      const timeSeriesQuery = {
         metric: query.metric_name,
         from,
         to,
@@ -163,17 +164,24 @@ export function metricsRoutes(app: FastifyInstance, context: ServerContext): voi
         matchers,
         groupBy: query.group_by,
         groupPage: { offset: query.offset, limit: query.limit },
+      };
+      // The window is whole steps, so requests within one step (and no write between) share an answer.
+      const answer = await context.answers.get(JSON.stringify(timeSeriesQuery), async () => {
+        const result = await queryTimeSeries(perfwatch.store, timeSeriesQuery);
+        return jsonReply(
+          ok({
+            ...result,
+            // Points only: `times`/`values` are the same numbers again, for in-process bulk readers.
+            series: result.series.map((series) => ({
+              metric: series.metric,
+              labels: series.labels,
+              points: series.points,
+            })),
+            truncated: result.totalGroups > query.offset + result.series.length,
+          }),
+        );
       });
-      return ok({
-        ...result,
-        // Points only: `times`/`values` are the same numbers again, for in-process bulk readers.
-        series: result.series.map((series) => ({
-          metric: series.metric,
-          labels: series.labels,
-          points: series.points,
-        })),
-        truncated: result.totalGroups > query.offset + result.series.length,
-      });
+      return reply.type('application/json; charset=utf-8').send(answer);
     },
   );
 

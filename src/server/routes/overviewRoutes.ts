@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { listServiceMetrics, listServices } from '../../store/listServices.js';
 import { listDeployVerdicts, listRegressions } from '../../store/regressionRecords.js';
 import { PERFWATCH_VERSION } from '../../version.js';
-import { buildDashboard } from '../buildDashboard.js';
+import { buildDashboard, dashboardAlerts } from '../buildDashboard.js';
 import { notFound } from '../HttpError.js';
+import { jsonReply } from '../jsonReply.js';
 import {
   alignWindow,
   autoStepSeconds,
@@ -37,7 +38,7 @@ export function overviewRoutes(app: FastifyInstance, context: ServerContext): vo
       series: { type: 'boolean', default: false, description: "include each panel's points" },
     },
   } as const;
-  const dashboard = async (query: DashboardQuery) => {
+  const dashboardRequest = (query: DashboardQuery) => {
     const rangeSeconds = durationSeconds(query.range);
     if (rangeSeconds < MIN_RANGE_SECONDS || rangeSeconds > MAX_RANGE_SECONDS) {
       throw invalidParameter('range', 'range', 'must be between 1m and 30d');
@@ -49,13 +50,7 @@ export function overviewRoutes(app: FastifyInstance, context: ServerContext): vo
       perfwatch.config.collectionIntervalMillis,
     );
     const { from, to } = alignWindow(new Date(now - rangeSeconds * 1000), new Date(now), stepSeconds);
-    return buildDashboard(perfwatch, {
-      from,
-      to,
-      stepSeconds,
-      service: query.service_name,
-      withSeries: query.series,
-    });
+    return { from, to, stepSeconds, service: query.service_name, withSeries: query.series };
   };
 
   app.get<{ Querystring: DashboardQuery }>(
@@ -68,7 +63,16 @@ export function overviewRoutes(app: FastifyInstance, context: ServerContext): vo
         querystring: dashboardQuery,
       },
     },
-    async (request) => ok(await dashboard(request.query)),
+    async (request, reply) => {
+      const dashboard = dashboardRequest(request.query);
+      // Every open page asks for the same dashboard after each collection event: they share one
+      // answer while the history and the alert states are as they were.
+      const alerts = dashboardAlerts(perfwatch, dashboard.service);
+      const answer = await context.answers.get(JSON.stringify(['dashboard', dashboard, alerts]), async () =>
+        jsonReply(ok(await buildDashboard(perfwatch, dashboard, alerts))),
+      );
+      return reply.type('application/json; charset=utf-8').send(answer);
+    },
   );
 
   app.get<{ Querystring: DashboardQuery }>(
@@ -82,7 +86,7 @@ export function overviewRoutes(app: FastifyInstance, context: ServerContext): vo
     },
     async (request, reply) => {
       const generatedAt = new Date(context.now());
-      const data = await dashboard({ ...request.query, series: true });
+      const data = await buildDashboard(perfwatch, dashboardRequest({ ...request.query, series: true }));
       const file = `perfwatch-dashboard-${generatedAt.toISOString().replace(/[:.]/g, '-')}.json`;
       void reply.header('content-disposition', `attachment; filename="${file}"`);
       return ok({
