@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { silentLogger } from '../src/logging/Logger.js';
 import type { Scheduler } from '../src/scheduling/Scheduler.js';
@@ -104,11 +105,24 @@ export async function benchApi(): Promise<void> {
         workers: 1,
       });
       clearInterval(writer);
+      // No answer shared at all: what 50 clients asking 50 different questions wait for.
+      const uncached = await autocannon({
+        url,
+        connections: CONNECTIONS,
+        duration: DURATION_SECONDS,
+        workers: 1,
+        requests: [{ setupRequest: fileURLToPath(new URL('./uncachedMetricsRequest.cjs', import.meta.url)) }],
+      });
       report(`HTTP API: GET metrics, 1 h of one metric at 10 s (${plotted} points per answer)`, [
         ['history', `${points.toLocaleString('en')} pts`, `written in ${loadSeconds.toFixed(1)} s`],
         ['one client, answer computed, median', `${median(single).toFixed(2)} ms`, ''],
         ...loadRows(`${CONNECTIONS} clients`, steady, 'target ≤ 20 ms median'),
         ...loadRows(`${CONNECTIONS} clients + a write/s`, writing, 'each write invalidates the answer'),
+        ...loadRows(
+          `${CONNECTIONS} clients, every answer computed`,
+          uncached,
+          'no cache hit: the query itself',
+        ),
       ]);
 
       const browser = await launchChromium(join(dir, 'chromium-profile'), { bypassCSP: true });
