@@ -315,7 +315,7 @@ export async function prepare(
   if (matched.length === 0) return { kind: undefined, totalGroups: groupKeys.length };
   const kind = matched[0]!.kind;
   checkAggregation(query.aggregation, kind, matched);
-  await checkStep(db, query, matched[0]!.ref, fromUs, toUs);
+  await checkStep(db, query, matched[0]!.ref, kind, fromUs, toUs);
 
   const groupBy = query.groupBy ?? [];
   const { groups, refs, gids } = matched === allMatched ? all : groupingOf(matched).grouping;
@@ -592,6 +592,7 @@ async function checkStep(
   db: QueryRunner,
   query: TimeSeriesQuery,
   ref: number,
+  kind: string,
   fromUs: bigint,
   toUs: bigint,
 ): Promise<void> {
@@ -599,10 +600,7 @@ async function checkStep(
   if (interval === undefined) {
     // The first points of one series in the range: a LIMIT stops the scan early, and the time
     // filter (on the column itself) lets DuckDB skip row groups outside the range.
-    const table =
-      (await db.query('SELECT kind FROM series WHERE series_ref = $1', [ref]))[0]?.kind === 'histogram'
-        ? 'points_histogram'
-        : 'points_number';
+    const table = kind === 'histogram' ? 'points_histogram' : 'points_number';
     const rows = await db.query(
       `SELECT epoch_us(time) AS t FROM ${table} WHERE time >= $2 AND time < $3 AND series_ref = $1 LIMIT 64`,
       [ref, timestampValue(fromUs), timestampValue(toUs)],
