@@ -1,11 +1,10 @@
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES_PATH } from '../../src/alerts/startAlerting.js';
 import { alertEventStatements } from '../../src/store/alertEvents.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
-import { runCli, spawnCli, stderrContaining } from '../helpers/runCli.js';
+import { runCli, spawnCli, stderrContaining, stopCli } from '../helpers/runCli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -87,8 +86,7 @@ describe('perfwatch start: SIGHUP', () => {
       const stderr = await stderrContaining(child, 'alert rules not reloaded');
       expect(stderr).toContain('rule "QueueBacklog": for: must be a duration');
     } finally {
-      child.kill('SIGINT');
-      await once(child, 'exit');
+      await stopCli(child);
     }
   }, 60_000);
 });

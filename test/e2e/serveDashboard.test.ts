@@ -5,7 +5,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, plottedPixels } from '../helpers/chromium.js';
-import { spawnCli, stderrContaining } from '../helpers/runCli.js';
+import { spawnCli, stderrContaining, stopCli } from '../helpers/runCli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 const TOKEN = 'serve-dashboard-token-0123';
@@ -62,10 +62,7 @@ describe('perfwatch serve: HTTP API and dashboard over received metrics', () => 
   afterAll(async () => {
     await provider?.shutdown().catch(() => undefined);
     await browser?.close();
-    if (child?.exitCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
+    if (child !== undefined) await stopCli(child, 'SIGKILL');
     await dir?.cleanup();
   });
 

@@ -1,11 +1,10 @@
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, plottedPixels } from '../helpers/chromium.js';
-import { spawnCli, stderrContaining } from '../helpers/runCli.js';
+import { spawnCli, stderrContaining, stopCli } from '../helpers/runCli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /** Screenshots land here (git-ignored) for people to look at. */
@@ -60,10 +59,7 @@ describe('perfwatch start: the dashboard page in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (child?.exitCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
+    if (child !== undefined) await stopCli(child, 'SIGKILL');
     await dir?.cleanup();
   });
 

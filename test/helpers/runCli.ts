@@ -35,23 +35,50 @@ export async function runCli(args: readonly string[], env: Record<string, string
   return { code, stdout, stderr: child.stderrText() };
 }
 
-/** Resolves with stderr once it contains `text` (event-driven, no polling). */
+/**
+ * Resolves with stderr once it contains `text` (event-driven, no polling). Rejects with what the
+ * CLI printed when it exits first (or had exited already), or after `timeoutMillis`, so a failure
+ * says why instead of running into the test's own timeout.
+ */
 export function stderrContaining(
   child: ChildProcess & { stderrText: () => string },
   text: string,
+  timeoutMillis = 45_000,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const check = () => {
-      if (child.stderrText().includes(text)) {
-        child.stderr!.off('data', check);
-        child.off('exit', onExit);
-        resolve(child.stderrText());
-      }
+    const stop = () => {
+      child.stderr!.off('data', check);
+      child.off('exit', onExit);
+      clearTimeout(deadline);
     };
-    const onExit = () =>
-      reject(new Error(`CLI exited before printing ${JSON.stringify(text)}:\n${child.stderrText()}`));
+    const check = () => {
+      if (!child.stderrText().includes(text)) return false;
+      stop();
+      resolve(child.stderrText());
+      return true;
+    };
+    const fail = (why: string) => {
+      stop();
+      reject(new Error(`CLI ${why} before printing ${JSON.stringify(text)}:\n${child.stderrText()}`));
+    };
+    const onExit = () => {
+      if (!check()) fail(`exited (${child.exitCode ?? child.signalCode})`);
+    };
+    const deadline = setTimeout(() => fail(`did not print it within ${timeoutMillis} ms`), timeoutMillis);
     child.stderr!.on('data', check);
     child.once('exit', onExit);
-    check();
+    if (!check() && hasExited(child)) onExit();
   });
+}
+
+/** Stops a spawned CLI with `signal` and waits for its exit; one that has exited already is left be. */
+export async function stopCli(child: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
+  if (hasExited(child)) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  await exited;
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
 }
