@@ -1,6 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertNotifier, NotificationBatch } from '../../src/alerts/AlertNotifier.js';
 import { AlertProcessor } from '../../src/alerts/AlertProcessor.js';
 import { parseRules } from '../../src/alerts/parseRules.js';
 import { createApiServer } from '../../src/server/createApiServer.js';
@@ -10,6 +9,7 @@ import { alertEventsSince, ruleStates } from '../../src/store/alertEvents.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
 import { captureLogger } from '../helpers/captureLogger.js';
 import { fixtureCollections } from '../helpers/fixtureCollection.js';
+import { recordingNotifier } from '../helpers/recordingNotifier.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 const T0 = 1_800_000_000;
@@ -21,17 +21,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await dir.cleanup();
 });
-
-function recordingNotifier(): AlertNotifier & { batches: NotificationBatch[] } {
-  const batches: NotificationBatch[] = [];
-  return {
-    name: 'recording',
-    batches,
-    send: (batch) => batches.push(batch),
-    forceFlush: async () => undefined,
-    shutdown: async () => undefined,
-  };
-}
 
 const rules = (yaml: string) => parseRules(`rules:\n${yaml}`);
 const DEEP = `  - { name: Deep, selector: { metric: app.queue.depth }, aggregation: last, comparison: '>', threshold: 100 }\n`;

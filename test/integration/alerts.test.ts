@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertNotifier, NotificationBatch } from '../../src/alerts/AlertNotifier.js';
 import { AlertProcessor } from '../../src/alerts/AlertProcessor.js';
 import { parseRules } from '../../src/alerts/parseRules.js';
 import { alertEventsSince, latestAlertEvents, ruleStates } from '../../src/store/alertEvents.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
 import { captureLogger } from '../helpers/captureLogger.js';
 import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
+import { recordingNotifier } from '../helpers/recordingNotifier.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 const T0 = 1_800_000_000; // seconds; collections every 30 s from here
@@ -41,18 +41,6 @@ rules:
     comparison: '>'
     threshold: 0
 `);
-
-/** Remembers every batch it is handed. */
-function recordingNotifier(): AlertNotifier & { batches: NotificationBatch[] } {
-  const batches: NotificationBatch[] = [];
-  return {
-    name: 'recording',
-    batches,
-    send: (batch) => batches.push(batch),
-    forceFlush: async () => undefined,
-    shutdown: async () => undefined,
-  };
-}
 
 function queuePoints(time: number, emails: number, sms: number): FixturePoint[] {
   return [
