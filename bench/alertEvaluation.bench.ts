@@ -13,6 +13,8 @@ const SERIES_PER_METRIC = 100;
 const RESOLUTION = 30;
 const COLLECTIONS = 40; // 20 minutes
 const T0 = 1_790_035_200;
+const WARM_UP = 3;
+const MEASURED = 10;
 const resource = resourceFromAttributes({ 'service.name': 'bench' });
 
 function collection(time: number): ResourceMetrics {
@@ -61,8 +63,10 @@ function rulesYaml(): string {
  * Alert evaluation after a collection: 500 rules over 10,000 series (100 metrics × 100 series,
  * 20 minutes at 30 s), each rule grouped by series. Each evaluation follows a new collection, as
  * in a running perfwatch (without one, every window slides past the data and each evaluation
- * records thousands of nodata transitions no running process sees). Median of 5 evaluations after
- * a warm-up; the collection writes are not timed.
+ * records thousands of nodata transitions no running process sees). Median of 10 evaluations after
+ * 3 (the first one after a start matches every rule's series and reads their recent points from
+ * DuckDB, then the processor answers from the points it holds: reported apart); the collection
+ * writes are not timed.
  */
 export async function benchAlertEvaluation(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'perfwatch-bench-'));
@@ -79,15 +83,19 @@ export async function benchAlertEvaluation(): Promise<void> {
     });
     const samples: number[] = [];
     const cpu: number[] = [];
-    for (let i = 0; i < 6; i++) {
+    const transitions: number[] = [];
+    let first = 0;
+    for (let i = 0; i < WARM_UP + MEASURED; i++) {
       if (i > 0) await store.writeCollection(collection(T0 + written++ * RESOLUTION));
       const started = performance.now();
       const usage = process.cpuUsage();
-      await processor.evaluate();
+      const summary = await processor.evaluate();
       const used = process.cpuUsage(usage);
-      if (i > 0) {
+      if (i === 0) first = performance.now() - started;
+      if (i >= WARM_UP) {
         samples.push(performance.now() - started);
         cpu.push((used.user + used.system) / 1000);
+        transitions.push(summary.transitions);
       }
       now += RESOLUTION * 1000;
     }
@@ -96,10 +104,20 @@ export async function benchAlertEvaluation(): Promise<void> {
       [
         '500 rules over 10,000 series',
         `${median(samples).toFixed(0)} ms`,
-        'median per evaluation; target ≤ 50 ms',
+        `median per evaluation (${MEASURED} after ${WARM_UP}); target ≤ 50 ms`,
       ],
       // CPU time of this process (JS and DuckDB's threads): less sensitive to other load than wall time.
       ['  CPU time of the process', `${median(cpu).toFixed(0)} ms`, 'median per evaluation'],
+      [
+        '  transitions recorded',
+        `${median(transitions).toFixed(0)}`,
+        'median per evaluation (the values cross the threshold all the time: a worst case)',
+      ],
+      [
+        '  first evaluation after start',
+        `${first.toFixed(0)} ms`,
+        'matches the rules’ series and reads their recent points once',
+      ],
     ]);
   } finally {
     await store.close();

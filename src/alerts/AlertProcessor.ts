@@ -11,6 +11,7 @@ import {
 } from '../store/alertEvents.js';
 import type { Statement } from '../store/MetricStore.js';
 import type { QueryRunner } from '../store/QueryRunner.js';
+import type { RecentPoints } from '../store/RecentPoints.js';
 import { SeriesMatchCache } from '../store/SeriesMatchCache.js';
 import { PERFWATCH_VERSION } from '../version.js';
 import type { AlertNotification, AlertNotifier } from './AlertNotifier.js';
@@ -24,12 +25,14 @@ import {
   type Transition,
   transitionOf,
 } from './alertState.js';
-import { evaluateRules, labelsKey } from './evaluateRule.js';
+import { evaluateRules, labelsKey, recentHorizonMillis } from './evaluateRule.js';
 
 /** Where the processor reads the history and records transitions: the running MetricStore. */
 export interface AlertStore extends QueryRunner {
   /** Runs statements in one transaction, in turn with collections (MetricStore.execute). */
   execute(statements: readonly Statement[]): Promise<void>;
+  /** Holds the points of the series rules read in memory (MetricStore.keepRecentPoints). @default none */
+  keepRecentPoints?(horizonMillis: number): Promise<RecentPoints>;
 }
 
 export interface AlertProcessorOptions {
@@ -67,6 +70,8 @@ export interface EvaluationSummary {
 interface TrackedSeries {
   labels: Readonly<Record<string, string>>;
   state: SeriesState;
+  /** The evaluation that last stepped it (AlertProcessor.evaluations). */
+  evaluated: number;
 }
 
 const STATE_ORDER: readonly AlertState[] = ['inactive', 'nodata', 'pending', 'firing'];
@@ -89,7 +94,9 @@ export class AlertProcessor {
   private readonly errorWarning: RateLimitedWarning;
   private readonly evaluationErrors: Counter | undefined;
   private readonly matches = new SeriesMatchCache();
+  private recent: RecentPoints | undefined;
   private chain: Promise<unknown> = Promise.resolve();
+  private evaluations = 0;
   private stopped = false;
 
   private constructor(private readonly options: AlertProcessorOptions) {
@@ -126,11 +133,15 @@ export class AlertProcessor {
    */
   static async create(options: AlertProcessorOptions): Promise<AlertProcessor> {
     const processor = new AlertProcessor(options);
+    processor.recent = await options.store.keepRecentPoints?.(
+      recentHorizonMillis(processor.rules, options.collectionIntervalSeconds),
+    );
     const byName = new Map(processor.rules.map((rule) => [rule.name, rule]));
     for (const event of await latestAlertEvents(options.store)) {
       if (!byName.has(event.rule)) continue;
       const state: AlertState = event.state === 'resolved' ? 'inactive' : (event.state as AlertState);
       processor.track(event.rule).set(event.seriesKey, {
+        evaluated: 0,
         labels: event.labels,
         state: {
           state,
@@ -209,6 +220,7 @@ export class AlertProcessor {
       this.series.delete(rule.name);
     }
     this.rules = next;
+    this.recent?.extendHorizon(recentHorizonMillis(next, this.options.collectionIntervalSeconds));
     if (events.length > 0 || ruleUpdates.length > 0) {
       try {
         await this.options.store.execute(alertEventStatements(events, ruleUpdates));
@@ -262,6 +274,8 @@ export class AlertProcessor {
 
   private async evaluateAll(): Promise<EvaluationSummary> {
     const now = this.now();
+    const stamp = ++this.evaluations;
+    const notify = this.notifiers.length > 0;
     const events: AlertEventRecord[] = [];
     const ruleUpdates: RuleStateUpdate[] = [];
     const changed: AlertNotification[] = [];
@@ -274,6 +288,7 @@ export class AlertProcessor {
         now,
         this.options.collectionIntervalSeconds,
         this.matches,
+        this.recent,
       );
     } catch (error) {
       // Not even the series catalog could be read: every rule keeps its state.
@@ -290,11 +305,17 @@ export class AlertProcessor {
         );
         continue;
       }
-      const samples = answer;
       const tracked = this.track(rule.name);
+      const { keys, labels, present, values } = answer;
       let hasData = false;
-      for (const sample of samples.values()) hasData ||= sample.value !== null;
-      if (samples.size === 0 && tracked.size === 0) samples.set(NO_GROUP, { labels: {}, value: null });
+      let hasGroups = false;
+      let noGroupPresent = false;
+      for (let g = 0; g < keys.length; g++) {
+        if (!present[g]) continue;
+        hasGroups = true;
+        hasData ||= !Number.isNaN(values[g]!);
+        noGroupPresent ||= keys[g] === NO_GROUP;
+      }
       let fired = 0;
       let ruleChanged = false;
       const record = (
@@ -320,7 +341,7 @@ export class AlertProcessor {
       };
       // Data arrived for real groups: the rule-level "no data" placeholder has served its purpose.
       const placeholder = tracked.get(NO_GROUP);
-      if (placeholder && hasData && !samples.has(NO_GROUP)) {
+      if (placeholder && hasData && !noGroupPresent) {
         tracked.delete(NO_GROUP);
         record(
           NO_GROUP,
@@ -330,12 +351,14 @@ export class AlertProcessor {
         );
       }
       const step = (key: string, series: TrackedSeries, value: number | null) => {
+        series.evaluated = stamp;
         const previous = series.state;
         const next = advance(rule, previous, value, now);
         series.state = next;
         const transition = transitionOf(previous, next);
         if (transition === undefined) return;
         record(key, series.labels, next, transition);
+        if (!notify) return;
         if (transition.to === 'firing')
           changed.push(alertNotification(rule, series.labels, next, 'firing', now));
         else if (transition.from === 'firing') {
@@ -350,14 +373,25 @@ export class AlertProcessor {
           );
         }
       };
-      // Known series first, then new ones, in the order they arrive; no allocation per unchanged series.
-      for (const [key, series] of tracked) step(key, series, samples.get(key)?.value ?? null);
-      for (const [key, sample] of samples) {
-        if (tracked.has(key)) continue;
-        const series: TrackedSeries = { labels: sample.labels, state: INACTIVE };
-        tracked.set(key, series);
-        step(key, series, sample.value);
+      // A rule without any data still has one alert series, to show its nodata.
+      if (!hasGroups && tracked.size === 0) {
+        const series: TrackedSeries = { labels: {}, state: INACTIVE, evaluated: 0 };
+        tracked.set(NO_GROUP, series);
+        step(NO_GROUP, series, null);
       }
+      for (let g = 0; g < keys.length; g++) {
+        if (!present[g]) continue;
+        const key = keys[g]!;
+        let series = tracked.get(key);
+        if (series === undefined) {
+          series = { labels: labels[g]!, state: INACTIVE, evaluated: 0 };
+          tracked.set(key, series);
+        }
+        const value = values[g]!;
+        step(key, series, Number.isNaN(value) ? null : value);
+      }
+      // Series not in the answer have no data now.
+      for (const [key, series] of tracked) if (series.evaluated !== stamp) step(key, series, null);
       if (ruleChanged) {
         ruleUpdates.push({
           rule: rule.name,

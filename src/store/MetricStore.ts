@@ -2,6 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
+  BIGINT,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
@@ -29,6 +30,7 @@ import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
 import { loadSeries, migrate } from './migrate.js';
 import type { QueryRunner } from './QueryRunner.js';
+import { type LoadedPoints, RecentPoints } from './RecentPoints.js';
 import { type NumberColumns, readNumberColumns } from './readNumberColumns.js';
 import { type RollupSummary, rollUp } from './rollUp.js';
 import { SeriesCatalog, type SeriesEntry } from './SeriesCatalog.js';
@@ -59,10 +61,28 @@ export interface MetricStoreOptions {
 }
 
 /** One SQL statement with positional parameters, for MetricStore.execute. */
-export interface Statement {
+/** One statement of MetricStore.execute: SQL, or rows appended to a table. */
+export type Statement = SqlStatement | AppendStatement;
+
+export interface SqlStatement {
   readonly sql: string;
   readonly params?: DuckDBValue[];
   readonly types?: DuckDBType[];
+}
+
+/**
+ * Rows appended through the DataChunk appender: for thousands of rows far cheaper than one
+ * INSERT over a JSON text (parsing it was most of the cost).
+ */
+export interface AppendStatement {
+  readonly appendTo: string;
+  /** Every column of the table in order, but the first when `idSequence` is given. */
+  readonly columns: TableColumns;
+  /**
+   * The first column is the next values of this sequence (its DEFAULT, which appenders do not
+   * apply), in row order.
+   */
+  readonly idSequence?: string;
 }
 
 export interface RetentionSummary {
@@ -98,6 +118,20 @@ const openPaths = new Set<string>();
 
 /** Rows per DataChunk handed to the Appender (DuckDB's vector size). */
 const CHUNK_ROWS = 2048;
+
+/** RecentPoints' fill: the points of some series after `since`, and each one's newest before. */
+const RECENT_POINTS_SQL = `
+  WITH picked AS (
+    SELECT series_ref, (temporality = 'delta')::INTEGER AS delta FROM series
+    WHERE series_ref IN (SELECT unnest(string_split($refs, ',')::UINTEGER[]))
+  )
+  SELECT series_ref AS ref, delta, epoch_us(time) AS t, value
+  FROM points_number JOIN picked USING (series_ref) WHERE time > $since
+  UNION ALL
+  SELECT series_ref AS ref, any_value(delta) AS delta, epoch_us(max(time)) AS t, arg_max(value, time) AS value
+  FROM points_number JOIN picked USING (series_ref) WHERE time >= $from AND time <= $since
+  GROUP BY series_ref
+  ORDER BY ref, t`;
 const POINT_TABLES = ['points_number', 'points_histogram', 'points_exp_histogram', 'points_summary'] as const;
 const ROLLUP_TABLES = ['rollup_number_1m', 'rollup_histogram_1m'] as const;
 
@@ -111,6 +145,7 @@ export class MetricStore implements QueryRunner {
   private finishedWrites = 0;
   private readonly inflightReads = new Set<Promise<unknown>>();
   private closed = false;
+  private recent: RecentPoints | undefined;
 
   private constructor(
     readonly path: string,
@@ -222,8 +257,10 @@ export class MetricStore implements QueryRunner {
     await this.serialised(async () => {
       try {
         await this.writer.run('BEGIN TRANSACTION');
-        for (const statement of statements)
-          await this.writer.run(statement.sql, statement.params ?? [], statement.types);
+        for (const statement of statements) {
+          if ('appendTo' in statement) await this.appendStatement(statement);
+          else await this.writer.run(statement.sql, statement.params ?? [], statement.types);
+        }
         await this.writer.run('COMMIT');
       } catch (error) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
@@ -471,6 +508,40 @@ export class MetricStore implements QueryRunner {
   }
 
   /**
+   * The number points of the series readers ask for, held in memory from now on as they are
+   * written, at least `horizonMillis` back from each series' newest point (see RecentPoints): for
+   * readers that ask about the last minutes again and again, alert rules. One per store; a later
+   * call may extend the horizon.
+   */
+  async keepRecentPoints(horizonMillis: number): Promise<RecentPoints> {
+    if (this.recent === undefined) {
+      // Started between writes: every point written after it is seen by it.
+      await this.serialised(async () => {
+        if (this.recent !== undefined) return;
+        const [row] = (
+          await this.writer.runAndReadAll('SELECT epoch_us(max(time)) AS t FROM points_number')
+        ).getRowObjectsJS();
+        this.recent = new RecentPoints(Number(row?.t ?? 0), {
+          horizonMillis,
+          // In turn with writes, so that none is both read here and added by write().
+          loadPoints: (refs, sinceMicros, fromMicros, hold) =>
+            this.serialised(async () => {
+              hold(
+                (await this.queryNumbers(RECENT_POINTS_SQL, {
+                  refs: refs.join(','),
+                  since: timestampValue(BigInt(sinceMicros)),
+                  from: timestampValue(BigInt(fromMicros)),
+                })) as unknown as LoadedPoints,
+              );
+            }),
+        });
+      });
+    }
+    this.recent!.extendHorizon(horizonMillis);
+    return this.recent!;
+  }
+
+  /**
    * Changes whenever a write, deletion, rollup or other writer task finishes (successful or not):
    * an answer computed from reads that started at one value may be stale at another. For caches
    * of query answers (the HTTP API's).
@@ -533,6 +604,7 @@ export class MetricStore implements QueryRunner {
       });
     }
     this.catalog.commit();
+    this.recent?.add(rows.numbers, rows.seen);
     for (const entry of staleLastSeen.entries) entry.lastSeenPersistedMicros = staleLastSeen.time;
     return { points: rows.pointCount, newSeries: newSeriesCount };
   }
@@ -568,6 +640,25 @@ export class MetricStore implements QueryRunner {
     await yieldToEventLoop();
   }
 
+  private async appendStatement({ appendTo, columns, idSequence }: AppendStatement): Promise<void> {
+    if (columns.rowCount === 0) return;
+    if (idSequence === undefined) return this.append(appendTo, columns);
+    const ids = await this.writer.runAndReadAll(
+      `SELECT nextval('${idSequence}') AS id FROM range(${columns.rowCount})`,
+    );
+    const idColumn = (ids.getColumnsJS()[0] as bigint[]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    await this.append(appendTo, {
+      types: [BIGINT, ...columns.types],
+      rowCount: columns.rowCount,
+      fills: [
+        (vector, offset, size) => {
+          for (let i = 0; i < size; i++) vector.setItem(i, idColumn[offset + i]!);
+        },
+        ...columns.fills,
+      ],
+    });
+  }
+
   /** One retention transaction: rows of `tables` whose `column` (a trusted constant) is before `endUs`. */
   private async deleteBeforeIn(
     tables: readonly string[],
@@ -585,6 +676,7 @@ export class MetricStore implements QueryRunner {
         deleted += Number(result.rowsChanged);
       }
       await this.writer.run('COMMIT');
+      if (column === 'time' && deleted > 0) this.recent?.forgetBefore(Number(endUs));
     } catch (error) {
       await this.writer.run('ROLLBACK').catch(() => undefined);
       throw new StoreError(`retention delete in ${this.path} failed: ${messageOf(error)}`, { cause: error });

@@ -14,6 +14,8 @@ import {
   type TimeSeriesQuery,
   type TimeSeriesResult,
 } from './queryTimeSeries.js';
+import type { RecentPoints } from './RecentPoints.js';
+import { type GroupValues, groupRows, recentWindowValues } from './recentWindowRows.js';
 import type { SeriesMatchCache } from './SeriesMatchCache.js';
 
 type Ready = Extract<Prepared, { kind: string }>;
@@ -43,17 +45,20 @@ interface Batched {
  *
  * Increases use the same SQL (increaseSql) as queryTimeSeries, over the same lookback. Other
  * queries are passed to queryTimeSeries one by one. With a `matches` cache, the series of each
- * selection are looked up only after the catalog changed.
+ * selection are looked up only after the catalog changed; with `recent` points held in memory,
+ * the number queries they can answer read no DuckDB at all.
  */
 export async function queryWindows(
   db: QueryRunner,
   queries: readonly TimeSeriesQuery[],
   matches?: SeriesMatchCache,
+  recent?: RecentPoints,
 ): Promise<(TimeSeriesResult | Error)[]> {
-  return (await answerWindows(db, queries, matches)).map((outcome) => {
+  return (await answerWindows(db, queries, matches, recent)).map((outcome) => {
     if (!('batched' in outcome)) return outcome;
     try {
-      return answerOf(outcome.batched.query, outcome.batched.prepared, outcome.rows);
+      const rows = 'rows' in outcome ? outcome.rows : groupRows(outcome.values, outcome.present);
+      return answerOf(outcome.batched.query, outcome.batched.prepared, rows);
     } catch (error) {
       return asError(error);
     }
@@ -78,9 +83,22 @@ export async function queryWindowValues(
   db: QueryRunner,
   queries: readonly TimeSeriesQuery[],
   matches?: SeriesMatchCache,
+  recent?: RecentPoints,
 ): Promise<(WindowValues | Error)[]> {
-  return (await answerWindows(db, queries, matches)).map((outcome) => {
+  return (await answerWindows(db, queries, matches, recent)).map((outcome) => {
     if (outcome instanceof Error) return outcome;
+    if ('present' in outcome) {
+      const { present, values } = outcome;
+      let count = 0;
+      for (let g = 0; g < present.length; g++) count += present[g]!;
+      try {
+        checkAnswerSize(count, 1);
+      } catch (error) {
+        return asError(error);
+      }
+      for (let g = 0; g < present.length; g++) if (!present[g]) values[g] = 0;
+      return { groups: outcome.batched.prepared.groups, present, values };
+    }
     if ('batched' in outcome) {
       const { prepared } = outcome.batched;
       const { gid, value } = outcome.rows;
@@ -109,13 +127,18 @@ export async function queryWindowValues(
   });
 }
 
-/** A query answered already (an error, no groups, or by queryTimeSeries), or its batch rows. */
-type Outcome = TimeSeriesResult | Error | { readonly batched: Batched; readonly rows: Rows };
+/** A query answered already (an error, no groups, or by queryTimeSeries), its batch rows, or its values from memory. */
+type Outcome =
+  | TimeSeriesResult
+  | Error
+  | { readonly batched: Batched; readonly rows: Rows }
+  | ({ readonly batched: Batched } & GroupValues);
 
 async function answerWindows(
   db: QueryRunner,
   queries: readonly TimeSeriesQuery[],
   matches?: SeriesMatchCache,
+  recent?: RecentPoints,
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(queries.length);
   const match: SeriesMatcher | undefined = matches?.match;
@@ -127,6 +150,26 @@ async function answerWindows(
     histograms: [] as Batched[],
   };
   let nextGid = 0;
+  const toFamily = (index: number, query: TimeSeriesQuery, prepared: Ready) => {
+    const gids = prepared.gids.map((gid) => gid + nextGid);
+    const batched = { index, query, prepared, firstGid: nextGid, refs: prepared.refs, gids };
+    nextGid += prepared.groups.length;
+    if (prepared.kind === 'histogram') families.histograms.push(batched);
+    else if (query.aggregation === 'rate' || query.aggregation === 'increase')
+      families.counters.push(batched);
+    else if (QUANTILES[query.aggregation] !== undefined && prepared.groups.length < prepared.refs.length)
+      families.groupQuantiles.push(batched);
+    else families.samples.push(batched);
+  };
+  const fromMemory = (index: number, query: TimeSeriesQuery, prepared: Ready): boolean => {
+    if (recent === undefined || prepared.kind === 'histogram') return false;
+    const { refs, gids } = prepared;
+    const held = recentWindowValues(recent, { query, refs, gids, groupCount: prepared.groups.length });
+    if (held === undefined) return false;
+    outcomes[index] = { batched: { index, query, prepared, firstGid: 0, refs, gids }, ...held };
+    return true;
+  };
+  const misses: [number, TimeSeriesQuery, Ready][] = [];
   for (const [index, query] of queries.entries()) {
     try {
       const prepared = await prepare(db, query, match);
@@ -138,18 +181,24 @@ async function answerWindows(
         outcomes[index] = await queryTimeSeries(db, query);
         continue;
       }
-      const gids = prepared.gids.map((gid) => gid + nextGid);
-      const batched = { index, query, prepared, firstGid: nextGid, refs: prepared.refs, gids };
-      nextGid += prepared.groups.length;
-      if (prepared.kind === 'histogram') families.histograms.push(batched);
-      else if (query.aggregation === 'rate' || query.aggregation === 'increase')
-        families.counters.push(batched);
-      else if (QUANTILES[query.aggregation] !== undefined && prepared.groups.length < prepared.refs.length)
-        families.groupQuantiles.push(batched);
-      else families.samples.push(batched);
+      if (fromMemory(index, query, prepared)) continue;
+      if (recent?.fillable) misses.push([index, query, prepared]);
+      else toFamily(index, query, prepared);
     } catch (error) {
       outcomes[index] = asError(error);
     }
+  }
+  if (misses.length > 0) {
+    // Series read for the first time (a start, a new rule): their recent points are read once,
+    // and held from then on.
+    let filled = true;
+    try {
+      await recent!.fill();
+    } catch {
+      filled = false; // Answered from DuckDB below; they are read again by a later fill.
+    }
+    for (const [index, query, prepared] of misses)
+      if (!filled || !fromMemory(index, query, prepared)) toFamily(index, query, prepared);
   }
   const catalogSize = matches?.seriesCount;
   await settle(outcomes, families.samples, () => sampleRows(db, families.samples, catalogSize));
@@ -243,17 +292,6 @@ function rowIndex(refColumn: Float64Array): Int32Array {
   return index;
 }
 
-/** One query's rows from per-group values (NaN: a group without data, left out). */
-function groupRows(values: Float64Array, present: Uint8Array): Rows {
-  const gids: number[] = [];
-  for (let g = 0; g < present.length; g++) if (present[g]) gids.push(g);
-  return {
-    gid: Float64Array.from(gids),
-    bucket: new Float64Array(gids.length),
-    value: Float64Array.from(gids, (g) => values[g]!),
-  };
-}
-
 /**
  * Gauge figures (and sums read as values) from per-series partial aggregates per range: a group's
  * avg is its series' summed sums over their summed counts, min/max/sum/count combine alike, last is
@@ -331,7 +369,9 @@ async function sampleRows(db: QueryRunner, family: readonly Batched[], catalogSi
       count[g] = count[g]! + n[row]!;
       if (aggregation === 'avg' || aggregation === 'sum' || aggregation === 'count')
         values[g] = values[g]! + value;
-      else if (aggregation === 'min') values[g] = Math.min(values[g]!, value);
+      // DuckDB orders NaN above every number: a group's min passes over a NaN, its max is NaN.
+      else if (aggregation === 'min')
+        values[g] = Number.isNaN(value) || value > values[g]! ? values[g]! : value;
       else if (aggregation === 'max') values[g] = Math.max(values[g]!, value);
       else if (aggregation === 'last' && lastTime![row]! > newest[g]!) {
         newest[g] = lastTime![row]!;

@@ -17,7 +17,7 @@ const T0 = 1_790_000_040;
 const at = (seconds: number) => new Date((T0 + seconds) * 1000);
 const bounds = [0.1, 0.5, 1];
 
-// Gauges every 10 s on two hosts (host b 1 s later, so `last` over both has no tie), a counter
+// Gauges every 10 s on two hosts (host b 1 s later, so `last` over both has no tie; one NaN), a counter
 // with a reset, an up-down counter, and histograms on two routes with a reset on /pay.
 const fixture: FixturePoint[] = [];
 for (let i = 0; i < 24; i++) {
@@ -29,7 +29,8 @@ for (let i = 0; i < 24; i++) {
       metric: 'app.queue.depth',
       kind: 'gauge',
       time: T0 + i * 10 + offset,
-      value: ((i * 7) % 11) * scale + offset,
+      // One NaN (DuckDB orders it above every number: min passes over it, max and avg are NaN).
+      value: host === 'b' && i === 20 ? Number.NaN : ((i * 7) % 11) * scale + offset,
       attributes: { host, queue: 'q1' },
     });
   }
@@ -274,8 +275,11 @@ describe('alert rules read through the batch', () => {
     expect(expected.size).toBe(2);
     expect([...expected.values()].some((value) => value !== null && value > 0)).toBe(true);
     if (answer instanceof Error) throw answer;
-    expect(
-      new Map([...answer!.values()].map((sample) => [sample.labels['http.route'], sample.value])),
-    ).toEqual(expected);
+    const got = new Map<string | undefined, number | null>();
+    for (const [g, labels] of answer!.labels.entries()) {
+      if (answer!.present[g])
+        got.set(labels['http.route'], Number.isNaN(answer!.values[g]!) ? null : answer!.values[g]!);
+    }
+    expect(got).toEqual(expected);
   });
 });

@@ -1,0 +1,286 @@
+import { MAX_GAP_MICROS } from './increaseSql.js';
+
+const MAX_GAP = Number(MAX_GAP_MICROS);
+
+/** The newest points of one watched series, oldest first, from `start` on. Times are µs. */
+export interface HeldSeries {
+  readonly times: number[];
+  readonly values: number[];
+  /** Index of the oldest held point; the ones before it are dropped and reused by compaction. */
+  start: number;
+  /** Every point of the series later than this is held (or was, before the horizon dropped it). */
+  watchedAfter: number;
+  /** The held points are every point of the series later than this (µs). */
+  completeAfter: number;
+  /** Delta temporality: each point is its own increase (known from the series' first held write). */
+  delta: boolean;
+  /** Newest store time when a reader last asked for this series, for forgetting unread ones. */
+  readAt: number;
+}
+
+export interface RecentPointsOptions {
+  /** How far back from a series' newest point its points are kept. */
+  horizonMillis: number;
+  /** No new series is watched while this many points are held. @default 2,000,000 (≈ 32 MB) */
+  maxPoints?: number;
+  /** No new series is watched while this many are. @default 100,000 */
+  maxSeries?: number;
+  /**
+   * Reads the store's points of `refs` from `fromMicros` on — all points after `sinceMicros`,
+   * and of the ones at or before it only each series' newest (columns ref, delta, t, value;
+   * ordered by ref, then t) — and hands them to `hold` before any later write reaches `add`. Without it a
+   * new series is held from the moment it is watched, and answers wait for its window to fill.
+   */
+  loadPoints?: (
+    refs: readonly number[],
+    sinceMicros: number,
+    fromMicros: number,
+    hold: (columns: LoadedPoints) => void,
+  ) => Promise<void>;
+}
+
+/** Points read from the store for `fill`, by series then time (µs). */
+export interface LoadedPoints {
+  readonly ref: Float64Array;
+  /** 1 for a series of delta temporality. */
+  readonly delta: Float64Array;
+  readonly t: Float64Array;
+  readonly value: Float64Array;
+}
+
+/** Columns of committed number points (µs times), as collectionRows gives them. */
+export interface NumberPointColumns {
+  readonly refs: readonly number[];
+  readonly times: readonly bigint[];
+  readonly values: readonly number[];
+}
+
+/** The series of a write, with their temporality. */
+export interface WrittenSeries {
+  readonly ref: number;
+  readonly identity: { readonly temporality: string | null };
+}
+
+/** A series left unread this long past the horizon stops being held. */
+const UNREAD_GRACE_MICROS = 3_600_000_000;
+
+/**
+ * The newest number points of the series that readers asked for, kept in memory as the store
+ * commits them, so that alert rules — minutes-long windows read after every collection — are
+ * answered without reading DuckDB. Only series somebody watches are held, from the moment the
+ * watch begins: points written before may be missing, and each series says from when on it is
+ * complete (`completeAfter`); a reader uses the held points only for windows after that and reads
+ * DuckDB otherwise. Memory is bounded by the horizon (older points are dropped as newer ones come,
+ * keeping the newest older one as the predecessor that counter increases need) and by the point
+ * and series limits, past which no new series is watched.
+ */
+export class RecentPoints {
+  private readonly byRef: (HeldSeries | undefined)[] = [];
+  private watched = 0;
+  private held = 0;
+  private horizonMicros: number;
+  private nextSweepMicros: number;
+  private readonly maxPoints: number;
+  private readonly maxSeries: number;
+  private readonly loadPoints: RecentPointsOptions['loadPoints'];
+  /** Watched series whose points written before the watch have not been read yet. */
+  private unfilled: number[] = [];
+
+  /** @param newestMicros the newest point time already in the store (µs); 0 for an empty one */
+  constructor(
+    private newestMicros: number,
+    options: RecentPointsOptions,
+  ) {
+    this.horizonMicros = options.horizonMillis * 1000;
+    this.maxPoints = options.maxPoints ?? 2_000_000;
+    this.maxSeries = options.maxSeries ?? 100_000;
+    this.loadPoints = options.loadPoints;
+    this.nextSweepMicros = newestMicros + this.horizonMicros;
+  }
+
+  /** Points held now, over every watched series. */
+  get pointCount(): number {
+    return this.held;
+  }
+
+  get seriesCount(): number {
+    return this.watched;
+  }
+
+  /** Keeps at least this much from now on (a longer horizon fills as new points come). */
+  extendHorizon(horizonMillis: number): void {
+    this.horizonMicros = Math.max(this.horizonMicros, horizonMillis * 1000);
+  }
+
+  /**
+   * The held points of `ref`, or undefined when it is not watched: then it is watched from now on
+   * (if the limits allow), so later reads can be answered once enough points have come.
+   */
+  read(ref: number): HeldSeries | undefined {
+    const series = this.byRef[ref];
+    if (series !== undefined) {
+      series.readAt = this.newestMicros;
+      return series;
+    }
+    if (this.watched < this.maxSeries && this.held < this.maxPoints) {
+      this.byRef[ref] = {
+        times: [],
+        values: [],
+        start: 0,
+        watchedAfter: this.newestMicros,
+        completeAfter: this.newestMicros,
+        delta: false,
+        readAt: this.newestMicros,
+      };
+      this.watched++;
+      this.unfilled.push(ref);
+    }
+    return undefined;
+  }
+
+  /** Whether `fill` has series to read. */
+  get fillable(): boolean {
+    return this.loadPoints !== undefined && this.unfilled.length > 0;
+  }
+
+  /**
+   * Reads from the store the points within the horizon of the series watched since the last
+   * fill, so that they answer at once instead of after their window has filled (a restart, a new
+   * rule). Each series also gets its newest point before the horizon, within MAX_GAP (a counter's
+   * predecessor).
+   */
+  async fill(): Promise<void> {
+    if (this.loadPoints === undefined || this.unfilled.length === 0) return;
+    const refs = this.unfilled;
+    this.unfilled = [];
+    const since = this.newestMicros - this.horizonMicros;
+    try {
+      await this.loadPoints(refs, since, since - MAX_GAP, (loaded) => this.holdLoaded(refs, since, loaded));
+    } catch (error) {
+      this.unfilled.push(...refs);
+      throw error;
+    }
+  }
+
+  /** Replaces what `refs` hold by what the store has (no write is added in between). */
+  private holdLoaded(refs: readonly number[], since: number, loaded: LoadedPoints): void {
+    const { ref: refColumn, delta, t, value } = loaded;
+    let row = 0;
+    for (const ref of [...refs].sort((a, b) => a - b)) {
+      while (row < refColumn.length && refColumn[row]! < ref) row++;
+      const series = this.byRef[ref];
+      if (series === undefined) continue;
+      let end = row;
+      while (end < refColumn.length && refColumn[end] === ref) end++;
+      // Rows at or before `since`: at most the newest (the predecessor); then all later ones.
+      const predecessor = row < end && t[row]! <= since ? t[row]! : undefined;
+      const floor = predecessor === undefined ? since - MAX_GAP - 1 : predecessor - 1;
+      this.held -= series.times.length - series.start;
+      series.times.length = 0;
+      series.values.length = 0;
+      series.start = 0;
+      for (let i = row; i < end; i++) {
+        series.times.push(t[i]!);
+        series.values.push(value[i]!);
+      }
+      this.held += end - row;
+      if (row < end) series.delta = delta[row] === 1;
+      series.watchedAfter = floor;
+      series.completeAfter = floor;
+      this.drop(series);
+      row = end;
+    }
+  }
+
+  /** Takes the number points of a committed write and the series it wrote. */
+  add(points: NumberPointColumns, seen: readonly WrittenSeries[]): void {
+    if (this.watched > 0) {
+      for (const entry of seen) {
+        const series = this.byRef[entry.ref];
+        if (series !== undefined) series.delta = entry.identity.temporality === 'delta';
+      }
+    }
+    const { refs, times, values } = points;
+    let newest = this.newestMicros;
+    for (let i = 0; i < refs.length; i++) {
+      const time = Number(times[i]!);
+      if (time > newest) newest = time;
+      const series = this.byRef[refs[i]!];
+      if (series !== undefined) this.hold(series, time, values[i]!);
+    }
+    this.newestMicros = newest;
+    // About once per horizon of store time, forget the series nobody read lately.
+    if (newest >= this.nextSweepMicros) {
+      this.nextSweepMicros = newest + this.horizonMicros;
+      this.forgetUnread();
+    }
+  }
+
+  /**
+   * After the store deleted the points before `endMicros`: the series holding such a point (one
+   * that stopped reporting, whose last point is kept as a predecessor) are no longer watched, as
+   * what they hold is no longer what the store has.
+   */
+  forgetBefore(endMicros: number): void {
+    for (let ref = 0; ref < this.byRef.length; ref++) {
+      const series = this.byRef[ref];
+      if (
+        series !== undefined &&
+        series.start < series.times.length &&
+        series.times[series.start]! < endMicros
+      )
+        this.unwatch(ref, series);
+    }
+  }
+
+  private unwatch(ref: number, series: HeldSeries): void {
+    this.held -= series.times.length - series.start;
+    this.byRef[ref] = undefined;
+    this.watched--;
+  }
+
+  private hold(series: HeldSeries, time: number, value: number): void {
+    // Older than what the series is complete after: not needed, and maybe not all there is.
+    if (time <= series.completeAfter) return;
+    const { times, values } = series;
+    const last = times.length - 1;
+    if (last < series.start || time >= times[last]!) {
+      times.push(time);
+      values.push(value);
+    } else {
+      // A late point: in its place.
+      let at = last;
+      while (at > series.start && times[at - 1]! > time) at--;
+      times.splice(at, 0, time);
+      values.splice(at, 0, value);
+    }
+    this.held++;
+    this.drop(series);
+  }
+
+  /** Drops the points older than the horizon but the newest of them (a counter's predecessor). */
+  private drop(series: HeldSeries): void {
+    const { times } = series;
+    const cutoff = times[times.length - 1]! - this.horizonMicros;
+    let start = series.start;
+    while (start + 1 < times.length && times[start + 1]! <= cutoff) start++;
+    if (start === series.start) return;
+    this.held -= start - series.start;
+    series.start = start;
+    // The point kept at `start` is only a predecessor: its own predecessor is gone.
+    if (times[start]! > series.completeAfter) series.completeAfter = times[start]!;
+    if (start > 64 && start * 2 > times.length) {
+      times.splice(0, start);
+      series.values.splice(0, start);
+      series.start = 0;
+    }
+  }
+
+  private forgetUnread(): void {
+    const before = this.newestMicros - this.horizonMicros - UNREAD_GRACE_MICROS;
+    for (let ref = 0; ref < this.byRef.length; ref++) {
+      const series = this.byRef[ref];
+      if (series !== undefined && series.readAt < before) this.unwatch(ref, series);
+    }
+  }
+}
