@@ -507,6 +507,16 @@ export class MetricStore implements QueryRunner {
     }
   }
 
+  /** Changes whenever series were added to or deleted from the catalog (see SeriesMatchCache). */
+  get seriesVersion(): number {
+    return this.catalog.version;
+  }
+
+  /** Series in the catalog. */
+  get seriesCount(): number {
+    return this.catalog.size;
+  }
+
   /**
    * The number points of the series readers ask for, held in memory from now on as they are
    * written, at least `horizonMillis` back from each series' newest point (see RecentPoints): for

@@ -169,6 +169,7 @@ export class SeriesCatalog {
   private readonly byMetric = new Map<string, Map<string, SeriesEntry>>();
   private readonly byId = new Map<bigint, SeriesEntry>();
   private pending: SeriesEntry[] = [];
+  private changes = 0;
   private nextRef: number;
 
   constructor(existing: readonly SeriesEntry[] = []) {
@@ -232,6 +233,7 @@ export class SeriesCatalog {
    */
   forget(refs: ReadonlySet<number>): void {
     if (refs.size === 0) return;
+    this.changes++;
     for (const [id, entry] of this.byId) if (refs.has(entry.ref)) this.byId.delete(id);
     for (const series of this.byMetric.values()) {
       for (const [key, entry] of series) if (refs.has(entry.ref)) series.delete(key);
@@ -244,7 +246,13 @@ export class SeriesCatalog {
   }
 
   commit(): void {
+    if (this.pending.length > 0) this.changes++;
     this.pending = [];
+  }
+
+  /** Changes whenever committed series were added or forgotten: matched selections may differ. */
+  get version(): number {
+    return this.changes;
   }
 
   /** Forgets series whose insert did not commit, so the next attempt inserts them again. */
