@@ -97,6 +97,15 @@ export class AlertProcessor {
   private recent: RecentPoints | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private evaluations = 0;
+  /** Per rule, its answer's groups (the keys array) and their tracked series, in group order. */
+  private readonly seriesByGroup = new Map<
+    string,
+    {
+      keys: readonly string[];
+      tracked: Map<string, TrackedSeries>;
+      series: (TrackedSeries | undefined)[];
+    }
+  >();
   private stopped = false;
 
   private constructor(private readonly options: AlertProcessorOptions) {
@@ -218,6 +227,7 @@ export class AlertProcessor {
           time: now,
         });
       this.series.delete(rule.name);
+      this.seriesByGroup.delete(rule.name);
     }
     this.rules = next;
     this.recent?.extendHorizon(recentHorizonMillis(next, this.options.collectionIntervalSeconds));
@@ -343,6 +353,7 @@ export class AlertProcessor {
       const placeholder = tracked.get(NO_GROUP);
       if (placeholder && hasData && !noGroupPresent) {
         tracked.delete(NO_GROUP);
+        this.seriesByGroup.delete(rule.name);
         record(
           NO_GROUP,
           {},
@@ -379,13 +390,23 @@ export class AlertProcessor {
         tracked.set(NO_GROUP, series);
         step(NO_GROUP, series, null);
       }
+      // Each group's alert series, looked up by key only when the rule's groups changed.
+      let byGroup = this.seriesByGroup.get(rule.name);
+      if (byGroup === undefined || byGroup.keys !== keys || byGroup.tracked !== tracked) {
+        byGroup = { keys, tracked, series: new Array(keys.length) };
+        this.seriesByGroup.set(rule.name, byGroup);
+      }
       for (let g = 0; g < keys.length; g++) {
         if (!present[g]) continue;
         const key = keys[g]!;
-        let series = tracked.get(key);
+        let series = byGroup.series[g];
         if (series === undefined) {
-          series = { labels: labels[g]!, state: INACTIVE, evaluated: 0 };
-          tracked.set(key, series);
+          series = tracked.get(key);
+          if (series === undefined) {
+            series = { labels: labels[g]!, state: INACTIVE, evaluated: 0 };
+            tracked.set(key, series);
+          }
+          byGroup.series[g] = series;
         }
         const value = values[g]!;
         step(key, series, Number.isNaN(value) ? null : value);
