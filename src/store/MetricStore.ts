@@ -614,7 +614,7 @@ export class MetricStore implements QueryRunner {
       });
     }
     this.catalog.commit();
-    this.recent?.add(rows.numbers, rows.seen);
+    this.recent?.add(rows.numbers, rows.seen, rows.newestMicros);
     for (const entry of staleLastSeen.entries) entry.lastSeenPersistedMicros = staleLastSeen.time;
     return { points: rows.pointCount, newSeries: newSeriesCount };
   }

@@ -192,26 +192,27 @@ export class RecentPoints {
     }
   }
 
-  /** Takes the number points of a committed write and the series it wrote. */
-  add(points: NumberPointColumns, seen: readonly WrittenSeries[]): void {
+  /**
+   * Takes the number points of a committed write, the series it wrote and its newest point time
+   * of any kind (µs).
+   */
+  add(points: NumberPointColumns, seen: readonly WrittenSeries[], newestMicros: bigint): void {
+    const newest = Number(newestMicros);
+    if (newest > this.newestMicros) this.newestMicros = newest;
     if (this.watched > 0) {
       for (const entry of seen) {
         const series = this.byRef[entry.ref];
         if (series !== undefined) series.delta = entry.identity.temporality === 'delta';
       }
+      const { refs, times, values } = points;
+      for (let i = 0; i < refs.length; i++) {
+        const series = this.byRef[refs[i]!];
+        if (series !== undefined) this.hold(series, Number(times[i]!), values[i]!);
+      }
     }
-    const { refs, times, values } = points;
-    let newest = this.newestMicros;
-    for (let i = 0; i < refs.length; i++) {
-      const time = Number(times[i]!);
-      if (time > newest) newest = time;
-      const series = this.byRef[refs[i]!];
-      if (series !== undefined) this.hold(series, time, values[i]!);
-    }
-    this.newestMicros = newest;
     // About once per horizon of store time, forget the series nobody read lately.
-    if (newest >= this.nextSweepMicros) {
-      this.nextSweepMicros = newest + this.horizonMicros;
+    if (this.newestMicros >= this.nextSweepMicros) {
+      this.nextSweepMicros = this.newestMicros + this.horizonMicros;
       this.forgetUnread();
     }
   }

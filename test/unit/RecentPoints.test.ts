@@ -10,6 +10,7 @@ function write(recent: RecentPoints, seconds: number, values: Record<number, num
   recent.add(
     { refs, times: refs.map(() => BigInt(seconds * SECOND)), values: refs.map((ref) => values[ref]!) },
     refs.map(gauge),
+    BigInt(seconds * SECOND),
   );
 }
 
@@ -71,10 +72,11 @@ describe('RecentPoints', () => {
     const recent = new RecentPoints(0, { horizonMillis: 60_000 });
     recent.read(1);
     recent.read(2);
-    recent.add({ refs: [1, 2], times: [10n * BigInt(SECOND), 10n * BigInt(SECOND)], values: [1, 2] }, [
-      { ref: 1, identity: { temporality: 'delta' } },
-      gauge(2),
-    ]);
+    recent.add(
+      { refs: [1, 2], times: [10n * BigInt(SECOND), 10n * BigInt(SECOND)], values: [1, 2] },
+      [{ ref: 1, identity: { temporality: 'delta' } }, gauge(2)],
+      10n * BigInt(SECOND),
+    );
     expect(recent.read(1)!.delta).toBe(true);
     expect(recent.read(2)!.delta).toBe(false);
     write(recent, 20, { 2: 3 });
