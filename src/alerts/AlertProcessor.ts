@@ -97,6 +97,8 @@ export class AlertProcessor {
   private recent: RecentPoints | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private evaluations = 0;
+  /** Per rule, the worst state and severity last written to alert_rule_state. */
+  private readonly recordedSummaries = new Map<string, string>();
   /** Per rule, its answer's groups (the keys array) and their tracked series, in group order. */
   private readonly seriesByGroup = new Map<
     string,
@@ -228,6 +230,7 @@ export class AlertProcessor {
         });
       this.series.delete(rule.name);
       this.seriesByGroup.delete(rule.name);
+      this.recordedSummaries.delete(rule.name);
     }
     this.rules = next;
     this.recent?.extendHorizon(recentHorizonMillis(next, this.options.collectionIntervalSeconds));
@@ -414,13 +417,14 @@ export class AlertProcessor {
       // Series not in the answer have no data now.
       for (const [key, series] of tracked) if (series.evaluated !== stamp) step(key, series, null);
       if (ruleChanged) {
-        ruleUpdates.push({
-          rule: rule.name,
-          state: this.worstState(tracked),
-          severity: rule.severity,
-          fired,
-          time: now,
-        });
+        // The rule's summary changes when it fired again or its worst state (or severity) changed,
+        // not with every transition of one of its series.
+        const state = this.worstState(tracked);
+        const summary = `${state}:${rule.severity}`;
+        if (fired > 0 || this.recordedSummaries.get(rule.name) !== summary) {
+          ruleUpdates.push({ rule: rule.name, state, severity: rule.severity, fired, time: now });
+          this.recordedSummaries.set(rule.name, summary);
+        }
       }
     }
     if (events.length > 0) {
@@ -428,6 +432,8 @@ export class AlertProcessor {
         await this.options.store.execute(alertEventStatements(events, ruleUpdates));
       } catch (error) {
         errors++;
+        // Not recorded: the next evaluation writes every changed rule's summary again.
+        this.recordedSummaries.clear();
         this.evaluationErrors?.add(1, { stage: 'record' });
         this.errorWarning.warn(
           { err: error, events: events.length },
