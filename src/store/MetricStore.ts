@@ -132,6 +132,36 @@ const RECENT_POINTS_SQL = `
   FROM points_number JOIN picked USING (series_ref) WHERE time >= $from AND time <= $since
   GROUP BY series_ref
   ORDER BY ref, t`;
+
+/** RECENT_POINTS_SQL for histogram points: count as the value, and sum, bucket counts, bounds. */
+const RECENT_HISTOGRAMS_SQL = `
+  WITH picked AS (
+    SELECT series_ref, (temporality = 'delta')::INTEGER AS delta FROM series
+    WHERE series_ref IN (SELECT unnest(string_split($refs, ',')::UINTEGER[]))
+  )
+  SELECT series_ref AS ref, delta, epoch_us(time) AS t, count::DOUBLE AS value, sum,
+         list_transform(counts, c -> c::DOUBLE) AS counts, bounds
+  FROM points_histogram JOIN picked USING (series_ref) WHERE time > $since
+  UNION ALL
+  SELECT series_ref AS ref, any_value(delta), epoch_us(max(time)), arg_max(count, time)::DOUBLE,
+         arg_max(sum, time), list_transform(arg_max(counts, time), c -> c::DOUBLE), arg_max(bounds, time)
+  FROM points_histogram JOIN picked USING (series_ref) WHERE time >= $from AND time <= $since
+  GROUP BY series_ref
+  ORDER BY ref, t`;
+
+/** RECENT_HISTOGRAMS_SQL's rows as columns. */
+function loadedHistograms(rows: readonly Row[]): LoadedPoints {
+  const number = (value: unknown) => (value === null || value === undefined ? Number.NaN : Number(value));
+  return {
+    ref: rows.map((row) => number(row.ref)),
+    delta: rows.map((row) => number(row.delta)),
+    t: rows.map((row) => number(row.t)),
+    value: rows.map((row) => number(row.value)),
+    sum: rows.map((row) => number(row.sum)),
+    counts: rows.map((row) => (row.counts as number[] | null) ?? []),
+    bounds: rows.map((row) => (row.bounds as number[] | null) ?? []),
+  };
+}
 const POINT_TABLES = ['points_number', 'points_histogram', 'points_exp_histogram', 'points_summary'] as const;
 const ROLLUP_TABLES = ['rollup_number_1m', 'rollup_histogram_1m'] as const;
 
@@ -534,14 +564,17 @@ export class MetricStore implements QueryRunner {
         this.recent = new RecentPoints(Number(row?.t ?? 0), {
           horizonMillis,
           // In turn with writes, so that none is both read here and added by write().
-          loadPoints: (refs, sinceMicros, fromMicros, hold) =>
+          loadPoints: (refs, histograms, sinceMicros, fromMicros, hold) =>
             this.serialised(async () => {
+              const params = {
+                refs: refs.join(','),
+                since: timestampValue(BigInt(sinceMicros)),
+                from: timestampValue(BigInt(fromMicros)),
+              };
               hold(
-                (await this.queryNumbers(RECENT_POINTS_SQL, {
-                  refs: refs.join(','),
-                  since: timestampValue(BigInt(sinceMicros)),
-                  from: timestampValue(BigInt(fromMicros)),
-                })) as unknown as LoadedPoints,
+                histograms
+                  ? loadedHistograms(await this.query(RECENT_HISTOGRAMS_SQL, params))
+                  : ((await this.queryNumbers(RECENT_POINTS_SQL, params)) as unknown as LoadedPoints),
               );
             }),
         });
@@ -614,7 +647,7 @@ export class MetricStore implements QueryRunner {
       });
     }
     this.catalog.commit();
-    this.recent?.add(rows.numbers, rows.seen, rows.newestMicros);
+    this.recent?.add(rows.numbers, rows.seen, rows.newestMicros, rows.histograms);
     for (const entry of staleLastSeen.entries) entry.lastSeenPersistedMicros = staleLastSeen.time;
     return { points: rows.pointCount, newSeries: newSeriesCount };
   }

@@ -2,10 +2,14 @@ import { MAX_GAP_MICROS } from './increaseSql.js';
 
 const MAX_GAP = Number(MAX_GAP_MICROS);
 
-/** The newest points of one watched series, oldest first, from `start` on. Times are µs. */
+/**
+ * The newest points of one watched series, oldest first, from `start` on. Times are µs. For a
+ * histogram series `values` are the points' counts and `histogram` holds the rest.
+ */
 export interface HeldSeries {
   readonly times: number[];
   readonly values: number[];
+  readonly histogram: HeldHistograms | undefined;
   /** Index of the oldest held point; the ones before it are dropped and reused by compaction. */
   start: number;
   /** Every point of the series later than this is held (or was, before the horizon dropped it). */
@@ -18,6 +22,14 @@ export interface HeldSeries {
   readAt: number;
 }
 
+/** The histogram parts of a series' held points, index by index with its times. */
+export interface HeldHistograms {
+  /** NaN: the point has no sum. */
+  readonly sums: number[];
+  readonly buckets: (readonly number[])[];
+  readonly bounds: (readonly number[])[];
+}
+
 export interface RecentPointsOptions {
   /** How far back from a series' newest point its points are kept. */
   horizonMillis: number;
@@ -28,11 +40,13 @@ export interface RecentPointsOptions {
   /**
    * Reads the store's points of `refs` from `fromMicros` on — all points after `sinceMicros`,
    * and of the ones at or before it only each series' newest (columns ref, delta, t, value;
-   * ordered by ref, then t) — and hands them to `hold` before any later write reaches `add`. Without it a
-   * new series is held from the moment it is watched, and answers wait for its window to fill.
+   * ordered by ref, then t; for histograms also sum, counts and bounds) — and hands them to
+   * `hold` before any later write reaches `add`. Without it a new series is held from the moment
+   * it is watched, and answers wait for its window to fill.
    */
   loadPoints?: (
     refs: readonly number[],
+    histograms: boolean,
     sinceMicros: number,
     fromMicros: number,
     hold: (columns: LoadedPoints) => void,
@@ -41,11 +55,26 @@ export interface RecentPointsOptions {
 
 /** Points read from the store for `fill`, by series then time (µs). */
 export interface LoadedPoints {
-  readonly ref: Float64Array;
+  readonly ref: ArrayLike<number>;
   /** 1 for a series of delta temporality. */
-  readonly delta: Float64Array;
-  readonly t: Float64Array;
-  readonly value: Float64Array;
+  readonly delta: ArrayLike<number>;
+  readonly t: ArrayLike<number>;
+  /** A number point's value, a histogram point's count. */
+  readonly value: ArrayLike<number>;
+  /** Histogram points: sum (NaN: none), bucket counts and bounds. */
+  readonly sum?: ArrayLike<number>;
+  readonly counts?: readonly (readonly number[])[];
+  readonly bounds?: readonly (readonly number[])[];
+}
+
+/** Columns of committed histogram points (µs times), as collectionRows gives them. */
+export interface HistogramPointColumns {
+  readonly refs: readonly number[];
+  readonly times: readonly bigint[];
+  readonly counts: readonly number[];
+  readonly sums: readonly (number | null)[];
+  readonly bounds: readonly (readonly number[])[];
+  readonly bucketCounts: readonly (readonly number[])[];
 }
 
 /** Columns of committed number points (µs times), as collectionRows gives them. */
@@ -65,7 +94,7 @@ export interface WrittenSeries {
 const UNREAD_GRACE_MICROS = 3_600_000_000;
 
 /**
- * The newest number points of the series that readers asked for, kept in memory as the store
+ * The newest number and histogram points of the series that readers asked for, kept in memory as the store
  * commits them, so that alert rules — minutes-long windows read after every collection — are
  * answered without reading DuckDB. Only series somebody watches are held, from the moment the
  * watch begins: points written before may be missing, and each series says from when on it is
@@ -116,7 +145,7 @@ export class RecentPoints {
    * The held points of `ref`, or undefined when it is not watched: then it is watched from now on
    * (if the limits allow), so later reads can be answered once enough points have come.
    */
-  read(ref: number): HeldSeries | undefined {
+  read(ref: number, histogram = false): HeldSeries | undefined {
     const series = this.byRef[ref];
     if (series !== undefined) {
       series.readAt = this.newestMicros;
@@ -126,6 +155,7 @@ export class RecentPoints {
       this.byRef[ref] = {
         times: [],
         values: [],
+        histogram: histogram ? { sums: [], buckets: [], bounds: [] } : undefined,
         start: 0,
         watchedAfter: this.newestMicros,
         completeAfter: this.newestMicros,
@@ -154,9 +184,20 @@ export class RecentPoints {
     const refs = this.unfilled;
     this.unfilled = [];
     const since = this.newestMicros - this.horizonMicros;
+    const numbers = refs.filter((ref) => this.byRef[ref] !== undefined && !this.byRef[ref]!.histogram);
+    const histograms = refs.filter((ref) => this.byRef[ref]?.histogram !== undefined);
     try {
-      await this.loadPoints(refs, since, since - MAX_GAP, (loaded) => this.holdLoaded(refs, since, loaded));
+      for (const [own, histogram] of [
+        [numbers, false],
+        [histograms, true],
+      ] as const) {
+        if (own.length === 0) continue;
+        await this.loadPoints(own, histogram, since, since - MAX_GAP, (loaded) =>
+          this.holdLoaded(own, since, loaded),
+        );
+      }
     } catch (error) {
+      // What was read is held; the rest is read again by the next fill.
       this.unfilled.push(...refs);
       throw error;
     }
@@ -164,7 +205,7 @@ export class RecentPoints {
 
   /** Replaces what `refs` hold by what the store has (no write is added in between). */
   private holdLoaded(refs: readonly number[], since: number, loaded: LoadedPoints): void {
-    const { ref: refColumn, delta, t, value } = loaded;
+    const { ref: refColumn, delta, t, value, sum, counts, bounds } = loaded;
     let row = 0;
     for (const ref of [...refs].sort((a, b) => a - b)) {
       while (row < refColumn.length && refColumn[row]! < ref) row++;
@@ -176,12 +217,17 @@ export class RecentPoints {
       const predecessor = row < end && t[row]! <= since ? t[row]! : undefined;
       const floor = predecessor === undefined ? since - MAX_GAP - 1 : predecessor - 1;
       this.held -= series.times.length - series.start;
-      series.times.length = 0;
-      series.values.length = 0;
+      for (const column of columnsOf(series)) column.length = 0;
       series.start = 0;
+      const histogram = series.histogram;
       for (let i = row; i < end; i++) {
         series.times.push(t[i]!);
         series.values.push(value[i]!);
+        if (histogram !== undefined) {
+          histogram.sums.push(sum![i]!);
+          histogram.buckets.push(counts![i]!);
+          histogram.bounds.push(bounds![i]!);
+        }
       }
       this.held += end - row;
       if (row < end) series.delta = delta[row] === 1;
@@ -193,10 +239,15 @@ export class RecentPoints {
   }
 
   /**
-   * Takes the number points of a committed write, the series it wrote and its newest point time
-   * of any kind (µs).
+   * Takes the number and histogram points of a committed write, the series it wrote and its
+   * newest point time of any kind (µs).
    */
-  add(points: NumberPointColumns, seen: readonly WrittenSeries[], newestMicros: bigint): void {
+  add(
+    points: NumberPointColumns,
+    seen: readonly WrittenSeries[],
+    newestMicros: bigint,
+    histograms?: HistogramPointColumns,
+  ): void {
     const newest = Number(newestMicros);
     if (newest > this.newestMicros) this.newestMicros = newest;
     if (this.watched > 0) {
@@ -207,7 +258,25 @@ export class RecentPoints {
       const { refs, times, values } = points;
       for (let i = 0; i < refs.length; i++) {
         const series = this.byRef[refs[i]!];
-        if (series !== undefined) this.hold(series, Number(times[i]!), values[i]!);
+        if (
+          series !== undefined &&
+          series.histogram === undefined &&
+          this.hold(series, Number(times[i]!), values[i]!) >= 0
+        )
+          this.drop(series);
+      }
+      if (histograms !== undefined) {
+        for (let i = 0; i < histograms.refs.length; i++) {
+          const series = this.byRef[histograms.refs[i]!];
+          if (series?.histogram === undefined) continue;
+          const at = this.hold(series, Number(histograms.times[i]!), histograms.counts[i]!);
+          if (at < 0) continue;
+          const sum = histograms.sums[i];
+          series.histogram.sums.splice(at, 0, sum === null || sum === undefined ? Number.NaN : sum);
+          series.histogram.buckets.splice(at, 0, histograms.bucketCounts[i]!);
+          series.histogram.bounds.splice(at, 0, histograms.bounds[i]!);
+          this.drop(series);
+        }
       }
     }
     // About once per horizon of store time, forget the series nobody read lately.
@@ -240,23 +309,26 @@ export class RecentPoints {
     this.watched--;
   }
 
-  private hold(series: HeldSeries, time: number, value: number): void {
+  /**
+   * Holds a point's time and value in its place; the index it went to (a histogram's other parts
+   * go there too, then `drop`), or -1 when it is not held.
+   */
+  private hold(series: HeldSeries, time: number, value: number): number {
     // Older than what the series is complete after: not needed, and maybe not all there is.
-    if (time <= series.completeAfter) return;
+    if (time <= series.completeAfter) return -1;
     const { times, values } = series;
-    const last = times.length - 1;
-    if (last < series.start || time >= times[last]!) {
+    let at = times.length;
+    // A late point goes in its place.
+    while (at > series.start && times[at - 1]! > time) at--;
+    if (at === times.length) {
       times.push(time);
       values.push(value);
     } else {
-      // A late point: in its place.
-      let at = last;
-      while (at > series.start && times[at - 1]! > time) at--;
       times.splice(at, 0, time);
       values.splice(at, 0, value);
     }
     this.held++;
-    this.drop(series);
+    return at;
   }
 
   /** Drops the points older than the horizon but the newest of them (a counter's predecessor). */
@@ -271,8 +343,7 @@ export class RecentPoints {
     // The point kept at `start` is only a predecessor: its own predecessor is gone.
     if (times[start]! > series.completeAfter) series.completeAfter = times[start]!;
     if (start > 64 && start * 2 > times.length) {
-      times.splice(0, start);
-      series.values.splice(0, start);
+      for (const column of columnsOf(series)) column.splice(0, start);
       series.start = 0;
     }
   }
@@ -284,4 +355,11 @@ export class RecentPoints {
       if (series !== undefined && series.readAt < before) this.unwatch(ref, series);
     }
   }
+}
+
+/** A series' parallel arrays, index by index with its times. */
+function columnsOf(series: HeldSeries): unknown[][] {
+  const histogram = series.histogram;
+  if (histogram === undefined) return [series.times, series.values];
+  return [series.times, series.values, histogram.sums, histogram.buckets, histogram.bounds];
 }

@@ -162,9 +162,9 @@ async function answerWindows(
     else families.samples.push(batched);
   };
   const fromMemory = (index: number, query: TimeSeriesQuery, prepared: Ready): boolean => {
-    if (recent === undefined || prepared.kind === 'histogram') return false;
-    const { refs, gids } = prepared;
-    const held = recentWindowValues(recent, { query, refs, gids, groupCount: prepared.groups.length });
+    if (recent === undefined) return false;
+    const { refs, gids, kind } = prepared;
+    const held = recentWindowValues(recent, { query, kind, refs, gids, groupCount: prepared.groups.length });
     if (held === undefined) return false;
     outcomes[index] = { batched: { index, query, prepared, firstGid: 0, refs, gids }, ...held };
     return true;

@@ -1,4 +1,5 @@
 import { QUANTILES, type Rows } from './bucketRows.js';
+import { histogramQuantile } from './histogramQuantile.js';
 import { MAX_GAP_MICROS } from './increaseSql.js';
 import type { TimeSeriesQuery } from './queryTimeSeries.js';
 import type { HeldSeries, RecentPoints } from './RecentPoints.js';
@@ -6,6 +7,8 @@ import type { HeldSeries, RecentPoints } from './RecentPoints.js';
 /** The matched series of a one-bucket raw query, as prepare numbered them. */
 export interface WindowSelection {
   readonly query: TimeSeriesQuery;
+  /** The matched series' kind, as prepare found it. */
+  readonly kind: string;
   readonly refs: readonly number[];
   /** The group of each ref. */
   readonly gids: readonly number[];
@@ -32,18 +35,20 @@ export function recentWindowValues(
   recent: RecentPoints,
   selection: WindowSelection,
 ): GroupValues | undefined {
-  const { query, refs } = selection;
+  const { query, refs, kind } = selection;
+  if (kind !== 'gauge' && kind !== 'sum' && kind !== 'histogram') return undefined;
   const fromUs = query.from.getTime() * 1000;
   let complete = true;
   const held: HeldSeries[] = new Array(refs.length);
   // Every series is asked for, so that all of them are watched from now on.
   for (let i = 0; i < refs.length; i++) {
-    const series = recent.read(refs[i]!);
+    const series = recent.read(refs[i]!, kind === 'histogram');
     if (series === undefined || fromUs <= series.completeAfter) complete = false;
     else held[i] = series;
   }
   if (!complete) return undefined;
   const aggregation = query.aggregation;
+  if (kind === 'histogram') return histogramValues(selection, held);
   if (aggregation === 'rate' || aggregation === 'increase') return increaseValues(selection, held);
   return sampleValues(selection, held);
 }
@@ -226,6 +231,87 @@ function increaseValues(selection: WindowSelection, held: readonly HeldSeries[])
   if (query.aggregation === 'rate')
     for (let g = 0; g < groupCount; g++) values[g] = values[g]! / query.stepSeconds;
   return { values, present };
+}
+
+/**
+ * Histogram windows, as histogramRows' SQL and histogramFigures: each point's increases of count,
+ * sum and every bucket over its predecessor (HISTOGRAM_INCREASES: the point itself for delta
+ * series and after a restart — the count or any bucket went down —, none after a gap longer than
+ * MAX_GAP or a change of the bucket layout), merged per group, then the group's figure. Undefined
+ * also when one group's series have different bounds: the SQL path raises that error.
+ */
+function histogramValues(selection: WindowSelection, held: readonly HeldSeries[]): GroupValues | undefined {
+  const { query, gids, groupCount } = selection;
+  const fromUs = query.from.getTime() * 1000;
+  const toUs = query.to.getTime() * 1000;
+  const counts = new Float64Array(groupCount);
+  const sums = new Float64Array(groupCount);
+  const hasSum = new Uint8Array(groupCount);
+  const present = new Uint8Array(groupCount);
+  const merged: (number[] | undefined)[] = new Array(groupCount);
+  const boundsOf: (readonly number[] | undefined)[] = new Array(groupCount);
+  for (let i = 0; i < held.length; i++) {
+    const series = held[i]!;
+    const { times, values: pointCounts, start } = series;
+    const { sums: pointSums, buckets, bounds } = series.histogram!;
+    const first = lowerBound(times, start, fromUs);
+    const end = lowerBound(times, first, toUs);
+    const g = gids[i]!;
+    for (let j = first; j < end; j++) {
+      const time = times[j]!;
+      let restart = series.delta;
+      if (!restart) {
+        const previous = j - 1;
+        if (previous < start || times[previous]! <= series.watchedAfter) {
+          // As for counters: only a gap longer than MAX_GAP since the watch settles it.
+          if (series.watchedAfter >= time - MAX_GAP) return undefined;
+          continue;
+        }
+        if (times[previous]! < time - MAX_GAP || buckets[previous]!.length !== buckets[j]!.length) continue;
+        restart = pointCounts[j]! < pointCounts[previous]!;
+        for (let k = 0; !restart && k < buckets[j]!.length; k++)
+          restart = buckets[j]![k]! < buckets[previous]![k]!;
+      }
+      const previous = j - 1;
+      const own = buckets[j]!;
+      if (present[g] && !sameBounds(boundsOf[g]!, bounds[j]!)) return undefined;
+      if (!present[g]) {
+        present[g] = 1;
+        boundsOf[g] = bounds[j]!;
+        merged[g] = new Array<number>(own.length).fill(0);
+      }
+      const into = merged[g]!;
+      counts[g] = counts[g]! + (restart ? pointCounts[j]! : pointCounts[j]! - pointCounts[previous]!);
+      const sum = restart ? pointSums[j]! : pointSums[j]! - pointSums[previous]!;
+      if (!Number.isNaN(sum)) {
+        sums[g] = sums[g]! + sum;
+        hasSum[g] = 1;
+      }
+      for (let k = 0; k < own.length; k++)
+        into[k] = into[k]! + (restart ? own[k]! : own[k]! - buckets[previous]![k]!);
+    }
+  }
+  const aggregation = query.aggregation;
+  const quantile = QUANTILES[aggregation];
+  const values = new Float64Array(groupCount);
+  for (let g = 0; g < groupCount; g++) {
+    if (!present[g]) continue;
+    const count = counts[g]!;
+    const sum = hasSum[g] ? sums[g]! : Number.NaN;
+    if (quantile !== undefined) values[g] = histogramQuantile(quantile, boundsOf[g]!, merged[g]!);
+    else if (aggregation === 'count' || aggregation === 'increase') values[g] = count;
+    else if (aggregation === 'rate') values[g] = count / query.stepSeconds;
+    else if (aggregation === 'sum') values[g] = sum;
+    else values[g] = count > 0 ? sum / count : Number.NaN; // avg
+  }
+  return { values, present };
+}
+
+function sameBounds(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** One query's rows from per-group values, the groups without data left out. */

@@ -28,10 +28,11 @@ function random(seed: number): () => number {
 
 interface Point {
   metric: string;
-  type: 'gauge' | 'counter' | 'delta';
+  type: 'gauge' | 'counter' | 'delta' | 'histogram' | 'delta-histogram';
   attributes: Record<string, string>;
   time: number;
   value: number;
+  histogram?: { bounds: number[]; counts: number[]; sum: number };
 }
 
 function collectionOf(points: readonly Point[]): ResourceMetrics {
@@ -39,13 +40,28 @@ function collectionOf(points: readonly Point[]): ResourceMetrics {
   for (const point of points) byMetric.set(point.metric, [...(byMetric.get(point.metric) ?? []), point]);
   const metrics = [...byMetric].map(([name, own]) => {
     const type = own[0]!.type;
+    const delta = type === 'delta' || type === 'delta-histogram';
     const dataPoints = own.map((p) => ({
-      startTime: [type === 'delta' ? p.time - STEP : T0 - 100, 0] as [number, number],
+      startTime: [delta ? p.time - STEP : T0 - 100, 0] as [number, number],
       endTime: [Math.floor(p.time), Math.round((p.time % 1) * 1e9)] as [number, number],
       attributes: p.attributes,
       value: p.value,
     }));
     const descriptor = { name, unit: '1', description: '', valueType: 1 };
+    if (type === 'histogram' || type === 'delta-histogram')
+      return {
+        descriptor: { ...descriptor, unit: 's' },
+        aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.HISTOGRAM as const,
+        dataPoints: own.map((p, i) => ({
+          ...dataPoints[i]!,
+          value: {
+            buckets: { boundaries: p.histogram!.bounds, counts: p.histogram!.counts },
+            count: p.histogram!.counts.reduce((a, b) => a + b, 0),
+            sum: p.histogram!.sum,
+          },
+        })),
+      };
     if (type === 'gauge')
       return {
         descriptor,
@@ -98,10 +114,54 @@ function pointsAt(time: number, next: () => number, counters: Map<string, number
     });
   }
   points.push({ metric: 'app.bytes', type: 'delta', attributes: {}, time, value: Math.round(next() * 500) });
+  // Request durations per route: cumulative, restarting at times; /old changes its buckets once.
+  for (const route of ['/pay', '/cart', '/old']) {
+    const bounds = route === '/old' && time > T0 + 7_420 ? [0.1, 0.5, 1, 2] : [0.1, 0.5, 1];
+    const key = `${route}:${bounds.length}`;
+    const before = histograms.get(key);
+    const restart = before === undefined || next() < 0.05;
+    const increase = [...bounds, Number.POSITIVE_INFINITY].map(() => Math.round(next() * 8));
+    const counts = increase.map((c, k) => (restart ? 0 : before!.counts[k]!) + c);
+    const sum = (restart ? 0 : before!.sum) + increase.reduce((a, c, k) => a + c * (k + 0.5) * 0.2, 0);
+    histograms.set(key, { counts, sum });
+    points.push({
+      metric: 'http.server.request.duration',
+      type: 'histogram',
+      attributes: { 'http.route': route, 'http.response.status_code': route === '/pay' ? '500' : '200' },
+      time,
+      value: 0,
+      histogram: { bounds, counts, sum },
+    });
+  }
+  points.push({
+    metric: 'queue.wait',
+    type: 'delta-histogram',
+    attributes: {},
+    time,
+    value: 0,
+    histogram: {
+      bounds: [1, 10],
+      counts: [Math.round(next() * 3), Math.round(next() * 3), 0],
+      sum: next() * 20,
+    },
+  });
   return points;
 }
 
+/** Each route's cumulative histogram so far, per bucket layout. */
+const histograms = new Map<string, { counts: number[]; sum: number }>();
+
 const AGGREGATIONS: Aggregation[] = ['avg', 'min', 'max', 'sum', 'count', 'last', 'p50', 'p95', 'p99'];
+const HISTOGRAM_AGGREGATIONS: Aggregation[] = [
+  'avg',
+  'sum',
+  'count',
+  'rate',
+  'increase',
+  'p50',
+  'p95',
+  'p99',
+];
 
 /** Windows ending at `now` (ms) as alert rules read them, on every metric, grouped or not. */
 function windows(now: number): TimeSeriesQuery[] {
@@ -126,6 +186,11 @@ function windows(now: number): TimeSeriesQuery[] {
         window('app.requests', aggregation, seconds, groupBy);
     for (const aggregation of ['rate', 'increase', 'max'] as const)
       window('app.bytes', aggregation, seconds, []);
+    for (const aggregation of HISTOGRAM_AGGREGATIONS) {
+      for (const groupBy of [[], ['http.route']])
+        window('http.server.request.duration', aggregation, seconds, groupBy);
+      window('queue.wait', aggregation, seconds, []);
+    }
   }
   return queries;
 }
@@ -178,7 +243,7 @@ describe('alert windows answered from the points held in memory', () => {
     const matches = new SeriesMatchCache();
     const { db, reads } = counting(store);
     let compared = 0;
-    for (let round = 0; round < 40; round++) {
+    for (let round = 0; round < 30; round++) {
       const points = pointsAt(time, next, counters);
       // A late point now and then: written after newer ones of its series.
       if (round % 7 === 3) points.push({ ...points[0]!, time: time - 25, value: 42 });
@@ -187,8 +252,10 @@ describe('alert windows answered from the points held in memory', () => {
       const queries = windows(now);
       const before = reads();
       const held = await queryWindows(db, queries, matches, recent);
-      if (round > 0) expect(reads() - before, `round ${round}`).toBe(0);
       const fromDuckDb = await queryWindows(store, queries, matches);
+      // Windows over /old's two bucket layouts are errors, which only the SQL path raises.
+      if (round > 0 && !fromDuckDb.some((answer) => answer instanceof Error))
+        expect(reads() - before, `round ${round}`).toBe(0);
       for (const [i, query] of queries.entries()) {
         expect(comparable(held[i]!), `round ${round}: ${JSON.stringify(query)}`).toEqual(
           comparable(fromDuckDb[i]!),
@@ -197,16 +264,16 @@ describe('alert windows answered from the points held in memory', () => {
         // And as queryTimeSeries answers alone, for the one-point windows where a NaN is a series' only value.
         if (query.stepSeconds === STEP && round % 4 === 0)
           expect(comparable(held[i]!), `round ${round}: ${JSON.stringify(query)}`).toEqual(
-            comparable(await queryTimeSeries(store, query)),
+            comparable(await queryTimeSeries(store, query).catch((error: Error) => error)),
           );
       }
       time += STEP;
     }
-    expect(compared).toBeGreaterThan(40 * windows(0).length * 0.9);
-    // Eleven minutes at 10 s of the 7 series (and each one's predecessor), not the whole history.
-    expect(recent.seriesCount).toBe(7);
-    expect(recent.pointCount).toBeLessThanOrEqual(7 * (66 + 2));
-  });
+    expect(compared).toBeGreaterThan(30 * windows(0).length * 0.8);
+    // Eleven minutes at 10 s of the 11 series (and each one's predecessor), not the whole history.
+    expect(recent.seriesCount).toBe(11);
+    expect(recent.pointCount).toBeLessThanOrEqual(11 * (66 + 2));
+  }, 60_000);
 
   it('answer a counter after more than an hour without points as DuckDB does', async () => {
     const next = random(11);
@@ -217,7 +284,7 @@ describe('alert windows answered from the points held in memory', () => {
     for (let time = T0; time < T0 + 7_400; time += STEP) {
       await store.writeCollection(collectionOf(pointsAt(time, next, counters)));
       if ((time - T0) % 200 !== 0) continue;
-      const queries = windows(time * 1000).filter((query) => query.metric === 'app.requests');
+      const queries = windows(time * 1000).filter((query) => query.metric !== 'app.load');
       const held = await queryWindows(store, queries, matches, recent);
       const fromDuckDb = await queryWindows(store, queries, matches);
       for (const [i, query] of queries.entries())
@@ -225,7 +292,7 @@ describe('alert windows answered from the points held in memory', () => {
           comparable(fromDuckDb[i]!),
         );
     }
-  });
+  }, 60_000);
 
   it('read DuckDB again for series whose held points retention deleted, and agree with it', async () => {
     const next = random(3);
@@ -238,7 +305,7 @@ describe('alert windows answered from the points held in memory', () => {
     const queries = windows(time * 1000);
     await queryWindowValues(store, queries, matches, recent);
     const watched = recent.seriesCount;
-    expect(watched).toBe(7);
+    expect(watched).toBe(11);
     // Deleting points a series holds unwatches it: what it holds is no longer all the store has.
     await store.deleteBefore(new Date((T0 + 1_190) * 1000));
     expect(recent.seriesCount).toBeLessThan(watched);
@@ -248,6 +315,6 @@ describe('alert windows answered from the points held in memory', () => {
     const fromDuckDb = await queryWindows(store, after, matches);
     for (const [i, query] of after.entries())
       expect(comparable(held[i]!), JSON.stringify(query)).toEqual(comparable(fromDuckDb[i]!));
-    expect(recent.seriesCount).toBe(7);
+    expect(recent.seriesCount).toBe(11);
   });
 });
