@@ -410,83 +410,78 @@ function varianceInflation(r: ArrayLike<number>, split: number): number {
   return (1 + phi) / (1 - phi);
 }
 
-/** Points on each side of a split compared at the small scale. */
-const LOCAL_WINDOW = 25;
-/** The large scale is this many times the small one. */
-const SCALE_RATIO = 4;
-/**
- * A step shifts the neighbours by about as much at both scales; a smooth swing (seasonality, a
- * drift) shifts them in proportion to their distance, so about 1 / SCALE_RATIO as much at the small
- * scale. Halfway between the two tells them apart.
- */
-const MIN_SMALL_SCALE_SHARE = (1 + 1 / SCALE_RATIO) / 2;
+/** Points on each side of a split that judge whether it is abrupt. */
+const ABRUPT_WINDOW = 100;
+/** With fewer points than this on the short side, the significance test alone decides. */
+const MIN_ABRUPT_WINDOW = 12;
 /**
  * A local slope with a t statistic beyond this (in a line-plus-step fit around the split) means
- * the split lies on a trend — a seasonal swing or a drift — and the stricter checks apply. Below
- * it the trend is noise, and fitting it anyway would cost a step test most of its power (the slope
- * and the step indicator are correlated at 0.87 over a symmetric window: 4× the variance).
+ * the split lies on a trend of its own — a seasonal swing, a fast drift — that only a locally
+ * fitted line describes. Below it, the segment's own slope (estimated from all its points, so
+ * almost exactly) stands for the trend: fitting a local line anyway would cost a step test most of
+ * its power (the slope and the step indicator are correlated at 0.87 over a symmetric window: 4×
+ * the variance).
  */
 const TREND_T = 2;
 
 /**
- * True when the shift at `split` is abrupt, judged in the `SCALE_RATIO × LOCAL_WINDOW` points on
- * each side. Where no local trend is significant, the step alone must stand out (a jump of at
- * least MIN_JUMP_Z standard errors between the two sides): a slow drift, whose neighbouring sides
- * barely differ, does not. On a significant trend (seasonality, a fast drift) the step must also
- * shift the near neighbours about as much as the far ones and stand out from a line with one slope
- * fitted across the split (`checkJump`; counts are too coarse for fitted lines).
+ * True when the shift at `split` is abrupt: a jump that stands out, at the detector's level
+ * (JUMP_Z), beyond any trend through it, judged in the ABRUPT_WINDOW points on each side.
+ * - On a local trend (seasonality, a fast drift): the jump in a line with one slope fitted across
+ *   the split, to the ranks within the window (`checkJump`; counts are too coarse for fitted
+ *   lines and skip this).
+ * - Otherwise: the difference of the two sides' means (of the ranks, or of the counts), less what the segment's slope (a line plus
+ *   a step at the split, fitted to the whole segment) predicts over that distance. A slow drift's
+ *   neighbouring sides differ by about that much, a step's by much more. The segment's slope is
+ *   estimated from far more points than a local one, so the step keeps its power; and the other
+ *   steps of a staircase tilt it without sending the split to the stricter local test.
  */
 function isAbrupt(r: ArrayLike<number>, split: number, checkJump = true): boolean {
-  const room = Math.min(split, r.length - split);
-  const small = Math.min(LOCAL_WINDOW, Math.floor(room / SCALE_RATIO));
-  if (small < 3) return true; // too short to tell: the significance test alone decides
-  const large = small * SCALE_RATIO;
-  // Ranks within the window, for rank input: on a smooth trend they rise about linearly, as the
-  // fitted line assumes, whereas the segment's ranks bend with the distribution of the whole
-  // segment (a seasonal swing's values crowd at its extremes) and mimic a jump.
-  const window = Float64Array.from({ length: 2 * large }, (_, i) => r[split - large + i]!);
-  const fit = fitStep(checkJump ? ranks(window).ranks : window, 0, large, 2 * large);
-
-  const trend = Math.abs(fit.slopeT) >= TREND_T || Math.abs(fitStep(r, 0, split, r.length).slopeT) >= TREND_T;
-
-  if (!trend) return fit.stepOnlyZ >= MIN_JUMP_Z;
-  const mean = (start: number, end: number) => {
-    let sum = 0;
-    for (let i = start; i < end; i++) sum += r[i]!;
-    return sum / (end - start);
-  };
-  const largeShift = mean(split, split + large) - mean(split - large, split);
-  const smallShift = mean(split, split + small) - mean(split - small, split);
+  const half = Math.min(ABRUPT_WINDOW, split, r.length - split);
+  if (half < MIN_ABRUPT_WINDOW) return true;
+  const window = Float64Array.from({ length: 2 * half }, (_, i) => r[split - half + i]!);
+  if (checkJump) {
+    // Ranks within the window: on a smooth trend they rise about linearly, as the fitted line
+    // assumes, whereas the segment's ranks bend with the distribution of the whole segment (a
+    // seasonal swing's values crowd at its extremes) and mimic a jump.
+    const local = fitStep(ranks(window).ranks, 0, half, 2 * half);
+    if (Math.abs(local.slopeT) >= TREND_T) return local.jumpZ >= JUMP_Z;
+  }
+  const near = fitStep(window, 0, half, 2 * half);
+  const segment = fitStep(r, 0, split, r.length);
+  const beyondTrend = near.stepOnly - segment.slope * half;
+  const standardError = Math.hypot(near.stepOnlySe, half * segment.slopeSe);
   return (
-    Math.sign(smallShift) === Math.sign(largeShift) &&
-    Math.abs(smallShift) >= MIN_SMALL_SCALE_SHARE * Math.abs(largeShift) &&
-    (!checkJump || fit.jumpZ >= TREND_JUMP_Z)
+    beyondTrend !== 0 &&
+    Math.sign(beyondTrend) === Math.sign(near.stepOnly) &&
+    Math.abs(beyondTrend) >= (checkJump ? JUMP_Z : COUNT_JUMP_Z) * standardError
   );
 }
 
-/** How many standard errors the jump at a step must stand out (see fitStep). */
-const MIN_JUMP_Z = 3;
 /**
- * On a trend, the jump over the fitted line is the only evidence of a step, and the candidates
- * are the strongest of the local scan's positions, so noise on a swing gives jumps of 3 standard
- * errors at one of them: the jump must pass the detector's default level (0.001), Bonferroni over
- * the candidates of both bandwidths (about 3.9).
+ * How many standard errors a jump must stand out beyond the trend (see isAbrupt). Its candidates
+ * are chosen among many — the strongest split of a segment, or the strongest positions of the
+ * local scan, where noise on a swing or a drift gives jumps of 3 standard errors at one of them —
+ * so the jump must pass the detector's default level (0.001), Bonferroni over the candidates of
+ * both bandwidths (about 3.9).
  */
-const TREND_JUMP_Z = normalQuantileUpper(0.001 / (2 * LOCAL_BANDWIDTHS.length * LOCAL_CANDIDATES));
+const JUMP_Z = normalQuantileUpper(0.001 / (2 * LOCAL_BANDWIDTHS.length * LOCAL_CANDIDATES));
+/**
+ * The same for sparse counts, lower: their windows hold few events, where the normal approximation
+ * of a difference of means is conservative, and every candidate has already passed a Poisson rate
+ * test at a Bonferroni level.
+ */
+const COUNT_JUMP_Z = 3;
 
 /**
  * Fits y = a + b·x + c·[x ≥ split] to the `w` points on each side of `split` (one slope for both
  * sides: a seasonal swing or a drift is smooth there; c the jump) and returns, in standard errors
  * widened for AR(1) correlation of the residuals: the jump (`jumpZ`: near 0 where a swing merely
- * slopes through the split, large at a step), the slope (`slopeT`), and the jump of the model
- * without a slope (`stepOnlyZ`: the difference of the two sides' means).
+ * slopes through the split, large at a step) and the slope (`slopeT`); also the slope per point
+ * with its standard error, and the jump of the model without a slope (`stepOnly`: the difference
+ * of the two sides' means) with its standard error.
  */
-function fitStep(
-  r: ArrayLike<number>,
-  start: number,
-  split: number,
-  end: number,
-): { jumpZ: number; slopeT: number; stepOnlyZ: number } {
+function fitStep(r: ArrayLike<number>, start: number, split: number, end: number): StepFit {
   const n = end - start;
   const w = split - start;
   const after = (n - w) / n; // the step indicator's mean: centred, like x
@@ -511,7 +506,8 @@ function fitStep(
   }
   const determinant = sxx * sdd - sxd * sxd;
   const infinite = Number.POSITIVE_INFINITY;
-  if (!(determinant > 0)) return { jumpZ: infinite, slopeT: 0, stepOnlyZ: infinite };
+  if (!(determinant > 0))
+    return { jumpZ: infinite, slopeT: 0, slope: 0, slopeSe: 0, stepOnly: sdy / sdd, stepOnlySe: 0, phi: 0 };
   const slope = (sdd * sxy - sxd * sdy) / determinant;
   const jump = (sxx * sdy - sxd * sxy) / determinant;
   const residuals = new Float64Array(n);
@@ -531,23 +527,43 @@ function fitStep(
   const phiLocal = Math.min(phi, Math.max(0, 1 + 2 * lag1Autocorrelation(differences)));
   const inflationLocal = (1 + phiLocal) / (1 - phiLocal);
   const varianceLocal = (squares / (n - 3)) * inflationLocal;
+  // Step-only model: the jump is the difference of the sides' means, sdy / sdd; its residuals
+  // are those of the full model plus the slope's share, whose variance the full fit already bounds.
+  const stepOnly = sdy / sdd;
   if (!(variance > 0)) {
     // A noiseless window: any jump or slope is exact.
     return {
       jumpZ: jump === 0 ? 0 : infinite,
       slopeT: slope === 0 ? 0 : infinite,
-      stepOnlyZ: sdy === 0 ? 0 : infinite,
+      slope,
+      slopeSe: 0,
+      stepOnly,
+      stepOnlySe: 0,
+      phi,
     };
   }
-  // Step-only model: the jump is the difference of the sides' means, sdy / sdd; its residuals
-  // are those of the full model plus the slope's share, whose variance the full fit already bounds.
-  const stepOnlyJump = sdy / sdd;
   const stepOnlyVariance = (squares + slope * slope * (sxx - (sxd * sxd) / sdd)) / (n - 2);
+  const slopeSe = Math.sqrt((varianceLocal * sdd) / determinant);
   return {
     jumpZ: Math.abs(jump) / Math.sqrt((variance * sxx) / determinant),
-    slopeT: slope / Math.sqrt((varianceLocal * sdd) / determinant),
-    stepOnlyZ: Math.abs(stepOnlyJump) / Math.sqrt((stepOnlyVariance * inflationLocal) / sdd),
+    slopeT: slope / slopeSe,
+    slope,
+    slopeSe,
+    stepOnly,
+    stepOnlySe: Math.sqrt((stepOnlyVariance * inflationLocal) / sdd),
+    phi,
   };
+}
+
+interface StepFit {
+  readonly jumpZ: number;
+  readonly slopeT: number;
+  readonly slope: number;
+  readonly slopeSe: number;
+  readonly stepOnly: number;
+  readonly stepOnlySe: number;
+  /** Lag-1 autocorrelation of the residuals, in [0, MAX_AUTOCORRELATION]. */
+  readonly phi: number;
 }
 
 /**
@@ -604,9 +620,87 @@ function refine(
   for (let i = 0; i < refined.length && !sparse; i++) {
     const from = i === 0 ? 0 : refined[i - 1]!;
     const to = i === refined.length - 1 ? xs.length : refined[i + 1]!;
-    refined[i] = nearestL1Split(xs, from, refined[i]!, to, minSegment);
+    refined[i] = nearestL1Split(xs, from, placeStep(xs, from, refined[i]!, to, minSegment), to, minSegment);
   }
   return [...new Set(refined)].sort((a, b) => a - b);
+}
+
+/** Points on each side of a split that the autocorrelation-aware placement fits. */
+const PLACE_WINDOW = 100;
+/** How far (in points) that placement may move a split. */
+const PLACE_REACH = 15;
+
+/**
+ * The split within PLACE_REACH of `split` where a line plus a step, with AR(1) errors, fits the
+ * ranks of the neighbouring values best (least squares on the prewhitened ranks, y_t − φ·y_{t−1},
+ * φ from the residuals at the current split): the maximum-likelihood position of a step under
+ * that model. The rank statistic of the search assumes independent values and no trend: under
+ * autocorrelation its maximum wanders with the noise's slow swings, on a seasonal swing it is
+ * pulled towards the swing. Prewhitened, the step is one sharp point (its full size at the step,
+ * (1 − φ) of it after), which pins it down; the line absorbs a trend through it.
+ */
+function placeStep(
+  xs: readonly number[],
+  from: number,
+  split: number,
+  to: number,
+  minSegment: number,
+): number {
+  const start = Math.max(from, split - PLACE_WINDOW);
+  const end = Math.min(to, split + PLACE_WINDOW);
+  const low = Math.max(from + minSegment, split - PLACE_REACH, start + 1);
+  const high = Math.min(to - minSegment, split + PLACE_REACH, end - 1);
+  if (high <= low || end - start < 2 * MIN_ABRUPT_WINDOW) return split;
+  const { ranks: y } = ranks(xs.slice(start, end));
+  const phi = fitStep(y, 0, split - start, y.length).phi;
+  // Prewhitened values z_t (t = 1 … m − 1 in the window), residualised on a constant and a line
+  // (whose prewhitened forms span the same space), with the time index centred.
+  const m = y.length;
+  const length = m - 1;
+  const meanT = m / 2; // of t = 1 … m − 1
+  let sumZ = 0;
+  let sumTZ = 0;
+  let sumTT = 0;
+  const z = new Float64Array(m);
+  for (let t = 1; t < m; t++) {
+    z[t] = y[t]! - phi * y[t - 1]!;
+    sumZ += z[t]!;
+  }
+  const meanZ = sumZ / length;
+  for (let t = 1; t < m; t++) {
+    sumTZ += (t - meanT) * (z[t]! - meanZ);
+    sumTT += (t - meanT) ** 2;
+  }
+  const slope = sumTZ / sumTT;
+  for (let t = 1; t < m; t++) z[t] = z[t]! - meanZ - slope * (t - meanT);
+  // The prewhitened step at k is g_t = 0 before k, 1 at k, 1 − φ after: its products with z, 1 and
+  // t from sums over t > k, kept from the end of the window backwards.
+  const candidates = new Map<number, number>();
+  let afterZ = 0;
+  let afterOne = 0;
+  let afterT = 0;
+  for (let k = m - 1; k >= low - start; k--) {
+    if (k <= high - start) {
+      const gz = z[k]! + (1 - phi) * afterZ;
+      const gOne = 1 + (1 - phi) * afterOne;
+      const gT = k - meanT + (1 - phi) * afterT;
+      const gg = 1 + (1 - phi) ** 2 * afterOne;
+      const residualNorm = gg - (gOne * gOne) / length - (gT * gT) / sumTT;
+      if (residualNorm > 0) candidates.set(start + k, (gz * gz) / residualNorm);
+    }
+    afterZ += z[k]!;
+    afterOne += 1;
+    afterT += k - meanT;
+  }
+  let best = split;
+  let bestFit = candidates.get(split) ?? Number.NEGATIVE_INFINITY;
+  for (const [k, fit] of candidates) {
+    if (fit > bestFit) {
+      bestFit = fit;
+      best = k;
+    }
+  }
+  return best;
 }
 
 /** How far (in points) the value-scale placement may move a split found on ranks. */
