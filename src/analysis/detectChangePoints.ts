@@ -518,10 +518,12 @@ function fitStep(r: ArrayLike<number>, start: number, split: number, end: number
     squares += e * e;
   }
   const phi = Math.min(MAX_AUTOCORRELATION, Math.max(0, lag1Autocorrelation(residuals)));
-  const variance = (squares / (n - 3)) * ((1 + phi) / (1 - phi));
+  const inflation = (1 + phi) / (1 - phi);
+  const variance = (squares / (n - 3)) * inflation;
   // Curvature the line misses (a seasonal swing) looks like autocorrelation in the residuals; the
-  // first differences are blind to it (see varianceInflation), so the slope and the step-only jump
-  // take the smaller of the two estimates: a swing's slope stays significant.
+  // first differences are blind to it (see varianceInflation), so the slope takes the smaller of
+  // the two estimates: a swing's slope stays significant. The jumps keep the residuals' estimate:
+  // where a line with a step fits the window badly, the difference of its sides' means says less.
   const differences = new Float64Array(n - 1);
   for (let i = 1; i < n; i++) differences[i - 1] = r[start + i]! - r[start + i - 1]!;
   const phiLocal = Math.min(phi, Math.max(0, 1 + 2 * lag1Autocorrelation(differences)));
@@ -550,7 +552,7 @@ function fitStep(r: ArrayLike<number>, start: number, split: number, end: number
     slope,
     slopeSe,
     stepOnly,
-    stepOnlySe: Math.sqrt((stepOnlyVariance * inflationLocal) / sdd),
+    stepOnlySe: Math.sqrt((stepOnlyVariance * inflation) / sdd),
     phi,
   };
 }

@@ -153,6 +153,17 @@ describe('detectChangePoints', () => {
     }
   });
 
+  it('leaves a slow drift in autocorrelated noise alone: its neighbouring sides differ by what the slope predicts', () => {
+    for (const seed of [1, 2, 3]) {
+      let ar = 0;
+      const cpu = gaussianNoise(2000, seed).map((x, i) => {
+        ar = 0.7 * ar + Math.sqrt(1 - 0.49) * 3 * x;
+        return 40 + (12 * i) / 2000 + ar; // 4 σ over the series
+      });
+      expect(detectChangePoints(cpu)).toEqual([]);
+    }
+  });
+
   it('places a step on a steep seasonal swing at its index, not where the swing pulls it', () => {
     // The swing falls by about 5 over 100 points around the step (of -9, noise σ 2).
     for (const seed of [3, 5, 11]) {
