@@ -1,5 +1,6 @@
 import { PerfWatchError } from '../errors.js';
 import {
+  autocorrelations,
   hodgesLehmann,
   lag1Autocorrelation,
   mannWhitney,
@@ -28,7 +29,8 @@ export interface ChangePoint {
   /**
    * The values from the previous change (or the start) up to this one, and from this one to the
    * next (or the end); for a step on a trend whose sides compare the other way round, the 25
-   * values next to it on each side (`n` says how many).
+   * values next to it on each side (`n` says how many). In a series with a regular cycle, the
+   * values less the cycle's profile (whose mean is 0), as the detector compares them.
    */
   readonly before: Summary;
   readonly after: Summary;
@@ -75,6 +77,10 @@ const MAX_AUTOCORRELATION = 0.95;
  *    or a Poisson rate test for sparse counts where ranks tie too much — and dropped (and the
  *    others re-tested) until all pass.
  *
+ * 3. A regular cycle (hourly batch load, a daily swing over several days; see periodOf) looks like
+ *    a change every half period: where the values are cut more than once, the cycle's median
+ *    profile over its periods is removed and the search runs again.
+ *
  * Null and non-finite values are gaps: skipped, never filled in; indices refer to the input.
  */
 export function detectChangePoints(
@@ -109,15 +115,29 @@ export function detectChangePoints(
   if (xs.length < 2 * minSegment) return [];
 
   const sparse = isSparseCounts(xs);
-  const cuts: number[] = [];
-  segment(xs, 0, xs.length, minSegment, alpha, sparse ? countSplit : rankSplit, cuts);
-  cuts.sort((a, b) => a - b);
-  const confirmed = confirm(xs, refine(xs, cuts, minSegment, sparse), alpha, sparse);
+  const search = (values: readonly number[]) => {
+    const cuts: number[] = [];
+    segment(values, 0, values.length, minSegment, alpha, sparse ? countSplit : rankSplit, cuts);
+    cuts.sort((a, b) => a - b);
+    return confirm(values, refine(values, cuts, minSegment, sparse), alpha, sparse);
+  };
+  let searched: readonly number[] = xs;
+  let confirmed = search(xs);
+  // A regular cycle (hourly batch load, a daily swing over several days) is no change, but looks
+  // like one every half period: where the values are cut more than once, the search runs again
+  // on the values without the cycle, if there is one. (Only then: the period costs an FFT.)
+  if (!sparse && confirmed.length >= 2) {
+    const period = periodOf(xs, minSegment);
+    if (period > 0) {
+      searched = withoutSeason(xs, positions, period);
+      confirmed = search(searched);
+    }
+  }
 
   const minEffect = options.minRelativeEffect ?? 0;
   return (
     confirmed
-      .map(({ cut, from, to, pValue }) => describe(xs, positions, from, cut, to, pValue, sparse))
+      .map(({ cut, from, to, pValue }) => describe(searched, positions, from, cut, to, pValue, sparse))
       .filter((point) => direction === 'both' || point.direction === direction)
       // From a level of 0 any shift is infinitely large: such changes always pass.
       .filter(
@@ -869,4 +889,98 @@ function describe(
     test: sparse ? 'poisson-rate' : 'mann-whitney',
     direction: shift > 0 || (shift === 0 && afterSummary.mean > beforeSummary.mean) ? 'up' : 'down',
   };
+}
+
+/** Lag-1 autocorrelation of the values below which no period is looked for (white noise has ~0). */
+const PERIOD_MIN_LAG1 = 0.3;
+/** How high the autocorrelation at a period must peak, and how far above the trough before it. */
+const PERIOD_MIN_PEAK = 0.3;
+/** Fewest whole periods in the series for its profile to be told from level shifts. */
+const PERIOD_MIN_CYCLES = 3;
+/**
+ * How far the autocorrelation at the period must rise above that at half of it: where level
+ * shifts lift every lag, their wiggles are no cycle.
+ */
+const PERIOD_MIN_DEPTH = 0.1;
+/** How deep the second period must peak, as a share of the first's depth. */
+const PERIOD_MIN_REPEAT = 0.75;
+
+/**
+ * The period (in points) of a regular cycle in the series — hourly batch load, a daily swing over
+ * several days — or 0: the first lag where the autocorrelation of the ranks peaks at least
+ * PERIOD_MIN_PEAK high and that share of the room above its trough before it, again at twice the
+ * lag, with PERIOD_MIN_CYCLES periods in the series. The autocorrelations of noise, autocorrelated
+ * or not, and of level shifts only decay. Only looked for where neighbouring values correlate
+ * (PERIOD_MIN_LAG1): a cycle too weak for that barely moves the detector either.
+ */
+function periodOf(xs: readonly number[], minSegment: number): number {
+  const n = xs.length;
+  const longest = Math.floor(n / PERIOD_MIN_CYCLES);
+  const shortest = 4 * minSegment;
+  if (longest <= shortest) return 0;
+  if (lag1Autocorrelation(xs) < PERIOD_MIN_LAG1) return 0;
+  const { ranks: r } = ranks(xs);
+  const acf = autocorrelations(r, 2 * longest + 1);
+  let trough = 1;
+  let first = 0;
+  for (let k = 1; k <= longest && first === 0; k++) {
+    const value = acf[k]!;
+    if (value < trough) trough = value;
+    // The depth is relative to the room above the trough: level shifts add a slowly decaying
+    // share to every lag, which lifts the trough and leaves the cycle less room.
+    if (k >= shortest && value >= PERIOD_MIN_PEAK && value - trough >= PERIOD_MIN_PEAK * (1 - trough)) {
+      // The top of this peak: the highest point before the next could begin.
+      let top = k;
+      for (let j = k + 1; j <= Math.min(longest, Math.floor(1.5 * k)); j++) if (acf[j]! > acf[top]!) top = j;
+      first = top;
+    }
+  }
+  if (first === 0) return 0;
+  // A cycle swings (PERIOD_MIN_DEPTH) and repeats: the next period must peak over the half-period
+  // before it about as much (the wiggles of a random walk's autocorrelation do not come back at the
+  // same spacing). Compared unbiased: the estimate at lag k sums n − k products over n.
+  const unbiased = (k: number) => (acf[k]! * n) / (n - k);
+  const depth = unbiased(first) - unbiased(Math.round(first / 2));
+  const again = unbiased(2 * first) - unbiased(Math.round(1.5 * first));
+  if (depth < PERIOD_MIN_DEPTH || again < PERIOD_MIN_REPEAT * depth) return 0;
+  // The peak at the furthest whole multiple of the period that fits places it to a fraction of a
+  // point, which keeps the phases of the last cycles in step with the first.
+  const multiple = Math.max(1, Math.floor(longest / first));
+  const reach = Math.max(1, Math.floor(first / 4));
+  let peak = multiple * first;
+  for (let k = Math.max(1, peak - reach); k <= Math.min(acf.length - 1, peak + reach); k++) {
+    if (acf[k]! > acf[peak]!) peak = k;
+  }
+  return peak / multiple;
+}
+
+/**
+ * The values less the cycle's profile: for each phase of the period, the median over the cycles
+ * of the values' deviations from their moving mean over one period (which follows level shifts,
+ * so the profile holds the cycle only). Steps stay as they were; the cycle no longer looks like
+ * one every half period.
+ */
+function withoutSeason(xs: readonly number[], positions: readonly number[], period: number): number[] {
+  const n = xs.length;
+  const bins = Math.round(period);
+  const phase = (i: number) => Math.floor(((positions[i]! % period) / period) * bins) % bins;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + xs[i]!;
+  const half = Math.floor(bins / 2);
+  const byPhase: number[][] = Array.from({ length: bins }, () => []);
+  for (let i = 0; i < n; i++) {
+    const from = Math.max(0, i - half);
+    const to = Math.min(n, i - half + bins);
+    const level = (prefix[to]! - prefix[from]!) / (to - from);
+    byPhase[phase(i)]!.push(xs[i]! - level);
+  }
+  const profile = byPhase.map((deviations) => {
+    if (deviations.length === 0) return 0;
+    deviations.sort((a, b) => a - b);
+    return deviations[Math.floor(deviations.length / 2)]!;
+  });
+  const centre = profile.reduce((a, b) => a + b, 0) / bins;
+  const adjusted = xs.map((x, i) => x - (profile[phase(i)]! - centre));
+  // Sums near the limits of doubles overflow: then the values as they are.
+  return adjusted.every(Number.isFinite) ? adjusted : [...xs];
 }
