@@ -6,6 +6,7 @@
  */
 import { detectChangePoints } from '../src/analysis/detectChangePoints.js';
 import {
+  cycleSuite,
   driftSuite,
   type LabelledSeries,
   labelledSuite,
@@ -174,6 +175,13 @@ console.log(
   '\n## staircases (3–5 steps of 1.5–2.5 σ in one direction, 100–300 points apart; not in the F1 above)',
 );
 for (const [kind, s] of score(staircases, ours)) console.log(`perfwatch  ${line(kind, s)}`);
+
+const cycles = cycleSuite();
+console.log(
+  '\n## short cycles (2880 points, hourly cycle of 2 σ, 0–3 steps of 1.5–3 σ; not in the F1 above)',
+);
+for (const [kind, s] of score(cycles, ours)) console.log(`perfwatch  ${line(kind, s)}`);
+for (const [kind, s] of score(cycles, naive)) console.log(`original   ${line(kind, s)}`);
 
 const long = stationary[0]!.values.concat(stationary[1]!.values).slice(0, 10_000);
 const times: number[] = [];

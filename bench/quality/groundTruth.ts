@@ -262,3 +262,26 @@ export function staircaseSuite(seed = 123, count = 20): LabelledSeries[] {
   }
   return suite;
 }
+
+/**
+ * Short regular cycles: a day of 30 s points (2880) with an hourly cycle (period 120 points) of
+ * 2 noise σ — batch jobs, cron load — and 0–3 steps of 1.5–3 σ, at least 100 points apart.
+ * A cycle is no change, though it separates every pair of neighbouring half-periods. Scored apart
+ * from the labelled suite.
+ */
+export function cycleSuite(seed = 321, count = 30): LabelledSeries[] {
+  const rand = random(seed);
+  const normal = gaussian(rand);
+  return Array.from({ length: count }, () => {
+    const n = 2880;
+    const changes = changePositions(rand, n, 100);
+    const level = levels(rand, n, changes, 50, () => 1.5 + rand() * 1.5);
+    const phase = rand() * 120;
+    return {
+      kind: 'hourly cycle',
+      values: level.map((l, i) => l + 2 * Math.sin((2 * Math.PI * (i + phase)) / 120) + normal()),
+      changes,
+      directions: directionsOf(level, changes),
+    };
+  });
+}
