@@ -5,7 +5,14 @@
  * the original system's fixed-percentage rule.
  */
 import { detectChangePoints } from '../src/analysis/detectChangePoints.js';
-import { driftSuite, type LabelledSeries, labelledSuite, stationarySuite } from './quality/groundTruth.js';
+import {
+  cycleSuite,
+  driftSuite,
+  type LabelledSeries,
+  labelledSuite,
+  staircaseSuite,
+  stationarySuite,
+} from './quality/groundTruth.js';
 
 const TOLERANCE = 5;
 
@@ -162,6 +169,19 @@ for (const series of drifts) {
 console.log('\n## slow drifts (a ramp of 1–4 σ over the series, no change point)');
 for (const [kind, { series, alarms }] of driftAlarms)
   console.log(`perfwatch: ${kind.padEnd(16)} ${alarms} change points reported on ${series} series`);
+
+const staircases = staircaseSuite();
+console.log(
+  '\n## staircases (3–5 steps of 1.5–2.5 σ in one direction, 100–300 points apart; not in the F1 above)',
+);
+for (const [kind, s] of score(staircases, ours)) console.log(`perfwatch  ${line(kind, s)}`);
+
+const cycles = cycleSuite();
+console.log(
+  '\n## short cycles (2880 points, hourly cycle of 2 σ, 0–3 steps of 1.5–3 σ; not in the F1 above)',
+);
+for (const [kind, s] of score(cycles, ours)) console.log(`perfwatch  ${line(kind, s)}`);
+for (const [kind, s] of score(cycles, naive)) console.log(`original   ${line(kind, s)}`);
 
 const long = stationary[0]!.values.concat(stationary[1]!.values).slice(0, 10_000);
 const times: number[] = [];

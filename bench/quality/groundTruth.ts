@@ -215,3 +215,73 @@ export function driftSuite(seed = 99, count = 40): LabelledSeries[] {
   }
   return suite;
 }
+
+/**
+ * Staircases: 3–5 steps in the same direction, 100–300 points apart (a leak, a cache filling up,
+ * load ramped in stages), each of 1.5–2.5 noise σ, in AR(1) CPU noise (φ = 0.7) and in log-normal
+ * latency. Each step is a change; the steps around it tilt its segment like a trend. Scored apart
+ * from the labelled suite.
+ */
+export function staircaseSuite(seed = 123, count = 20): LabelledSeries[] {
+  const rand = random(seed);
+  const normal = gaussian(rand);
+  const suite: LabelledSeries[] = [];
+  for (let s = 0; s < count; s++) {
+    const steps = 3 + Math.floor(rand() * 3);
+    const changes: number[] = [];
+    let at = 150 + Math.floor(rand() * 150);
+    for (let i = 0; i < steps; i++) {
+      changes.push(at);
+      at += 100 + Math.floor(rand() * 200);
+    }
+    const n = at + 50 + Math.floor(rand() * 150);
+    const sign = rand() < 0.5 ? -1 : 1;
+    const direction: 'up' | 'down' = sign > 0 ? 'up' : 'down';
+    // Step sizes drawn per step: 1.5–2.5 σ (σ = 3 for CPU, 0.35 for log latency).
+    const sizes = changes.map(() => 1.5 + rand());
+    const stepped = (i: number, sigma: number) =>
+      changes.reduce((sum, c, k) => (i >= c ? sum + sign * sizes[k]! * sigma : sum), 0);
+    let noise = 0;
+    suite.push({
+      kind: 'staircase AR(1)',
+      values: Array.from({ length: n }, (_, i) => {
+        noise = 0.7 * noise + 3 * Math.sqrt(0.51) * normal();
+        return 50 + stepped(i, 3) + noise;
+      }),
+      changes: [...changes],
+      directions: changes.map(() => direction),
+    });
+    suite.push({
+      kind: 'staircase lognormal',
+      values: Array.from({ length: n }, (_, i) =>
+        Math.exp(Math.log(120) + stepped(i, 0.35) + 0.35 * normal()),
+      ),
+      changes: [...changes],
+      directions: changes.map(() => direction),
+    });
+  }
+  return suite;
+}
+
+/**
+ * Short regular cycles: a day of 30 s points (2880) with an hourly cycle (period 120 points) of
+ * 2 noise σ — batch jobs, cron load — and 0–3 steps of 1.5–3 σ, at least 100 points apart.
+ * A cycle is no change, though it separates every pair of neighbouring half-periods. Scored apart
+ * from the labelled suite.
+ */
+export function cycleSuite(seed = 321, count = 30): LabelledSeries[] {
+  const rand = random(seed);
+  const normal = gaussian(rand);
+  return Array.from({ length: count }, () => {
+    const n = 2880;
+    const changes = changePositions(rand, n, 100);
+    const level = levels(rand, n, changes, 50, () => 1.5 + rand() * 1.5);
+    const phase = rand() * 120;
+    return {
+      kind: 'hourly cycle',
+      values: level.map((l, i) => l + 2 * Math.sin((2 * Math.PI * (i + phase)) / 120) + normal()),
+      changes,
+      directions: directionsOf(level, changes),
+    };
+  });
+}

@@ -1,5 +1,6 @@
 import { PerfWatchError } from '../errors.js';
 import {
+  autocorrelations,
   hodgesLehmann,
   lag1Autocorrelation,
   mannWhitney,
@@ -28,7 +29,8 @@ export interface ChangePoint {
   /**
    * The values from the previous change (or the start) up to this one, and from this one to the
    * next (or the end); for a step on a trend whose sides compare the other way round, the 25
-   * values next to it on each side (`n` says how many).
+   * values next to it on each side (`n` says how many). In a series with a regular cycle, the
+   * values less the cycle's profile (whose mean is 0), as the detector compares them.
    */
   readonly before: Summary;
   readonly after: Summary;
@@ -75,6 +77,10 @@ const MAX_AUTOCORRELATION = 0.95;
  *    or a Poisson rate test for sparse counts where ranks tie too much — and dropped (and the
  *    others re-tested) until all pass.
  *
+ * 3. A regular cycle (hourly batch load, a daily swing over several days; see periodOf) looks like
+ *    a change every half period: where the values are cut more than once, the cycle's median
+ *    profile over its periods is removed and the search runs again.
+ *
  * Null and non-finite values are gaps: skipped, never filled in; indices refer to the input.
  */
 export function detectChangePoints(
@@ -109,15 +115,29 @@ export function detectChangePoints(
   if (xs.length < 2 * minSegment) return [];
 
   const sparse = isSparseCounts(xs);
-  const cuts: number[] = [];
-  segment(xs, 0, xs.length, minSegment, alpha, sparse ? countSplit : rankSplit, cuts);
-  cuts.sort((a, b) => a - b);
-  const confirmed = confirm(xs, refine(xs, cuts, minSegment, sparse), alpha, sparse);
+  const search = (values: readonly number[]) => {
+    const cuts: number[] = [];
+    segment(values, 0, values.length, minSegment, alpha, sparse ? countSplit : rankSplit, cuts);
+    cuts.sort((a, b) => a - b);
+    return confirm(values, refine(values, cuts, minSegment, sparse), alpha, sparse);
+  };
+  let searched: readonly number[] = xs;
+  let confirmed = search(xs);
+  // A regular cycle (hourly batch load, a daily swing over several days) is no change, but looks
+  // like one every half period: where the values are cut more than once, the search runs again
+  // on the values without the cycle, if there is one. (Only then: the period costs an FFT.)
+  if (!sparse && confirmed.length >= 2) {
+    const period = periodOf(xs, minSegment);
+    if (period > 0) {
+      searched = withoutSeason(xs, positions, period);
+      confirmed = search(searched);
+    }
+  }
 
   const minEffect = options.minRelativeEffect ?? 0;
   return (
     confirmed
-      .map(({ cut, from, to, pValue }) => describe(xs, positions, from, cut, to, pValue, sparse))
+      .map(({ cut, from, to, pValue }) => describe(searched, positions, from, cut, to, pValue, sparse))
       .filter((point) => direction === 'both' || point.direction === direction)
       // From a level of 0 any shift is infinitely large: such changes always pass.
       .filter(
@@ -410,83 +430,78 @@ function varianceInflation(r: ArrayLike<number>, split: number): number {
   return (1 + phi) / (1 - phi);
 }
 
-/** Points on each side of a split compared at the small scale. */
-const LOCAL_WINDOW = 25;
-/** The large scale is this many times the small one. */
-const SCALE_RATIO = 4;
-/**
- * A step shifts the neighbours by about as much at both scales; a smooth swing (seasonality, a
- * drift) shifts them in proportion to their distance, so about 1 / SCALE_RATIO as much at the small
- * scale. Halfway between the two tells them apart.
- */
-const MIN_SMALL_SCALE_SHARE = (1 + 1 / SCALE_RATIO) / 2;
+/** Points on each side of a split that judge whether it is abrupt. */
+const ABRUPT_WINDOW = 100;
+/** With fewer points than this on the short side, the significance test alone decides. */
+const MIN_ABRUPT_WINDOW = 12;
 /**
  * A local slope with a t statistic beyond this (in a line-plus-step fit around the split) means
- * the split lies on a trend — a seasonal swing or a drift — and the stricter checks apply. Below
- * it the trend is noise, and fitting it anyway would cost a step test most of its power (the slope
- * and the step indicator are correlated at 0.87 over a symmetric window: 4× the variance).
+ * the split lies on a trend of its own — a seasonal swing, a fast drift — that only a locally
+ * fitted line describes. Below it, the segment's own slope (estimated from all its points, so
+ * almost exactly) stands for the trend: fitting a local line anyway would cost a step test most of
+ * its power (the slope and the step indicator are correlated at 0.87 over a symmetric window: 4×
+ * the variance).
  */
 const TREND_T = 2;
 
 /**
- * True when the shift at `split` is abrupt, judged in the `SCALE_RATIO × LOCAL_WINDOW` points on
- * each side. Where no local trend is significant, the step alone must stand out (a jump of at
- * least MIN_JUMP_Z standard errors between the two sides): a slow drift, whose neighbouring sides
- * barely differ, does not. On a significant trend (seasonality, a fast drift) the step must also
- * shift the near neighbours about as much as the far ones and stand out from a line with one slope
- * fitted across the split (`checkJump`; counts are too coarse for fitted lines).
+ * True when the shift at `split` is abrupt: a jump that stands out, at the detector's level
+ * (JUMP_Z), beyond any trend through it, judged in the ABRUPT_WINDOW points on each side.
+ * - On a local trend (seasonality, a fast drift): the jump in a line with one slope fitted across
+ *   the split, to the ranks within the window (`checkJump`; counts are too coarse for fitted
+ *   lines and skip this).
+ * - Otherwise: the difference of the two sides' means (of the ranks, or of the counts), less what the segment's slope (a line plus
+ *   a step at the split, fitted to the whole segment) predicts over that distance. A slow drift's
+ *   neighbouring sides differ by about that much, a step's by much more. The segment's slope is
+ *   estimated from far more points than a local one, so the step keeps its power; and the other
+ *   steps of a staircase tilt it without sending the split to the stricter local test.
  */
 function isAbrupt(r: ArrayLike<number>, split: number, checkJump = true): boolean {
-  const room = Math.min(split, r.length - split);
-  const small = Math.min(LOCAL_WINDOW, Math.floor(room / SCALE_RATIO));
-  if (small < 3) return true; // too short to tell: the significance test alone decides
-  const large = small * SCALE_RATIO;
-  // Ranks within the window, for rank input: on a smooth trend they rise about linearly, as the
-  // fitted line assumes, whereas the segment's ranks bend with the distribution of the whole
-  // segment (a seasonal swing's values crowd at its extremes) and mimic a jump.
-  const window = Float64Array.from({ length: 2 * large }, (_, i) => r[split - large + i]!);
-  const fit = fitStep(checkJump ? ranks(window).ranks : window, 0, large, 2 * large);
-
-  const trend = Math.abs(fit.slopeT) >= TREND_T || Math.abs(fitStep(r, 0, split, r.length).slopeT) >= TREND_T;
-
-  if (!trend) return fit.stepOnlyZ >= MIN_JUMP_Z;
-  const mean = (start: number, end: number) => {
-    let sum = 0;
-    for (let i = start; i < end; i++) sum += r[i]!;
-    return sum / (end - start);
-  };
-  const largeShift = mean(split, split + large) - mean(split - large, split);
-  const smallShift = mean(split, split + small) - mean(split - small, split);
+  const half = Math.min(ABRUPT_WINDOW, split, r.length - split);
+  if (half < MIN_ABRUPT_WINDOW) return true;
+  const window = Float64Array.from({ length: 2 * half }, (_, i) => r[split - half + i]!);
+  if (checkJump) {
+    // Ranks within the window: on a smooth trend they rise about linearly, as the fitted line
+    // assumes, whereas the segment's ranks bend with the distribution of the whole segment (a
+    // seasonal swing's values crowd at its extremes) and mimic a jump.
+    const local = fitStep(ranks(window).ranks, 0, half, 2 * half);
+    if (Math.abs(local.slopeT) >= TREND_T) return local.jumpZ >= JUMP_Z;
+  }
+  const near = fitStep(window, 0, half, 2 * half);
+  const segment = fitStep(r, 0, split, r.length);
+  const beyondTrend = near.stepOnly - segment.slope * half;
+  const standardError = Math.hypot(near.stepOnlySe, half * segment.slopeSe);
   return (
-    Math.sign(smallShift) === Math.sign(largeShift) &&
-    Math.abs(smallShift) >= MIN_SMALL_SCALE_SHARE * Math.abs(largeShift) &&
-    (!checkJump || fit.jumpZ >= TREND_JUMP_Z)
+    beyondTrend !== 0 &&
+    Math.sign(beyondTrend) === Math.sign(near.stepOnly) &&
+    Math.abs(beyondTrend) >= (checkJump ? JUMP_Z : COUNT_JUMP_Z) * standardError
   );
 }
 
-/** How many standard errors the jump at a step must stand out (see fitStep). */
-const MIN_JUMP_Z = 3;
 /**
- * On a trend, the jump over the fitted line is the only evidence of a step, and the candidates
- * are the strongest of the local scan's positions, so noise on a swing gives jumps of 3 standard
- * errors at one of them: the jump must pass the detector's default level (0.001), Bonferroni over
- * the candidates of both bandwidths (about 3.9).
+ * How many standard errors a jump must stand out beyond the trend (see isAbrupt). Its candidates
+ * are chosen among many — the strongest split of a segment, or the strongest positions of the
+ * local scan, where noise on a swing or a drift gives jumps of 3 standard errors at one of them —
+ * so the jump must pass the detector's default level (0.001), Bonferroni over the candidates of
+ * both bandwidths (about 3.9).
  */
-const TREND_JUMP_Z = normalQuantileUpper(0.001 / (2 * LOCAL_BANDWIDTHS.length * LOCAL_CANDIDATES));
+const JUMP_Z = normalQuantileUpper(0.001 / (2 * LOCAL_BANDWIDTHS.length * LOCAL_CANDIDATES));
+/**
+ * The same for sparse counts, lower: their windows hold few events, where the normal approximation
+ * of a difference of means is conservative, and every candidate has already passed a Poisson rate
+ * test at a Bonferroni level.
+ */
+const COUNT_JUMP_Z = 3;
 
 /**
  * Fits y = a + b·x + c·[x ≥ split] to the `w` points on each side of `split` (one slope for both
  * sides: a seasonal swing or a drift is smooth there; c the jump) and returns, in standard errors
  * widened for AR(1) correlation of the residuals: the jump (`jumpZ`: near 0 where a swing merely
- * slopes through the split, large at a step), the slope (`slopeT`), and the jump of the model
- * without a slope (`stepOnlyZ`: the difference of the two sides' means).
+ * slopes through the split, large at a step) and the slope (`slopeT`); also the slope per point
+ * with its standard error, and the jump of the model without a slope (`stepOnly`: the difference
+ * of the two sides' means) with its standard error.
  */
-function fitStep(
-  r: ArrayLike<number>,
-  start: number,
-  split: number,
-  end: number,
-): { jumpZ: number; slopeT: number; stepOnlyZ: number } {
+function fitStep(r: ArrayLike<number>, start: number, split: number, end: number): StepFit {
   const n = end - start;
   const w = split - start;
   const after = (n - w) / n; // the step indicator's mean: centred, like x
@@ -511,7 +526,8 @@ function fitStep(
   }
   const determinant = sxx * sdd - sxd * sxd;
   const infinite = Number.POSITIVE_INFINITY;
-  if (!(determinant > 0)) return { jumpZ: infinite, slopeT: 0, stepOnlyZ: infinite };
+  if (!(determinant > 0))
+    return { jumpZ: infinite, slopeT: 0, slope: 0, slopeSe: 0, stepOnly: sdy / sdd, stepOnlySe: 0, phi: 0 };
   const slope = (sdd * sxy - sxd * sdy) / determinant;
   const jump = (sxx * sdy - sxd * sxy) / determinant;
   const residuals = new Float64Array(n);
@@ -522,32 +538,54 @@ function fitStep(
     squares += e * e;
   }
   const phi = Math.min(MAX_AUTOCORRELATION, Math.max(0, lag1Autocorrelation(residuals)));
-  const variance = (squares / (n - 3)) * ((1 + phi) / (1 - phi));
+  const inflation = (1 + phi) / (1 - phi);
+  const variance = (squares / (n - 3)) * inflation;
   // Curvature the line misses (a seasonal swing) looks like autocorrelation in the residuals; the
-  // first differences are blind to it (see varianceInflation), so the slope and the step-only jump
-  // take the smaller of the two estimates: a swing's slope stays significant.
+  // first differences are blind to it (see varianceInflation), so the slope takes the smaller of
+  // the two estimates: a swing's slope stays significant. The jumps keep the residuals' estimate:
+  // where a line with a step fits the window badly, the difference of its sides' means says less.
   const differences = new Float64Array(n - 1);
   for (let i = 1; i < n; i++) differences[i - 1] = r[start + i]! - r[start + i - 1]!;
   const phiLocal = Math.min(phi, Math.max(0, 1 + 2 * lag1Autocorrelation(differences)));
   const inflationLocal = (1 + phiLocal) / (1 - phiLocal);
   const varianceLocal = (squares / (n - 3)) * inflationLocal;
+  // Step-only model: the jump is the difference of the sides' means, sdy / sdd; its residuals
+  // are those of the full model plus the slope's share, whose variance the full fit already bounds.
+  const stepOnly = sdy / sdd;
   if (!(variance > 0)) {
     // A noiseless window: any jump or slope is exact.
     return {
       jumpZ: jump === 0 ? 0 : infinite,
       slopeT: slope === 0 ? 0 : infinite,
-      stepOnlyZ: sdy === 0 ? 0 : infinite,
+      slope,
+      slopeSe: 0,
+      stepOnly,
+      stepOnlySe: 0,
+      phi,
     };
   }
-  // Step-only model: the jump is the difference of the sides' means, sdy / sdd; its residuals
-  // are those of the full model plus the slope's share, whose variance the full fit already bounds.
-  const stepOnlyJump = sdy / sdd;
   const stepOnlyVariance = (squares + slope * slope * (sxx - (sxd * sxd) / sdd)) / (n - 2);
+  const slopeSe = Math.sqrt((varianceLocal * sdd) / determinant);
   return {
     jumpZ: Math.abs(jump) / Math.sqrt((variance * sxx) / determinant),
-    slopeT: slope / Math.sqrt((varianceLocal * sdd) / determinant),
-    stepOnlyZ: Math.abs(stepOnlyJump) / Math.sqrt((stepOnlyVariance * inflationLocal) / sdd),
+    slopeT: slope / slopeSe,
+    slope,
+    slopeSe,
+    stepOnly,
+    stepOnlySe: Math.sqrt((stepOnlyVariance * inflation) / sdd),
+    phi,
   };
+}
+
+interface StepFit {
+  readonly jumpZ: number;
+  readonly slopeT: number;
+  readonly slope: number;
+  readonly slopeSe: number;
+  readonly stepOnly: number;
+  readonly stepOnlySe: number;
+  /** Lag-1 autocorrelation of the residuals, in [0, MAX_AUTOCORRELATION]. */
+  readonly phi: number;
 }
 
 /**
@@ -604,9 +642,87 @@ function refine(
   for (let i = 0; i < refined.length && !sparse; i++) {
     const from = i === 0 ? 0 : refined[i - 1]!;
     const to = i === refined.length - 1 ? xs.length : refined[i + 1]!;
-    refined[i] = nearestL1Split(xs, from, refined[i]!, to, minSegment);
+    refined[i] = nearestL1Split(xs, from, placeStep(xs, from, refined[i]!, to, minSegment), to, minSegment);
   }
   return [...new Set(refined)].sort((a, b) => a - b);
+}
+
+/** Points on each side of a split that the autocorrelation-aware placement fits. */
+const PLACE_WINDOW = 100;
+/** How far (in points) that placement may move a split. */
+const PLACE_REACH = 15;
+
+/**
+ * The split within PLACE_REACH of `split` where a line plus a step, with AR(1) errors, fits the
+ * ranks of the neighbouring values best (least squares on the prewhitened ranks, y_t − φ·y_{t−1},
+ * φ from the residuals at the current split): the maximum-likelihood position of a step under
+ * that model. The rank statistic of the search assumes independent values and no trend: under
+ * autocorrelation its maximum wanders with the noise's slow swings, on a seasonal swing it is
+ * pulled towards the swing. Prewhitened, the step is one sharp point (its full size at the step,
+ * (1 − φ) of it after), which pins it down; the line absorbs a trend through it.
+ */
+function placeStep(
+  xs: readonly number[],
+  from: number,
+  split: number,
+  to: number,
+  minSegment: number,
+): number {
+  const start = Math.max(from, split - PLACE_WINDOW);
+  const end = Math.min(to, split + PLACE_WINDOW);
+  const low = Math.max(from + minSegment, split - PLACE_REACH, start + 1);
+  const high = Math.min(to - minSegment, split + PLACE_REACH, end - 1);
+  if (high <= low || end - start < 2 * MIN_ABRUPT_WINDOW) return split;
+  const { ranks: y } = ranks(xs.slice(start, end));
+  const phi = fitStep(y, 0, split - start, y.length).phi;
+  // Prewhitened values z_t (t = 1 … m − 1 in the window), residualised on a constant and a line
+  // (whose prewhitened forms span the same space), with the time index centred.
+  const m = y.length;
+  const length = m - 1;
+  const meanT = m / 2; // of t = 1 … m − 1
+  let sumZ = 0;
+  let sumTZ = 0;
+  let sumTT = 0;
+  const z = new Float64Array(m);
+  for (let t = 1; t < m; t++) {
+    z[t] = y[t]! - phi * y[t - 1]!;
+    sumZ += z[t]!;
+  }
+  const meanZ = sumZ / length;
+  for (let t = 1; t < m; t++) {
+    sumTZ += (t - meanT) * (z[t]! - meanZ);
+    sumTT += (t - meanT) ** 2;
+  }
+  const slope = sumTZ / sumTT;
+  for (let t = 1; t < m; t++) z[t] = z[t]! - meanZ - slope * (t - meanT);
+  // The prewhitened step at k is g_t = 0 before k, 1 at k, 1 − φ after: its products with z, 1 and
+  // t from sums over t > k, kept from the end of the window backwards.
+  const candidates = new Map<number, number>();
+  let afterZ = 0;
+  let afterOne = 0;
+  let afterT = 0;
+  for (let k = m - 1; k >= low - start; k--) {
+    if (k <= high - start) {
+      const gz = z[k]! + (1 - phi) * afterZ;
+      const gOne = 1 + (1 - phi) * afterOne;
+      const gT = k - meanT + (1 - phi) * afterT;
+      const gg = 1 + (1 - phi) ** 2 * afterOne;
+      const residualNorm = gg - (gOne * gOne) / length - (gT * gT) / sumTT;
+      if (residualNorm > 0) candidates.set(start + k, (gz * gz) / residualNorm);
+    }
+    afterZ += z[k]!;
+    afterOne += 1;
+    afterT += k - meanT;
+  }
+  let best = split;
+  let bestFit = candidates.get(split) ?? Number.NEGATIVE_INFINITY;
+  for (const [k, fit] of candidates) {
+    if (fit > bestFit) {
+      bestFit = fit;
+      best = k;
+    }
+  }
+  return best;
 }
 
 /** How far (in points) the value-scale placement may move a split found on ranks. */
@@ -773,4 +889,98 @@ function describe(
     test: sparse ? 'poisson-rate' : 'mann-whitney',
     direction: shift > 0 || (shift === 0 && afterSummary.mean > beforeSummary.mean) ? 'up' : 'down',
   };
+}
+
+/** Lag-1 autocorrelation of the values below which no period is looked for (white noise has ~0). */
+const PERIOD_MIN_LAG1 = 0.3;
+/** How high the autocorrelation at a period must peak, and how far above the trough before it. */
+const PERIOD_MIN_PEAK = 0.3;
+/** Fewest whole periods in the series for its profile to be told from level shifts. */
+const PERIOD_MIN_CYCLES = 3;
+/**
+ * How far the autocorrelation at the period must rise above that at half of it: where level
+ * shifts lift every lag, their wiggles are no cycle.
+ */
+const PERIOD_MIN_DEPTH = 0.1;
+/** How deep the second period must peak, as a share of the first's depth. */
+const PERIOD_MIN_REPEAT = 0.75;
+
+/**
+ * The period (in points) of a regular cycle in the series — hourly batch load, a daily swing over
+ * several days — or 0: the first lag where the autocorrelation of the ranks peaks at least
+ * PERIOD_MIN_PEAK high and that share of the room above its trough before it, again at twice the
+ * lag, with PERIOD_MIN_CYCLES periods in the series. The autocorrelations of noise, autocorrelated
+ * or not, and of level shifts only decay. Only looked for where neighbouring values correlate
+ * (PERIOD_MIN_LAG1): a cycle too weak for that barely moves the detector either.
+ */
+function periodOf(xs: readonly number[], minSegment: number): number {
+  const n = xs.length;
+  const longest = Math.floor(n / PERIOD_MIN_CYCLES);
+  const shortest = 4 * minSegment;
+  if (longest <= shortest) return 0;
+  if (lag1Autocorrelation(xs) < PERIOD_MIN_LAG1) return 0;
+  const { ranks: r } = ranks(xs);
+  const acf = autocorrelations(r, 2 * longest + 1);
+  let trough = 1;
+  let first = 0;
+  for (let k = 1; k <= longest && first === 0; k++) {
+    const value = acf[k]!;
+    if (value < trough) trough = value;
+    // The depth is relative to the room above the trough: level shifts add a slowly decaying
+    // share to every lag, which lifts the trough and leaves the cycle less room.
+    if (k >= shortest && value >= PERIOD_MIN_PEAK && value - trough >= PERIOD_MIN_PEAK * (1 - trough)) {
+      // The top of this peak: the highest point before the next could begin.
+      let top = k;
+      for (let j = k + 1; j <= Math.min(longest, Math.floor(1.5 * k)); j++) if (acf[j]! > acf[top]!) top = j;
+      first = top;
+    }
+  }
+  if (first === 0) return 0;
+  // A cycle swings (PERIOD_MIN_DEPTH) and repeats: the next period must peak over the half-period
+  // before it about as much (the wiggles of a random walk's autocorrelation do not come back at the
+  // same spacing). Compared unbiased: the estimate at lag k sums n − k products over n.
+  const unbiased = (k: number) => (acf[k]! * n) / (n - k);
+  const depth = unbiased(first) - unbiased(Math.round(first / 2));
+  const again = unbiased(2 * first) - unbiased(Math.round(1.5 * first));
+  if (depth < PERIOD_MIN_DEPTH || again < PERIOD_MIN_REPEAT * depth) return 0;
+  // The peak at the furthest whole multiple of the period that fits places it to a fraction of a
+  // point, which keeps the phases of the last cycles in step with the first.
+  const multiple = Math.max(1, Math.floor(longest / first));
+  const reach = Math.max(1, Math.floor(first / 4));
+  let peak = multiple * first;
+  for (let k = Math.max(1, peak - reach); k <= Math.min(acf.length - 1, peak + reach); k++) {
+    if (acf[k]! > acf[peak]!) peak = k;
+  }
+  return peak / multiple;
+}
+
+/**
+ * The values less the cycle's profile: for each phase of the period, the median over the cycles
+ * of the values' deviations from their moving mean over one period (which follows level shifts,
+ * so the profile holds the cycle only). Steps stay as they were; the cycle no longer looks like
+ * one every half period.
+ */
+function withoutSeason(xs: readonly number[], positions: readonly number[], period: number): number[] {
+  const n = xs.length;
+  const bins = Math.round(period);
+  const phase = (i: number) => Math.floor(((positions[i]! % period) / period) * bins) % bins;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + xs[i]!;
+  const half = Math.floor(bins / 2);
+  const byPhase: number[][] = Array.from({ length: bins }, () => []);
+  for (let i = 0; i < n; i++) {
+    const from = Math.max(0, i - half);
+    const to = Math.min(n, i - half + bins);
+    const level = (prefix[to]! - prefix[from]!) / (to - from);
+    byPhase[phase(i)]!.push(xs[i]! - level);
+  }
+  const profile = byPhase.map((deviations) => {
+    if (deviations.length === 0) return 0;
+    deviations.sort((a, b) => a - b);
+    return deviations[Math.floor(deviations.length / 2)]!;
+  });
+  const centre = profile.reduce((a, b) => a + b, 0) / bins;
+  const adjusted = xs.map((x, i) => x - (profile[phase(i)]! - centre));
+  // Sums near the limits of doubles overflow: then the values as they are.
+  return adjusted.every(Number.isFinite) ? adjusted : [...xs];
 }

@@ -424,3 +424,76 @@ function logGamma(x: number): number {
   const t = z + g + 0.5;
   return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
 }
+
+/**
+ * Autocorrelations r(0 … maxLag) of a sequence (r(0) = 1; all 0 for a constant sequence), by the
+ * Wiener–Khinchin theorem: the inverse FFT of the power spectrum of the centred values, zero-padded
+ * to at least n + maxLag so that no lag wraps around. O(n log n), where the lag-by-lag sum would be
+ * O(n · maxLag).
+ */
+export function autocorrelations(values: ArrayLike<number>, maxLag: number): Float64Array {
+  const n = values.length;
+  const lags = Math.max(0, Math.min(maxLag, n - 1));
+  let size = 2;
+  while (size < n + lags) size *= 2;
+  const re = new Float64Array(size);
+  const im = new Float64Array(size);
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += values[i]!;
+  mean /= n;
+  for (let i = 0; i < n; i++) re[i] = values[i]! - mean;
+  fft(re, im, false);
+  for (let i = 0; i < size; i++) {
+    re[i] = re[i]! * re[i]! + im[i]! * im[i]!;
+    im[i] = 0;
+  }
+  fft(re, im, true);
+  const out = new Float64Array(lags + 1);
+  if (!(re[0]! > 0)) return out;
+  for (let k = 0; k <= lags; k++) out[k] = re[k]! / re[0]!;
+  return out;
+}
+
+/** In-place iterative radix-2 FFT (length a power of two); the inverse is left unscaled. */
+function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
+  const n = re.length;
+  for (let i = 1, j = 0; i < n; i++) {
+    let bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) {
+      const r = re[i]!;
+      re[i] = re[j]!;
+      re[j] = r;
+      const m = im[i]!;
+      im[i] = im[j]!;
+      im[j] = m;
+    }
+  }
+  // Twiddle factors once for the largest stage; stage `length` uses every (n / length)-th.
+  const cos = new Float64Array(n / 2);
+  const sin = new Float64Array(n / 2);
+  const sign = inverse ? 1 : -1;
+  for (let k = 0; k < n / 2; k++) {
+    cos[k] = Math.cos((2 * Math.PI * k) / n);
+    sin[k] = sign * Math.sin((2 * Math.PI * k) / n);
+  }
+  for (let length = 2; length <= n; length *= 2) {
+    const halfLength = length / 2;
+    const stride = n / length;
+    for (let start = 0; start < n; start += length) {
+      for (let k = 0; k < halfLength; k++) {
+        const wRe = cos[k * stride]!;
+        const wIm = sin[k * stride]!;
+        const a = start + k;
+        const b = a + halfLength;
+        const tRe = re[b]! * wRe - im[b]! * wIm;
+        const tIm = re[b]! * wIm + im[b]! * wRe;
+        re[b] = re[a]! - tRe;
+        im[b] = im[a]! - tIm;
+        re[a] = re[a]! + tRe;
+        im[a] = im[a]! + tIm;
+      }
+    }
+  }
+}

