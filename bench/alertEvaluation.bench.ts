@@ -82,6 +82,7 @@ export async function benchAlertEvaluation(): Promise<void> {
       collectionIntervalSeconds: RESOLUTION,
     });
     const samples: number[] = [];
+    const withHistory: number[] = [];
     const cpu: number[] = [];
     const transitions: number[] = [];
     let first = 0;
@@ -90,10 +91,13 @@ export async function benchAlertEvaluation(): Promise<void> {
       const started = performance.now();
       const usage = process.cpuUsage();
       const summary = await processor.evaluate();
+      const evaluated = performance.now() - started;
+      await processor.flushHistory();
       const used = process.cpuUsage(usage);
       if (i === 0) first = performance.now() - started;
       if (i >= WARM_UP) {
-        samples.push(performance.now() - started);
+        samples.push(evaluated);
+        withHistory.push(performance.now() - started);
         cpu.push((used.user + used.system) / 1000);
         transitions.push(summary.transitions);
       }
@@ -104,10 +108,19 @@ export async function benchAlertEvaluation(): Promise<void> {
       [
         '500 rules over 10,000 series',
         `${median(samples).toFixed(0)} ms`,
-        `median per evaluation (${MEASURED} after ${WARM_UP}); target ≤ 50 ms`,
+        `median per evaluation (${MEASURED} after ${WARM_UP}), states settled and receivers told; target ≤ 50 ms`,
+      ],
+      [
+        '  and the transitions in the history',
+        `${median(withHistory).toFixed(0)} ms`,
+        'median, until the write that follows each evaluation committed',
       ],
       // CPU time of this process (JS and DuckDB's threads): less sensitive to other load than wall time.
-      ['  CPU time of the process', `${median(cpu).toFixed(0)} ms`, 'median per evaluation'],
+      [
+        '  CPU time of the process',
+        `${median(cpu).toFixed(0)} ms`,
+        'median per evaluation, history write included',
+      ],
       [
         '  transitions recorded',
         `${median(transitions).toFixed(0)}`,

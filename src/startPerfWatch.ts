@@ -211,6 +211,8 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
     let alerts = await startAlerting(config, alertRules, alertDeps);
     afterCollection.push(async () => {
       await alerts?.evaluate();
+      // The history is written before the collection's listeners (the event stream) hear of it.
+      await alerts?.flushHistory();
     });
     stopSources.push(() => alerts?.shutdown());
     // One rules change at a time (PUT rules and SIGHUP may overlap).

@@ -166,15 +166,22 @@ export class AlertProcessor {
   }
 
   /**
-   * Evaluates every enabled rule once at `now()`; evaluations never overlap. Failures of a rule,
-   * of the history write or of a receiver are logged and counted, not raised: it rejects only
-   * after shutdown.
+   * Evaluates every enabled rule once at `now()` and hands what changed to the receivers; it
+   * resolves then, while the transitions are written to the history (`flushHistory` waits for
+   * that; the next evaluation starts after it). Evaluations never overlap. Failures of a rule, of
+   * the history write or of a receiver are logged and counted, not raised (`errors` counts the
+   * rules that failed): it rejects only after shutdown.
    */
   evaluate(): Promise<EvaluationSummary> {
     if (this.stopped) return Promise.reject(new ShutdownError('AlertProcessor'));
     const run = this.chain.then(() => this.evaluateAll());
-    this.chain = run.catch(() => undefined);
-    return run;
+    this.chain = run.then(({ recorded }) => recorded).catch(() => undefined);
+    return run.then(({ summary }) => summary);
+  }
+
+  /** Resolves once the transitions of every evaluation so far are in the history (or failed). */
+  async flushHistory(): Promise<void> {
+    await this.chain;
   }
 
   /**
@@ -285,7 +292,7 @@ export class AlertProcessor {
     return map;
   }
 
-  private async evaluateAll(): Promise<EvaluationSummary> {
+  private async evaluateAll(): Promise<{ summary: EvaluationSummary; recorded: Promise<void> }> {
     const now = this.now();
     const stamp = ++this.evaluations;
     const notify = this.notifiers.length > 0;
@@ -427,22 +434,25 @@ export class AlertProcessor {
         }
       }
     }
-    if (events.length > 0) {
-      try {
-        await this.options.store.execute(alertEventStatements(events, ruleUpdates));
-      } catch (error) {
-        errors++;
-        // Not recorded: the next evaluation writes every changed rule's summary again.
-        this.recordedSummaries.clear();
-        this.evaluationErrors?.add(1, { stage: 'record' });
-        this.errorWarning.warn(
-          { err: error, events: events.length },
-          'recording alert transitions failed; they are not in the history',
-        );
-      }
-    }
+    // Receivers first: a slow or failing history write delays no alert.
     this.notify(now, changed);
-    return { rules: this.rules.length, errors, transitions: events.length };
+    const recorded = events.length > 0 ? this.record(events, ruleUpdates) : Promise.resolve();
+    return { summary: { rules: this.rules.length, errors, transitions: events.length }, recorded };
+  }
+
+  /** Writes an evaluation's transitions and rule summaries; a failure is logged and counted. */
+  private async record(events: readonly AlertEventRecord[], ruleUpdates: readonly RuleStateUpdate[]) {
+    try {
+      await this.options.store.execute(alertEventStatements(events, ruleUpdates));
+    } catch (error) {
+      // Not recorded: the next evaluation writes every changed rule's summary again.
+      this.recordedSummaries.clear();
+      this.evaluationErrors?.add(1, { stage: 'record' });
+      this.errorWarning.warn(
+        { err: error, events: events.length },
+        'recording alert transitions failed; they are not in the history',
+      );
+    }
   }
 
   /** Hands the receivers what changed and every alert firing now. */

@@ -114,6 +114,7 @@ describe('alert evaluation over a real history file', () => {
     expect(processor.statuses().find((s) => s.labels.queue === 'sms')!.state).toBe('inactive');
     expect(logger.entries.some((e) => e.message.includes('alert rule evaluation failed'))).toBe(true);
 
+    await processor.flushHistory();
     const events = await alertEventsSince(store, new Date(T0 * 1000), 'QueueBacklog');
     expect(events.map((e) => [e.time / 1000 - T0, e.labels, e.previousState, e.state, e.value])).toEqual([
       [30, { queue: 'emails' }, 'inactive', 'pending', 150],
@@ -163,6 +164,7 @@ describe('alert evaluation over a real history file', () => {
     expect(byRule.ErrorRate).toMatchObject({ state: 'firing', labels: {} });
     expect(byRule.ErrorRate!.value).toBeCloseTo(0.1, 10);
     expect(byRule.Missing).toMatchObject({ state: 'nodata', value: null, labels: {} });
+    await processor.flushHistory();
     const latest = await latestAlertEvents(store);
     expect(latest.find((e) => e.rule === 'Missing')).toMatchObject({
       state: 'nodata',
@@ -198,6 +200,7 @@ describe('alert evaluation over a real history file', () => {
     await collect(store, queuePoints(T0 + 120, 200, 0));
     await second.evaluate();
     expect(emails()!.state).toBe('firing');
+    await second.flushHistory();
     const [queueRule] = (await ruleStates(store)).filter((r) => r.rule === 'QueueBacklog');
     expect(queueRule!.triggerCount).toBe(1);
   });
