@@ -4,6 +4,7 @@ import { histogramQuantile } from './histogramQuantile.js';
 import { HISTOGRAM_INCREASES, VALUE_INCREASE } from './increaseSql.js';
 import type { QueryRunner } from './QueryRunner.js';
 import type { Aggregation } from './queryTimeSeries.js';
+import type { NumberListColumn } from './readNumberColumns.js';
 
 /**
  * The SQL shapes behind queryTimeSeries: per (group, bucket) rows for samples, counter
@@ -58,9 +59,43 @@ function run(db: QueryRunner, sql: string, params: Params): Promise<Record<strin
 }
 
 /** Runs `sql` (binding the parameters it names) for its `gid`, `bucket` and `value` columns. */
-async function runNumbers(db: QueryRunner, sql: string, params: Params): Promise<Rows> {
+export async function runNumbers(db: QueryRunner, sql: string, params: Params): Promise<Rows> {
   const columns = await db.queryNumbers(sql, ...bind(sql, params));
   return { gid: columns.gid!, bucket: columns.bucket!, value: columns.value! };
+}
+
+/** One group's (bucket, value) rows of a numbers statement. */
+export interface GroupRows {
+  readonly gid: number;
+  readonly bucket: Float64Array;
+  readonly value: Float64Array;
+}
+
+/**
+ * The rows of a numbers statement group by group, in group id order, from the runner's stream:
+ * each group's rows come as one list, so a chunk of the stream holds up to 2,048 whole groups and
+ * the reader makes one round trip per chunk rather than per 2,048 rows. Values are read as DOUBLE,
+ * as queryNumbers reads every number (counts summed from rollups are HUGEINT).
+ */
+export async function* streamGroupRows(
+  db: QueryRunner,
+  sql: string,
+  params: Params,
+): AsyncGenerator<GroupRows> {
+  if (db.streamNumbers === undefined) throw new Error('this QueryRunner cannot stream');
+  const grouped = `SELECT gid, list({bucket: bucket::DOUBLE, value: value::DOUBLE}) AS points FROM (${sql}) GROUP BY gid ORDER BY gid`;
+  for await (const chunk of db.streamNumbers(grouped, ...bind(sql, params))) {
+    const gids = chunk.gid as Float64Array;
+    const { offsets, lengths, fields } = chunk.points as NumberListColumn;
+    for (let i = 0; i < gids.length; i++) {
+      const end = offsets[i]! + lengths[i]!;
+      yield {
+        gid: gids[i]!,
+        bucket: fields.bucket!.subarray(offsets[i]!, end),
+        value: fields.value!.subarray(offsets[i]!, end),
+      };
+    }
+  }
 }
 
 /**
@@ -152,17 +187,14 @@ export interface Rows {
   readonly value: Float64Array;
 }
 
-export async function sampleRows(db: QueryRunner, aggregation: Aggregation, params: Params): Promise<Rows> {
+/** Samples aggregated per (group, bucket): raw points only. */
+export function sampleRowsSql(aggregation: Aggregation): string {
   const aggregate = SAMPLE_AGGREGATES[aggregation]!;
-  return runNumbers(
-    db,
-    `WITH ${SELECTED}
+  return `WITH ${SELECTED}
        SELECT sel.gid, ${BUCKET}, ${aggregate} AS value
                      FROM points_number p JOIN sel USING (series_ref)
                      WHERE p.time >= $from AND p.time < $to
-                     GROUP BY ALL`,
-    params,
-  );
+                     GROUP BY ALL`;
 }
 
 /**
@@ -170,16 +202,9 @@ export async function sampleRows(db: QueryRunner, aggregation: Aggregation, para
  * its predecessor restarts from zero), summed per bucket. The first point of each series only
  * sets the baseline; a point from before the range provides it when there is one.
  */
-export async function counterRows(
-  db: QueryRunner,
-  aggregation: 'rate' | 'increase',
-  stepSeconds: number,
-  params: Params,
-): Promise<Rows> {
+export function counterRowsSql(aggregation: 'rate' | 'increase', stepSeconds: number): string {
   const divisor = aggregation === 'rate' ? stepSeconds : 1;
-  return runNumbers(
-    db,
-    `WITH ${SELECTED}, pts AS (
+  return `WITH ${SELECTED}, pts AS (
          SELECT sel.gid, p.time, p.value, sel.temporality,
                 lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
          FROM points_number p JOIN sel USING (series_ref)
@@ -189,19 +214,15 @@ export async function counterRows(
        SELECT p.gid, ${BUCKET}, sum(p.delta) / ${divisor} AS value
                      FROM (SELECT gid, time, ${VALUE_INCREASE} AS delta FROM pts) p
                      WHERE p.time >= $from AND p.delta IS NOT NULL
-                     GROUP BY ALL`,
-    params,
-  );
+                     GROUP BY ALL`;
 }
 
 /** Numbers from rollups and the raw tail: everything but sample quantiles, which need raw samples. */
-export async function rollupNumberRows(
-  db: QueryRunner,
+export function rollupNumberRowsSql(
   aggregation: Aggregation,
   stepSeconds: number,
-  params: Params,
   oneSeriesPerGroup = false,
-): Promise<Rows> {
+): string {
   const aggregate =
     aggregation === 'rate' ? `sum(p.increase) / ${stepSeconds}` : ROLLUP_AGGREGATES[aggregation];
   if (aggregate === undefined) throw new QueryError('agg', `${aggregation} cannot be answered from rollups`);
@@ -217,25 +238,17 @@ export async function rollupNumberRows(
     // Minute buckets of single series: each rollup row is its bucket's figure already, and
     // aggregating a million rows by (group, bucket) would cost the database more than the rest
     // of the query. Only the raw tail after the rollups is aggregated.
-    return runNumbers(
-      db,
-      `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL})
+    return `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL})
        SELECT p.gid, ${BUCKET}, ${rowAggregate(aggregation, stepSeconds)} AS value FROM (${rollupParts}) p
        UNION ALL
-       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM (${rawParts}) p GROUP BY ALL`,
-      params,
-    );
+       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM (${rawParts}) p GROUP BY ALL`;
   }
-  return runNumbers(
-    db,
-    `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL}), parts AS (
+  return `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL}), parts AS (
          ${rollupParts}
          UNION ALL
          ${rawParts}
        )
-       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`,
-    params,
-  );
+       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`;
 }
 
 /** ROLLUP_AGGREGATES (and rate) over a bucket holding one rollup row: that row's own figure. */

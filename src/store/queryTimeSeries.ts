@@ -1,15 +1,17 @@
 import { type DuckDBValue, listValue, TIMESTAMP, timestampValue, UINTEGER } from '@duckdb/node-api';
 import { QueryError } from '../errors.js';
 import {
-  counterRows,
+  counterRowsSql,
   histogramBucketRows,
   histogramRows,
   type Params,
   QUANTILES,
   type Rows,
-  rollupNumberRows,
+  rollupNumberRowsSql,
+  runNumbers,
   type Source,
-  sampleRows,
+  sampleRowsSql,
+  streamGroupRows,
 } from './bucketRows.js';
 import { MAX_GAP_MICROS } from './increaseSql.js';
 import type { QueryRunner } from './QueryRunner.js';
@@ -156,29 +158,70 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
   if (prepared.kind === undefined)
     return { ...resultHeader(query), totalGroups: prepared.totalGroups, series: [] };
   const { kind, groups, source, params } = prepared;
-  let rows: Rows;
-  if (kind === 'histogram') {
-    rows = await histogramRows(
-      db,
-      query.aggregation,
-      query.stepSeconds,
-      params,
-      source,
-      (gid) => groups[gid]!.metric,
-    );
-  } else if (source === 'rollup') {
-    rows = await rollupNumberRows(
-      db,
-      query.aggregation,
-      query.stepSeconds,
-      params,
-      prepared.refs.length === groups.length,
-    );
-  } else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
-    rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
-  } else rows = await sampleRows(db, query.aggregation, params);
-
+  const rows =
+    kind === 'histogram'
+      ? await histogramRows(
+          db,
+          query.aggregation,
+          query.stepSeconds,
+          params,
+          source,
+          (gid) => groups[gid]!.metric,
+        )
+      : await runNumbers(db, numberRowsSql(query, prepared), params);
   return answerOf(query, prepared, rows);
+}
+
+/** The statement of a prepared query over numbers (gauges, sums): rollups and raw tail, counter increases or samples. */
+function numberRowsSql(query: TimeSeriesQuery, prepared: Extract<Prepared, { kind: string }>): string {
+  if (prepared.source === 'rollup')
+    return rollupNumberRowsSql(
+      query.aggregation,
+      query.stepSeconds,
+      prepared.refs.length === prepared.groups.length,
+    );
+  if (query.aggregation === 'rate' || query.aggregation === 'increase')
+    return counterRowsSql(query.aggregation, query.stepSeconds);
+  return sampleRowsSql(query.aggregation);
+}
+
+/** A series of a query's answer. */
+export type TimeSeries = TimeSeriesResult['series'][number];
+
+/** At most this many points per page when a query is read page by page (the answer size limit). */
+const POINTS_PER_PAGE = MAX_POINTS_PER_RESULT;
+
+/**
+ * Every series of a query's answer, one at a time in (metric, labels) order, with no limit on the
+ * answer's size and the points of about one series held at once: what queryTimeSeries would
+ * answer without its size limit. Numbers are read in one statement ordered by group from the
+ * runner's stream (one scan of the history, however many series); histograms, and runners that
+ * cannot stream, page by page (groupPage), one statement per page.
+ */
+export async function* streamTimeSeries(
+  db: QueryRunner,
+  query: Omit<TimeSeriesQuery, 'groupPage'>,
+): AsyncGenerator<TimeSeries> {
+  const prepared = await prepare(db, query);
+  if (prepared.kind === undefined) return;
+  if (prepared.kind === 'histogram' || db.streamNumbers === undefined) {
+    const limit = Math.max(1, Math.floor(POINTS_PER_PAGE / prepared.buckets));
+    for (let offset = 0; offset < prepared.totalGroups; offset += limit) {
+      const page = await queryTimeSeries(db, { ...query, groupPage: { offset, limit } });
+      yield* page.series;
+    }
+    return;
+  }
+  const { groups, groupBy, buckets, stepUs } = prepared;
+  const times = bucketTimes(query.from, buckets, stepUs);
+  for await (const rows of streamGroupRows(db, numberRowsSql(query, prepared), prepared.params)) {
+    const samples = new Float64Array(buckets).fill(Number.NaN);
+    for (let i = 0; i < rows.bucket.length; i++) {
+      const bucket = rows.bucket[i]!;
+      if (bucket >= 0 && bucket < buckets) samples[bucket] = rows.value[i]!;
+    }
+    yield seriesOf(groups[rows.gid]!, groupBy, samples, times);
+  }
 }
 
 /** The result of a prepared query from its (group, bucket, value) rows. */
@@ -643,29 +686,43 @@ function assemble(
     }
     if (bucket >= 0 && bucket < buckets) group[bucket] = rows.value[i]!;
   }
-  const stepMs = Number(stepUs) / 1000;
-  const times = Array.from({ length: buckets }, (_, i) => new Date(from.getTime() + i * stepMs));
-  const out: TimeSeriesResult['series'][number][] = [];
+  const times = bucketTimes(from, buckets, stepUs);
+  const out: TimeSeries[] = [];
   for (const [gid, group] of groups.entries()) {
     const groupSamples = samples[gid];
-    if (groupSamples === undefined) continue;
-    let values: (number | null)[] | undefined;
-    let points: TimeSeriesPoint[] | undefined;
-    const series = {
-      metric: group.metric,
-      labels: Object.fromEntries(groupBy.map((key, i) => [key, group.labels[i] ?? null])),
-      get values() {
-        values ??= Array.from(groupSamples, (value) => (Number.isNaN(value) ? null : value));
-        return values;
-      },
-      get points() {
-        points ??= this.values.map((value, i) => ({ time: times[i]!, value }));
-        return points;
-      },
-      times,
-    };
-    Object.defineProperty(series, 'samples', { value: groupSamples, enumerable: false });
-    out.push(series);
+    if (groupSamples !== undefined) out.push(seriesOf(group, groupBy, groupSamples, times));
   }
   return out;
+}
+
+/** The start of every bucket, shared by every series of an answer. */
+function bucketTimes(from: Date, buckets: number, stepUs: bigint): Date[] {
+  const stepMs = Number(stepUs) / 1000;
+  return Array.from({ length: buckets }, (_, i) => new Date(from.getTime() + i * stepMs));
+}
+
+/** One series of an answer from its group's samples (NaN: no data). */
+function seriesOf(
+  group: Group,
+  groupBy: readonly string[],
+  groupSamples: Float64Array,
+  times: readonly Date[],
+): TimeSeries {
+  let values: (number | null)[] | undefined;
+  let points: TimeSeriesPoint[] | undefined;
+  const series = {
+    metric: group.metric,
+    labels: Object.fromEntries(groupBy.map((key, i) => [key, group.labels[i] ?? null])),
+    get values() {
+      values ??= Array.from(groupSamples, (value) => (Number.isNaN(value) ? null : value));
+      return values;
+    },
+    get points() {
+      points ??= this.values.map((value, i) => ({ time: times[i]!, value }));
+      return points;
+    },
+    times,
+  };
+  Object.defineProperty(series, 'samples', { value: groupSamples, enumerable: false });
+  return series;
 }
