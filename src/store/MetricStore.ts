@@ -29,12 +29,7 @@ import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
 import { loadSeries, migrate } from './migrate.js';
 import type { QueryRunner } from './QueryRunner.js';
-import {
-  type ChunkColumns,
-  chunkColumns,
-  type NumberColumns,
-  readNumberColumns,
-} from './readNumberColumns.js';
+import { type NumberColumns, readNumberColumns } from './readNumberColumns.js';
 import { type RollupSummary, rollUp } from './rollUp.js';
 import { SeriesCatalog, type SeriesEntry } from './SeriesCatalog.js';
 import type { StoredResourceMetrics } from './StoredResourceMetrics.js';
@@ -115,8 +110,6 @@ export class MetricStore implements QueryRunner {
   private writeChain: Promise<unknown> = Promise.resolve();
   private finishedWrites = 0;
   private readonly inflightReads = new Set<Promise<unknown>>();
-  /** Connections of streams in progress (see streamNumbers), interrupted and closed by close(). */
-  private readonly streamConnections = new Set<DuckDBConnection>();
   private closed = false;
 
   private constructor(
@@ -209,42 +202,6 @@ export class MetricStore implements QueryRunner {
     );
   }
 
-  /**
-   * queryNumbers() chunk by chunk from DuckDB's streaming result (see QueryRunner.streamNumbers).
-   * Each stream runs on a connection of its own: any other query on the shared read connection
-   * would end a stream in progress.
-   */
-  async *streamNumbers(
-    sql: string,
-    params: DuckDBValue[] | Record<string, DuckDBValue> = [],
-    types?: DuckDBType[] | Record<string, DuckDBType>,
-  ): AsyncGenerator<ChunkColumns> {
-    this.assertOpen();
-    const connection = await this.instance.connect();
-    this.streamConnections.add(connection);
-    let next: Promise<DuckDBDataChunk | null> | undefined;
-    try {
-      const result = await this.trackRead(
-        this.runSelect(sql, params, types, (statement) => statement.stream(), connection),
-      );
-      const names = result.columnNames();
-      // One chunk is always being fetched while the one before is used: each fetch is a round
-      // trip to a libuv thread, which would otherwise leave this thread idle thousands of times.
-      next = this.trackRead(result.fetchChunk());
-      for (;;) {
-        const chunk = await next;
-        if (chunk === null || chunk.rowCount === 0) return;
-        this.assertOpen();
-        next = this.trackRead(result.fetchChunk());
-        yield chunkColumns(chunk, names);
-      }
-    } finally {
-      // A consumer that stops early leaves a fetch in flight: the connection closes after it.
-      await next?.catch(() => undefined);
-      if (this.streamConnections.delete(connection)) connection.closeSync();
-    }
-  }
-
   /** Registers a read on the reader connection, so close() interrupts and awaits it. */
   private async trackRead<T>(read: Promise<T>): Promise<T> {
     this.inflightReads.add(read);
@@ -287,9 +244,8 @@ export class MetricStore implements QueryRunner {
     types: DuckDBType[] | Record<string, DuckDBType> | undefined,
     read: (statement: DuckDBPreparedStatement) => Promise<T> = async (statement) =>
       (await statement.runAndReadAll()).convertRowObjects(toJs) as T,
-    connection: DuckDBConnection = this.reader,
   ): Promise<T> {
-    const extracted = await connection.extractStatements(sql);
+    const extracted = await this.reader.extractStatements(sql);
     if (extracted.count !== 1)
       throw new SqlRefusedError(`exactly one statement is allowed, got ${extracted.count}`);
     const statement = await extracted.prepare(0);
@@ -495,7 +451,6 @@ export class MetricStore implements QueryRunner {
       });
       while (!done) {
         this.reader.interrupt();
-        for (const connection of this.streamConnections) connection.interrupt();
         await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 10).unref())]);
       }
     }
@@ -508,8 +463,6 @@ export class MetricStore implements QueryRunner {
         'checkpoint on close failed; the WAL is replayed on next open',
       );
     } finally {
-      for (const connection of this.streamConnections) connection.closeSync();
-      this.streamConnections.clear();
       this.reader.closeSync();
       this.writer.closeSync();
       this.instance.closeSync();

@@ -1,5 +1,5 @@
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import type { ChunkColumns, NumberColumns } from './readNumberColumns.js';
+import type { NumberColumns } from './readNumberColumns.js';
 import type { Row } from './toJs.js';
 
 /**
@@ -27,15 +27,4 @@ export interface QueryRunner {
     params?: DuckDBValue[] | Record<string, DuckDBValue>,
     types?: DuckDBType[] | Record<string, DuckDBType>,
   ): Promise<NumberColumns>;
-
-  /**
-   * queryNumbers() as a stream of chunks, for answers too large to hold at once, with LIST columns
-   * of numbers (or of structs of numbers) too; the stream ends when the loop over it does. Runners
-   * without it are read page by page.
-   */
-  streamNumbers?(
-    sql: string,
-    params?: DuckDBValue[] | Record<string, DuckDBValue>,
-    types?: DuckDBType[] | Record<string, DuckDBType>,
-  ): AsyncIterable<ChunkColumns>;
 }

@@ -4,7 +4,6 @@ import { histogramQuantile } from './histogramQuantile.js';
 import { HISTOGRAM_INCREASES, VALUE_INCREASE } from './increaseSql.js';
 import type { QueryRunner } from './QueryRunner.js';
 import type { Aggregation } from './queryTimeSeries.js';
-import type { NumberListColumn } from './readNumberColumns.js';
 
 /**
  * The SQL shapes behind queryTimeSeries: per (group, bucket) rows for samples, counter
@@ -43,7 +42,7 @@ const PARAM_TYPES: Record<keyof Params, DuckDBType> = {
 };
 
 /** The parameters `sql` names ($from, $to, …) with their types: unused ones cannot be bound. */
-function bind(sql: string, params: Params) {
+export function bind(sql: string, params: Params) {
   const used = (Object.keys(params) as (keyof Params)[]).filter((name) =>
     new RegExp(`\\$${name}\\b`).test(sql),
   );
@@ -62,40 +61,6 @@ function run(db: QueryRunner, sql: string, params: Params): Promise<Record<strin
 export async function runNumbers(db: QueryRunner, sql: string, params: Params): Promise<Rows> {
   const columns = await db.queryNumbers(sql, ...bind(sql, params));
   return { gid: columns.gid!, bucket: columns.bucket!, value: columns.value! };
-}
-
-/** One group's (bucket, value) rows of a numbers statement. */
-export interface GroupRows {
-  readonly gid: number;
-  readonly bucket: Float64Array;
-  readonly value: Float64Array;
-}
-
-/**
- * The rows of a numbers statement group by group, in group id order, from the runner's stream:
- * each group's rows come as one list, so a chunk of the stream holds up to 2,048 whole groups and
- * the reader makes one round trip per chunk rather than per 2,048 rows. Values are read as DOUBLE,
- * as queryNumbers reads every number (counts summed from rollups are HUGEINT).
- */
-export async function* streamGroupRows(
-  db: QueryRunner,
-  sql: string,
-  params: Params,
-): AsyncGenerator<GroupRows> {
-  if (db.streamNumbers === undefined) throw new Error('this QueryRunner cannot stream');
-  const grouped = `SELECT gid, list({bucket: bucket::DOUBLE, value: value::DOUBLE}) AS points FROM (${sql}) GROUP BY gid ORDER BY gid`;
-  for await (const chunk of db.streamNumbers(grouped, ...bind(sql, params))) {
-    const gids = chunk.gid as Float64Array;
-    const { offsets, lengths, fields } = chunk.points as NumberListColumn;
-    for (let i = 0; i < gids.length; i++) {
-      const end = offsets[i]! + lengths[i]!;
-      yield {
-        gid: gids[i]!,
-        bucket: fields.bucket!.subarray(offsets[i]!, end),
-        value: fields.value!.subarray(offsets[i]!, end),
-      };
-    }
-  }
 }
 
 /**

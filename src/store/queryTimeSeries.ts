@@ -11,7 +11,6 @@ import {
   runNumbers,
   type Source,
   sampleRowsSql,
-  streamGroupRows,
 } from './bucketRows.js';
 import { MAX_GAP_MICROS } from './increaseSql.js';
 import type { QueryRunner } from './QueryRunner.js';
@@ -127,7 +126,7 @@ export interface TimeSeriesResult {
 /** At most this many buckets per series (as Prometheus' 11,000 points per series). */
 const MAX_BUCKETS_PER_SERIES = 11_000;
 /** At most this many points in one answer; beyond it the query must be narrowed. */
-const MAX_POINTS_PER_RESULT = 1_000_000;
+export const MAX_POINTS_PER_RESULT = 1_000_000;
 
 /** A series a query's metric and matchers select, with the group it falls in. */
 export interface MatchedSeries {
@@ -173,7 +172,7 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
 }
 
 /** The statement of a prepared query over numbers (gauges, sums): rollups and raw tail, counter increases or samples. */
-function numberRowsSql(query: TimeSeriesQuery, prepared: Extract<Prepared, { kind: string }>): string {
+export function numberRowsSql(query: TimeSeriesQuery, prepared: Extract<Prepared, { kind: string }>): string {
   if (prepared.source === 'rollup')
     return rollupNumberRowsSql(
       query.aggregation,
@@ -187,42 +186,6 @@ function numberRowsSql(query: TimeSeriesQuery, prepared: Extract<Prepared, { kin
 
 /** A series of a query's answer. */
 export type TimeSeries = TimeSeriesResult['series'][number];
-
-/** At most this many points per page when a query is read page by page (the answer size limit). */
-const POINTS_PER_PAGE = MAX_POINTS_PER_RESULT;
-
-/**
- * Every series of a query's answer, one at a time in (metric, labels) order, with no limit on the
- * answer's size and the points of about one series held at once: what queryTimeSeries would
- * answer without its size limit. Numbers are read in one statement ordered by group from the
- * runner's stream (one scan of the history, however many series); histograms, and runners that
- * cannot stream, page by page (groupPage), one statement per page.
- */
-export async function* streamTimeSeries(
-  db: QueryRunner,
-  query: Omit<TimeSeriesQuery, 'groupPage'>,
-): AsyncGenerator<TimeSeries> {
-  const prepared = await prepare(db, query);
-  if (prepared.kind === undefined) return;
-  if (prepared.kind === 'histogram' || db.streamNumbers === undefined) {
-    const limit = Math.max(1, Math.floor(POINTS_PER_PAGE / prepared.buckets));
-    for (let offset = 0; offset < prepared.totalGroups; offset += limit) {
-      const page = await queryTimeSeries(db, { ...query, groupPage: { offset, limit } });
-      yield* page.series;
-    }
-    return;
-  }
-  const { groups, groupBy, buckets, stepUs } = prepared;
-  const times = bucketTimes(query.from, buckets, stepUs);
-  for await (const rows of streamGroupRows(db, numberRowsSql(query, prepared), prepared.params)) {
-    const samples = new Float64Array(buckets).fill(Number.NaN);
-    for (let i = 0; i < rows.bucket.length; i++) {
-      const bucket = rows.bucket[i]!;
-      if (bucket >= 0 && bucket < buckets) samples[bucket] = rows.value[i]!;
-    }
-    yield seriesOf(groups[rows.gid]!, groupBy, samples, times);
-  }
-}
 
 /** The result of a prepared query from its (group, bucket, value) rows. */
 export function answerOf(
@@ -696,13 +659,13 @@ function assemble(
 }
 
 /** The start of every bucket, shared by every series of an answer. */
-function bucketTimes(from: Date, buckets: number, stepUs: bigint): Date[] {
+export function bucketTimes(from: Date, buckets: number, stepUs: bigint): Date[] {
   const stepMs = Number(stepUs) / 1000;
   return Array.from({ length: buckets }, (_, i) => new Date(from.getTime() + i * stepMs));
 }
 
 /** One series of an answer from its group's samples (NaN: no data). */
-function seriesOf(
+export function seriesOf(
   group: Group,
   groupBy: readonly string[],
   groupSamples: Float64Array,

@@ -4,10 +4,10 @@ import type { QueryRunner } from '../../src/store/QueryRunner.js';
 import {
   type Aggregation,
   queryTimeSeries,
-  streamTimeSeries,
   type TimeSeries,
   type TimeSeriesQuery,
 } from '../../src/store/queryTimeSeries.js';
+import { streamTimeSeries } from '../../src/store/streamTimeSeries.js';
 import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -71,7 +71,7 @@ afterAll(async () => {
 
 async function collect(runner: QueryRunner, query: TimeSeriesQuery): Promise<TimeSeries[]> {
   const out: TimeSeries[] = [];
-  for await (const series of streamTimeSeries(runner, query)) out.push(series);
+  for await (const { series } of streamTimeSeries(runner, [query])) out.push(series);
   return out;
 }
 
@@ -84,12 +84,6 @@ const shapeOf = (series: readonly TimeSeries[]) =>
     values: s.values,
     samples: s.samples,
   }));
-
-/** A runner without streamNumbers: streamTimeSeries reads it page by page. */
-const pagedOnly = (runner: QueryRunner): QueryRunner => ({
-  query: (sql, params, types) => runner.query(sql, params, types),
-  queryNumbers: (sql, params, types) => runner.queryNumbers(sql, params, types),
-});
 
 const base = { from: at(0), to: at(HOURS * 3600) };
 const cases: [string, TimeSeriesQuery][] = [];
@@ -148,22 +142,37 @@ describe('streamTimeSeries', () => {
   it.each(cases)('gives the series queryTimeSeries gives: %s', async (_, query) => {
     const expected = shapeOf((await queryTimeSeries(store, query)).series);
     expect(shapeOf(await collect(store, query))).toEqual(expected);
-    expect(shapeOf(await collect(pagedOnly(store), query))).toEqual(expected);
   });
 
-  it('has no answer size limit: pages of a runner that cannot stream, one statement otherwise', async () => {
-    const query: TimeSeriesQuery = {
-      metric: 'app.load',
-      from: at(0),
-      to: at(HOURS * 3600),
-      stepSeconds: 30,
-      aggregation: 'avg',
-      groupBy: ['host'],
-      source: 'raw',
-    };
-    const streamed = await collect(store, query);
-    expect(streamed.map((s) => s.labels.host)).toEqual(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
-    expect(shapeOf(await collect(pagedOnly(store), query))).toEqual(shapeOf(streamed));
+  it('merges consecutive queries of one statement into batches, split anywhere, in query order', async () => {
+    const queries: TimeSeriesQuery[] = [
+      { ...base, metric: 'app.load', aggregation: 'avg', groupBy: ['host'], stepSeconds: 60 },
+      { ...base, metric: 'app.loss', aggregation: 'avg', groupBy: ['host'], stepSeconds: 60 },
+      { ...base, metric: 'app.requests', aggregation: 'rate', groupBy: ['host'], stepSeconds: 60 },
+      { ...base, metric: 'app.latency', aggregation: 'p99', stepSeconds: 60 },
+      { ...base, metric: 'app.load', aggregation: 'max', groupBy: ['zone'], stepSeconds: 60 },
+      {
+        ...base,
+        metric: 'app.load',
+        aggregation: 'max',
+        groupBy: ['host'],
+        stepSeconds: 60,
+        where: { zone: 'none' },
+      },
+      { ...base, metric: 'app.loss', aggregation: 'max', groupBy: ['host'], stepSeconds: 60 },
+    ];
+    const expected: { queryIndex: number; series: ReturnType<typeof shapeOf>[number] }[] = [];
+    for (const [queryIndex, query] of queries.entries()) {
+      for (const series of shapeOf((await queryTimeSeries(store, query)).series))
+        expected.push({ queryIndex, series });
+    }
+    // 480 buckets: one series per batch, two and a half, or everything in one.
+    for (const pointsPerBatch of [1, 1200, 4_000_000]) {
+      const streamed: typeof expected = [];
+      for await (const { queryIndex, series } of streamTimeSeries(store, queries, { pointsPerBatch }))
+        streamed.push({ queryIndex, series: shapeOf([series])[0]! });
+      expect(streamed, `pointsPerBatch ${pointsPerBatch}`).toEqual(expected);
+    }
   });
 
   it('ends its statement when the reader stops early, and the store still closes', async () => {
@@ -174,17 +183,17 @@ describe('streamTimeSeries', () => {
       groupBy: ['host'],
       stepSeconds: 60,
     };
-    for await (const series of streamTimeSeries(store, query)) {
+    for await (const { series } of streamTimeSeries(store, [query])) {
       expect(series.labels.host).toBe('h0');
       break;
     }
     const other = await MetricStore.open(dir.file('other.duckdb'));
     for (const collection of fixtureCollections(fixture().slice(0, 2000)))
       await other.writeCollection(collection);
-    const stream = streamTimeSeries(other, { ...query, source: 'raw' });
+    const stream = streamTimeSeries(other, [{ ...query, source: 'raw' }]);
     expect((await stream.next()).done).toBe(false);
     await other.close();
-    // What was read is handed out; a read after the close fails as a shutdown, never hangs.
+    // What was read is handed out; a statement after the close fails as a shutdown, never hangs.
     const rest = (async () => {
       for (let result = await stream.next(); !result.done; result = await stream.next());
     })();
