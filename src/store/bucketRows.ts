@@ -42,7 +42,7 @@ const PARAM_TYPES: Record<keyof Params, DuckDBType> = {
 };
 
 /** The parameters `sql` names ($from, $to, …) with their types: unused ones cannot be bound. */
-function bind(sql: string, params: Params) {
+export function bind(sql: string, params: Params) {
   const used = (Object.keys(params) as (keyof Params)[]).filter((name) =>
     new RegExp(`\\$${name}\\b`).test(sql),
   );
@@ -58,7 +58,7 @@ function run(db: QueryRunner, sql: string, params: Params): Promise<Record<strin
 }
 
 /** Runs `sql` (binding the parameters it names) for its `gid`, `bucket` and `value` columns. */
-async function runNumbers(db: QueryRunner, sql: string, params: Params): Promise<Rows> {
+export async function runNumbers(db: QueryRunner, sql: string, params: Params): Promise<Rows> {
   const columns = await db.queryNumbers(sql, ...bind(sql, params));
   return { gid: columns.gid!, bucket: columns.bucket!, value: columns.value! };
 }
@@ -152,17 +152,14 @@ export interface Rows {
   readonly value: Float64Array;
 }
 
-export async function sampleRows(db: QueryRunner, aggregation: Aggregation, params: Params): Promise<Rows> {
+/** Samples aggregated per (group, bucket): raw points only. */
+export function sampleRowsSql(aggregation: Aggregation): string {
   const aggregate = SAMPLE_AGGREGATES[aggregation]!;
-  return runNumbers(
-    db,
-    `WITH ${SELECTED}
+  return `WITH ${SELECTED}
        SELECT sel.gid, ${BUCKET}, ${aggregate} AS value
                      FROM points_number p JOIN sel USING (series_ref)
                      WHERE p.time >= $from AND p.time < $to
-                     GROUP BY ALL`,
-    params,
-  );
+                     GROUP BY ALL`;
 }
 
 /**
@@ -170,16 +167,9 @@ export async function sampleRows(db: QueryRunner, aggregation: Aggregation, para
  * its predecessor restarts from zero), summed per bucket. The first point of each series only
  * sets the baseline; a point from before the range provides it when there is one.
  */
-export async function counterRows(
-  db: QueryRunner,
-  aggregation: 'rate' | 'increase',
-  stepSeconds: number,
-  params: Params,
-): Promise<Rows> {
+export function counterRowsSql(aggregation: 'rate' | 'increase', stepSeconds: number): string {
   const divisor = aggregation === 'rate' ? stepSeconds : 1;
-  return runNumbers(
-    db,
-    `WITH ${SELECTED}, pts AS (
+  return `WITH ${SELECTED}, pts AS (
          SELECT sel.gid, p.time, p.value, sel.temporality,
                 lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
          FROM points_number p JOIN sel USING (series_ref)
@@ -189,19 +179,15 @@ export async function counterRows(
        SELECT p.gid, ${BUCKET}, sum(p.delta) / ${divisor} AS value
                      FROM (SELECT gid, time, ${VALUE_INCREASE} AS delta FROM pts) p
                      WHERE p.time >= $from AND p.delta IS NOT NULL
-                     GROUP BY ALL`,
-    params,
-  );
+                     GROUP BY ALL`;
 }
 
 /** Numbers from rollups and the raw tail: everything but sample quantiles, which need raw samples. */
-export async function rollupNumberRows(
-  db: QueryRunner,
+export function rollupNumberRowsSql(
   aggregation: Aggregation,
   stepSeconds: number,
-  params: Params,
   oneSeriesPerGroup = false,
-): Promise<Rows> {
+): string {
   const aggregate =
     aggregation === 'rate' ? `sum(p.increase) / ${stepSeconds}` : ROLLUP_AGGREGATES[aggregation];
   if (aggregate === undefined) throw new QueryError('agg', `${aggregation} cannot be answered from rollups`);
@@ -217,25 +203,17 @@ export async function rollupNumberRows(
     // Minute buckets of single series: each rollup row is its bucket's figure already, and
     // aggregating a million rows by (group, bucket) would cost the database more than the rest
     // of the query. Only the raw tail after the rollups is aggregated.
-    return runNumbers(
-      db,
-      `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL})
+    return `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL})
        SELECT p.gid, ${BUCKET}, ${rowAggregate(aggregation, stepSeconds)} AS value FROM (${rollupParts}) p
        UNION ALL
-       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM (${rawParts}) p GROUP BY ALL`,
-      params,
-    );
+       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM (${rawParts}) p GROUP BY ALL`;
   }
-  return runNumbers(
-    db,
-    `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL}), parts AS (
+  return `WITH ${SELECTED}, raw AS (${counting ? RAW_TAIL_WITH_PREDECESSORS : RAW_TAIL}), parts AS (
          ${rollupParts}
          UNION ALL
          ${rawParts}
        )
-       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`,
-    params,
-  );
+       SELECT p.gid, ${BUCKET}, ${aggregate} AS value FROM parts p GROUP BY ALL`;
 }
 
 /** ROLLUP_AGGREGATES (and rate) over a bucket holding one rollup row: that row's own figure. */

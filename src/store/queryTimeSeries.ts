@@ -1,15 +1,16 @@
 import { type DuckDBValue, listValue, TIMESTAMP, timestampValue, UINTEGER } from '@duckdb/node-api';
 import { QueryError } from '../errors.js';
 import {
-  counterRows,
+  counterRowsSql,
   histogramBucketRows,
   histogramRows,
   type Params,
   QUANTILES,
   type Rows,
-  rollupNumberRows,
+  rollupNumberRowsSql,
+  runNumbers,
   type Source,
-  sampleRows,
+  sampleRowsSql,
 } from './bucketRows.js';
 import { MAX_GAP_MICROS } from './increaseSql.js';
 import type { QueryRunner } from './QueryRunner.js';
@@ -125,7 +126,7 @@ export interface TimeSeriesResult {
 /** At most this many buckets per series (as Prometheus' 11,000 points per series). */
 const MAX_BUCKETS_PER_SERIES = 11_000;
 /** At most this many points in one answer; beyond it the query must be narrowed. */
-const MAX_POINTS_PER_RESULT = 1_000_000;
+export const MAX_POINTS_PER_RESULT = 1_000_000;
 
 /** A series a query's metric and matchers select, with the group it falls in. */
 export interface MatchedSeries {
@@ -156,30 +157,35 @@ export async function queryTimeSeries(db: QueryRunner, query: TimeSeriesQuery): 
   if (prepared.kind === undefined)
     return { ...resultHeader(query), totalGroups: prepared.totalGroups, series: [] };
   const { kind, groups, source, params } = prepared;
-  let rows: Rows;
-  if (kind === 'histogram') {
-    rows = await histogramRows(
-      db,
-      query.aggregation,
-      query.stepSeconds,
-      params,
-      source,
-      (gid) => groups[gid]!.metric,
-    );
-  } else if (source === 'rollup') {
-    rows = await rollupNumberRows(
-      db,
-      query.aggregation,
-      query.stepSeconds,
-      params,
-      prepared.refs.length === groups.length,
-    );
-  } else if (query.aggregation === 'rate' || query.aggregation === 'increase') {
-    rows = await counterRows(db, query.aggregation, query.stepSeconds, params);
-  } else rows = await sampleRows(db, query.aggregation, params);
-
+  const rows =
+    kind === 'histogram'
+      ? await histogramRows(
+          db,
+          query.aggregation,
+          query.stepSeconds,
+          params,
+          source,
+          (gid) => groups[gid]!.metric,
+        )
+      : await runNumbers(db, numberRowsSql(query, prepared), params);
   return answerOf(query, prepared, rows);
 }
+
+/** The statement of a prepared query over numbers (gauges, sums): rollups and raw tail, counter increases or samples. */
+export function numberRowsSql(query: TimeSeriesQuery, prepared: Extract<Prepared, { kind: string }>): string {
+  if (prepared.source === 'rollup')
+    return rollupNumberRowsSql(
+      query.aggregation,
+      query.stepSeconds,
+      prepared.refs.length === prepared.groups.length,
+    );
+  if (query.aggregation === 'rate' || query.aggregation === 'increase')
+    return counterRowsSql(query.aggregation, query.stepSeconds);
+  return sampleRowsSql(query.aggregation);
+}
+
+/** A series of a query's answer. */
+export type TimeSeries = TimeSeriesResult['series'][number];
 
 /** The result of a prepared query from its (group, bucket, value) rows. */
 export function answerOf(
@@ -643,29 +649,43 @@ function assemble(
     }
     if (bucket >= 0 && bucket < buckets) group[bucket] = rows.value[i]!;
   }
-  const stepMs = Number(stepUs) / 1000;
-  const times = Array.from({ length: buckets }, (_, i) => new Date(from.getTime() + i * stepMs));
-  const out: TimeSeriesResult['series'][number][] = [];
+  const times = bucketTimes(from, buckets, stepUs);
+  const out: TimeSeries[] = [];
   for (const [gid, group] of groups.entries()) {
     const groupSamples = samples[gid];
-    if (groupSamples === undefined) continue;
-    let values: (number | null)[] | undefined;
-    let points: TimeSeriesPoint[] | undefined;
-    const series = {
-      metric: group.metric,
-      labels: Object.fromEntries(groupBy.map((key, i) => [key, group.labels[i] ?? null])),
-      get values() {
-        values ??= Array.from(groupSamples, (value) => (Number.isNaN(value) ? null : value));
-        return values;
-      },
-      get points() {
-        points ??= this.values.map((value, i) => ({ time: times[i]!, value }));
-        return points;
-      },
-      times,
-    };
-    Object.defineProperty(series, 'samples', { value: groupSamples, enumerable: false });
-    out.push(series);
+    if (groupSamples !== undefined) out.push(seriesOf(group, groupBy, groupSamples, times));
   }
   return out;
+}
+
+/** The start of every bucket, shared by every series of an answer. */
+export function bucketTimes(from: Date, buckets: number, stepUs: bigint): Date[] {
+  const stepMs = Number(stepUs) / 1000;
+  return Array.from({ length: buckets }, (_, i) => new Date(from.getTime() + i * stepMs));
+}
+
+/** One series of an answer from its group's samples (NaN: no data). */
+export function seriesOf(
+  group: Group,
+  groupBy: readonly string[],
+  groupSamples: Float64Array,
+  times: readonly Date[],
+): TimeSeries {
+  let values: (number | null)[] | undefined;
+  let points: TimeSeriesPoint[] | undefined;
+  const series = {
+    metric: group.metric,
+    labels: Object.fromEntries(groupBy.map((key, i) => [key, group.labels[i] ?? null])),
+    get values() {
+      values ??= Array.from(groupSamples, (value) => (Number.isNaN(value) ? null : value));
+      return values;
+    },
+    get points() {
+      points ??= this.values.map((value, i) => ({ time: times[i]!, value }));
+      return points;
+    },
+    times,
+  };
+  Object.defineProperty(series, 'samples', { value: groupSamples, enumerable: false });
+  return series;
 }
