@@ -10,6 +10,7 @@ import {
 } from '../../src/store/queryTimeSeries.js';
 import { queryWindows, queryWindowValues } from '../../src/store/queryWindows.js';
 import { SeriesMatchCache } from '../../src/store/SeriesMatchCache.js';
+import { HISTOGRAM_AGGREGATIONS, SAMPLE_AGGREGATIONS } from '../helpers/aggregations.js';
 import { type FixturePoint, fixtureCollections } from '../helpers/fixtureCollection.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -122,18 +123,6 @@ function comparable(answer: TimeSeriesResult | Error) {
     })),
   };
 }
-
-const SAMPLE_AGGREGATIONS: Aggregation[] = ['avg', 'min', 'max', 'sum', 'count', 'last', 'p50', 'p95', 'p99'];
-const HISTOGRAM_AGGREGATIONS: Aggregation[] = [
-  'avg',
-  'sum',
-  'count',
-  'rate',
-  'increase',
-  'p50',
-  'p95',
-  'p99',
-];
 
 function batch(): TimeSeriesQuery[] {
   const queries: TimeSeriesQuery[] = [];

@@ -11,6 +11,7 @@ import {
 } from '../../src/store/queryTimeSeries.js';
 import { queryWindows, queryWindowValues } from '../../src/store/queryWindows.js';
 import { SeriesMatchCache } from '../../src/store/SeriesMatchCache.js';
+import { HISTOGRAM_AGGREGATIONS, SAMPLE_AGGREGATIONS } from '../helpers/aggregations.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 const T0 = 1_790_000_000;
@@ -151,18 +152,6 @@ function pointsAt(time: number, next: () => number, counters: Map<string, number
 /** Each route's cumulative histogram so far, per bucket layout. */
 const histograms = new Map<string, { counts: number[]; sum: number }>();
 
-const AGGREGATIONS: Aggregation[] = ['avg', 'min', 'max', 'sum', 'count', 'last', 'p50', 'p95', 'p99'];
-const HISTOGRAM_AGGREGATIONS: Aggregation[] = [
-  'avg',
-  'sum',
-  'count',
-  'rate',
-  'increase',
-  'p50',
-  'p95',
-  'p99',
-];
-
 /** Windows ending at `now` (ms) as alert rules read them, on every metric, grouped or not. */
 function windows(now: number): TimeSeriesQuery[] {
   const queries: TimeSeriesQuery[] = [];
@@ -180,7 +169,7 @@ function windows(now: number): TimeSeriesQuery[] {
     });
   for (const seconds of [10, 60, 300, 600]) {
     for (const groupBy of [[], ['host'], ['pool']])
-      for (const aggregation of AGGREGATIONS) window('app.load', aggregation, seconds, groupBy);
+      for (const aggregation of SAMPLE_AGGREGATIONS) window('app.load', aggregation, seconds, groupBy);
     for (const groupBy of [[], ['http.route']])
       for (const aggregation of ['rate', 'increase', 'avg', 'last'] as const)
         window('app.requests', aggregation, seconds, groupBy);
