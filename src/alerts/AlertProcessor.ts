@@ -80,10 +80,10 @@ const NO_GROUP = labelsKey({});
 
 /**
  * Evaluates alert rules over the history after every collection (all rules' queries at once,
- * answered as queryTimeSeries answers them),
- * tracks every alert series through inactive → pending → firing → resolved (and nodata),
- * persists each transition, and hands firing and resolved alerts to the notifiers. A failing rule
- * or a failing write is logged and counted; it never stops the other rules or collection.
+ * answered as queryTimeSeries answers them, from the store's recent points where it holds them),
+ * tracks every alert series through inactive → pending → firing → resolved (and nodata), hands
+ * firing and resolved alerts to the notifiers, then persists each transition. A failing rule or a
+ * failing write is logged and counted; it never stops the other rules or collection.
  */
 export class AlertProcessor {
   private rules: readonly AlertRule[];
