@@ -9,6 +9,7 @@ import { silentLogger } from '../logging/Logger.js';
 import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
 import { decodeOtlpMetrics, OtlpDecodeError, type OtlpEncoding } from './decodeOtlpMetrics.js';
 import { CONTENT_TYPES, exportResponseBody, RpcCode, statusBody } from './otlpResponses.js';
+import { TurnQueue } from './TurnQueue.js';
 import { toResourceMetrics } from './toResourceMetrics.js';
 import { type BatchWriter, WriteQueue } from './WriteQueue.js';
 
@@ -72,6 +73,7 @@ export class OtlpReceiver {
   private readonly queue: WriteQueue;
   private readonly server: Server;
   private readonly inflight = new Set<Promise<void>>();
+  private readonly decodeTurns = new TurnQueue();
   private bufferedBytes = 0;
   private listeningUrl: string | undefined;
   private shuttingDown = false;
@@ -284,13 +286,19 @@ export class OtlpReceiver {
   }
 
   /**
-   * Reads, decompresses, decodes and converts a request body. Its own function so the body
-   * buffers and the decoded message are garbage before the wait for the store begins.
+   * Reads, decompresses, decodes and converts a request body, decoding in an event-loop turn
+   * of its own (see TurnQueue). Its own function so the body buffers and the decoded message
+   * are garbage before the wait for the store begins.
    */
   private async receive(req: IncomingMessage, encoding: OtlpEncoding, gzipped: boolean) {
     const raw = await this.readBody(req);
-    const body = gzipped ? await this.gunzip(raw) : raw;
-    return toResourceMetrics(decodeOtlpMetrics(body, encoding));
+    try {
+      const body = gzipped ? await this.gunzip(raw) : raw;
+      await this.decodeTurns.next();
+      return toResourceMetrics(decodeOtlpMetrics(body, encoding));
+    } finally {
+      this.bufferedBytes -= raw.length;
+    }
   }
 
   private busy(): RequestError {
@@ -316,7 +324,8 @@ export class OtlpReceiver {
 
   /**
    * Reads the body within the per-request and the all-connections byte limits. Over a limit it
-   * stops buffering and lets the rest drain, so the client still receives the error answer.
+   * stops buffering and lets the rest drain, so the client still receives the error answer. A
+   * body read completely stays counted in `bufferedBytes` until the caller has decoded it.
    */
   private readBody(req: IncomingMessage): Promise<Buffer> {
     const declared = Number(req.headers['content-length']);
@@ -329,10 +338,10 @@ export class OtlpReceiver {
         req.off('end', onEnd);
         req.off('error', onError);
         req.off('close', onError);
-        this.bufferedBytes -= size;
         if (error === undefined) {
           resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
         } else {
+          this.bufferedBytes -= size;
           chunks.length = 0;
           reject(error);
         }

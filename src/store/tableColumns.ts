@@ -1,13 +1,11 @@
 import {
   BOOLEAN,
   DOUBLE,
-  type DuckDBTimestampValue,
   type DuckDBType,
   type DuckDBValue,
   type DuckDBVector,
   INTEGER,
   LIST,
-  listValue,
   MAP,
   mapValue,
   TIMESTAMP,
@@ -16,8 +14,17 @@ import {
   UINTEGER,
   VARCHAR,
 } from '@duckdb/node-api';
+import type duckdb from '@duckdb/node-bindings';
 import type { CollectionRows } from './collectionRows.js';
 import type { SeriesEntry } from './SeriesCatalog.js';
+import {
+  writeCounts,
+  writeDoubles,
+  writeInt32s,
+  writeLists,
+  writeTimestamps,
+  writeUint32s,
+} from './writeVector.js';
 
 const BOUNDS_LIST = LIST(DOUBLE);
 const COUNTS_LIST = LIST(UBIGINT);
@@ -29,51 +36,31 @@ function toMap(record: Readonly<Record<string, string>>) {
 }
 
 /**
- * Converts µs to DuckDB timestamp values, reusing the last one: the rows of a collection share
- * their end time (and mostly their start time), so this saves an allocation per row.
+ * Writes rows `offset` to `offset + size - 1` of one column into a chunk's vector (row i at
+ * i - offset) through node-api's vector class; the vector is flushed after.
  */
-function timestampConverter(): (micros: bigint | null) => DuckDBTimestampValue | null {
-  let lastMicros: bigint | undefined;
-  let lastValue: DuckDBTimestampValue | undefined;
-  return (micros) => {
-    if (micros === null) return null;
-    if (micros !== lastMicros || lastValue === undefined) {
-      lastMicros = micros;
-      lastValue = timestampValue(micros);
-    }
-    return lastValue;
-  };
-}
-
-/** Writes rows `offset` to `offset + size - 1` of one column into a chunk's vector (row i at i - offset). */
 export type ColumnFill = (vector: DuckDBVector, offset: number, size: number) => void;
+
+/** The same, straight into the native vector (see writeVector): the points tables' columns. */
+export interface NativeColumnFill {
+  readonly native: (vector: duckdb.Vector, offset: number, size: number) => void;
+}
 
 /** A table's rows as column types plus one filler per column. */
 export interface TableColumns {
   readonly types: DuckDBType[];
   readonly rowCount: number;
-  readonly fills: ColumnFill[];
+  readonly fills: (ColumnFill | NativeColumnFill)[];
 }
 
 /**
- * Fillers from value getters. The hot columns (numeric points) have their own loops instead:
- * a loop shared by every column sees every vector class and getter, and V8 cannot inline them.
+ * Fillers from value getters, for the tables written a few rows at a time (series, alert
+ * events); the points tables' columns are written natively.
  */
 function fillsOf(getters: ((row: number) => DuckDBValue)[]): ColumnFill[] {
   return getters.map((valueAt) => (vector, offset, size) => {
     for (let i = 0; i < size; i++) vector.setItem(i, valueAt(offset + i));
   });
-}
-
-/** Histogram bounds are one array per instrument, shared by its points: convert each once. */
-const boundsLists = new WeakMap<readonly number[], DuckDBValue>();
-function boundsList(bounds: readonly number[]): DuckDBValue {
-  let list = boundsLists.get(bounds);
-  if (list === undefined) {
-    list = listValue(bounds);
-    boundsLists.set(bounds, list);
-  }
-  return list;
 }
 
 export function seriesColumns(entries: readonly SeriesEntry[]): TableColumns {
@@ -125,60 +112,56 @@ export function seriesColumns(entries: readonly SeriesEntry[]): TableColumns {
 
 export function numberColumns(rows: CollectionRows): TableColumns {
   const n = rows.numbers;
-  const startTime = timestampConverter();
-  const time = timestampConverter();
   return {
     types: [UINTEGER, TIMESTAMP, TIMESTAMP, DOUBLE],
     rowCount: n.refs.length,
-    fills: [
-      (vector, offset, size) => {
-        for (let i = 0; i < size; i++) vector.setItem(i, n.refs[offset + i]!);
-      },
-      (vector, offset, size) => {
-        for (let i = 0; i < size; i++) vector.setItem(i, startTime(n.startTimes[offset + i]!));
-      },
-      (vector, offset, size) => {
-        for (let i = 0; i < size; i++) vector.setItem(i, time(n.times[offset + i]!));
-      },
-      (vector, offset, size) => {
-        for (let i = 0; i < size; i++) vector.setItem(i, n.values[offset + i]!);
-      },
-    ],
+    fills: [...pointFills(n), native(writeDoubles, n.values)],
   };
 }
 
-/** BigInts of small counts, made once: most buckets of most histograms hold small counts. */
-const SMALL_BIGINTS = Array.from({ length: 4096 }, (_, i) => BigInt(i));
+/** The columns every points table starts with: series_ref, start_time, time. */
+function pointFills(rows: {
+  readonly refs: number[];
+  readonly startTimes: (bigint | null)[];
+  readonly times: bigint[];
+}): NativeColumnFill[] {
+  return [
+    native(writeUint32s, rows.refs),
+    native(writeTimestamps, rows.startTimes),
+    native(writeTimestamps, rows.times),
+  ];
+}
 
-function countsList(counts: readonly number[]) {
-  return listValue(counts.map((count) => SMALL_BIGINTS[count] ?? BigInt(count)));
+function native<T>(
+  write: (vector: duckdb.Vector, values: readonly T[], offset: number, size: number) => void,
+  values: readonly T[],
+): NativeColumnFill {
+  return { native: (vector, offset, size) => write(vector, values, offset, size) };
+}
+
+function lists(values: readonly (readonly number[])[], element: 'double' | 'ubigint'): NativeColumnFill {
+  return { native: (vector, offset, size) => writeLists(vector, values, offset, size, element) };
 }
 
 export function histogramColumns(rows: CollectionRows): TableColumns {
   const h = rows.histograms;
-  const startTime = timestampConverter();
-  const time = timestampConverter();
   return {
     types: [UINTEGER, TIMESTAMP, TIMESTAMP, UBIGINT, DOUBLE, DOUBLE, DOUBLE, BOUNDS_LIST, COUNTS_LIST],
     rowCount: h.refs.length,
-    fills: fillsOf([
-      (i) => h.refs[i]!,
-      (i) => startTime(h.startTimes[i]!),
-      (i) => time(h.times[i]!),
-      (i) => BigInt(h.counts[i]!),
-      (i) => h.sums[i]!,
-      (i) => h.mins[i]!,
-      (i) => h.maxes[i]!,
-      (i) => boundsList(h.bounds[i]!),
-      (i) => countsList(h.bucketCounts[i]!),
-    ]),
+    fills: [
+      ...pointFills(h),
+      native(writeCounts, h.counts),
+      native(writeDoubles, h.sums),
+      native(writeDoubles, h.mins),
+      native(writeDoubles, h.maxes),
+      lists(h.bounds, 'double'),
+      lists(h.bucketCounts, 'ubigint'),
+    ],
   };
 }
 
 export function expHistogramColumns(rows: CollectionRows): TableColumns {
   const e = rows.expHistograms;
-  const startTime = timestampConverter();
-  const time = timestampConverter();
   return {
     types: [
       UINTEGER,
@@ -197,40 +180,34 @@ export function expHistogramColumns(rows: CollectionRows): TableColumns {
       COUNTS_LIST,
     ],
     rowCount: e.refs.length,
-    fills: fillsOf([
-      (i) => e.refs[i]!,
-      (i) => startTime(e.startTimes[i]!),
-      (i) => time(e.times[i]!),
-      (i) => BigInt(e.counts[i]!),
-      (i) => e.sums[i]!,
-      (i) => e.mins[i]!,
-      (i) => e.maxes[i]!,
-      (i) => e.scales[i]!,
-      (i) => BigInt(e.zeroCounts[i]!),
-      (i) => e.zeroThresholds[i]!,
-      (i) => e.positiveOffsets[i]!,
-      (i) => countsList(e.positiveCounts[i]!),
-      (i) => e.negativeOffsets[i]!,
-      (i) => countsList(e.negativeCounts[i]!),
-    ]),
+    fills: [
+      ...pointFills(e),
+      native(writeCounts, e.counts),
+      native(writeDoubles, e.sums),
+      native(writeDoubles, e.mins),
+      native(writeDoubles, e.maxes),
+      native(writeInt32s, e.scales),
+      native(writeCounts, e.zeroCounts),
+      native(writeDoubles, e.zeroThresholds),
+      native(writeInt32s, e.positiveOffsets),
+      lists(e.positiveCounts, 'ubigint'),
+      native(writeInt32s, e.negativeOffsets),
+      lists(e.negativeCounts, 'ubigint'),
+    ],
   };
 }
 
 export function summaryColumns(rows: CollectionRows): TableColumns {
   const s = rows.summaries;
-  const startTime = timestampConverter();
-  const time = timestampConverter();
   return {
     types: [UINTEGER, TIMESTAMP, TIMESTAMP, UBIGINT, DOUBLE, DOUBLE_LIST, DOUBLE_LIST],
     rowCount: s.refs.length,
-    fills: fillsOf([
-      (i) => s.refs[i]!,
-      (i) => startTime(s.startTimes[i]!),
-      (i) => time(s.times[i]!),
-      (i) => BigInt(s.counts[i]!),
-      (i) => s.sums[i]!,
-      (i) => listValue(s.quantiles[i]!),
-      (i) => listValue(s.values[i]!),
-    ]),
+    fills: [
+      ...pointFills(s),
+      native(writeCounts, s.counts),
+      native(writeDoubles, s.sums),
+      lists(s.quantiles, 'double'),
+      lists(s.values, 'double'),
+    ],
   };
 }

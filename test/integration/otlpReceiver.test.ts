@@ -548,6 +548,54 @@ describe('OtlpReceiver back-pressure', () => {
   });
 });
 
+describe('OtlpReceiver buffered bodies', () => {
+  it('answers 503 while bodies in flight exceed maxBufferedBytes, and counts none after they are stored', async () => {
+    const dir = await tempDir();
+    const store = await MetricStore.open(dir.file('buffered.duckdb'));
+    const limit = 4096;
+    const receiver = new OtlpReceiver({ store, port: 0, maxRequestBytes: limit, maxBufferedBytes: limit });
+    const url = new URL(await receiver.start());
+    const body = gaugeRequestBytes(Array.from({ length: 80 }, (_, i) => ({ asDouble: i })));
+    expect(body.length).toBeGreaterThan(limit / 2);
+    expect(body.length).toBeLessThan(limit);
+    // Each answer is read whole, so no connection is left holding an unread body.
+    const send = async () => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-protobuf' },
+        body,
+      });
+      await response.arrayBuffer();
+      return response;
+    };
+    try {
+      // A client halfway through its upload holds part of the budget…
+      const socket = connect(Number(url.port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(
+        `POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      socket.write(body.subarray(0, body.length - 100));
+      // …so another whole body does not fit (once the server has read that half).
+      await expect.poll(async () => (await send()).status, { timeout: 5000, interval: 10 }).toBe(503);
+      const refused = await send();
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      const answer = once(socket, 'data');
+      socket.write(body.subarray(body.length - 100));
+      expect(String((await answer)[0])).toMatch(/^HTTP\/1\.1 200/);
+      socket.destroy();
+      // Stored bodies are no longer counted: a whole body fits again, twice in a row.
+      expect((await send()).status).toBe(200);
+      expect((await send()).status).toBe(200);
+    } finally {
+      await receiver.shutdown();
+      await store.close();
+      await dir.cleanup();
+    }
+  });
+});
+
 /** A protobuf request with one gauge point per value, at NANOS. */
 function gaugeRequestBytes(values: { asDouble: number }[]): Uint8Array {
   return encodeRequest({
