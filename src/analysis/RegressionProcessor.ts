@@ -15,7 +15,9 @@ import {
   saveRegressions,
 } from '../store/regressionRecords.js';
 import { type AnalysedSeries, analyseSeries, type Finding, latestLevel, returnsTo } from './analyseSeries.js';
+import { ChangePointWorkers } from './ChangePointWorkers.js';
 import { DeployComparison } from './DeployComparison.js';
+import type { ChangePoint } from './detectChangePoints.js';
 import { type MetricPolicy, policyFor, type RegressionRule } from './metricPolicy.js';
 import { REQUEST_DURATION_METRICS, readErrorRates } from './readErrorRates.js';
 import { readAllSeriesPages } from './readSeriesPages.js';
@@ -37,6 +39,11 @@ export interface RegressionProcessorOptions {
   readonly minDurationMillis?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * Detect change points in a worker thread (ChangePointWorkers), beside the cycle's reads and
+   * off the event loop; false detects them on the calling thread. @default true
+   */
+  readonly detectInWorker?: boolean;
 }
 
 export interface CycleSummary {
@@ -59,6 +66,8 @@ export interface ActiveCount {
 
 /** Two changes of one series this close (or closer than 10 buckets) are the same change. */
 const SAME_CHANGE_MILLIS = 10 * 60_000;
+/** Series sent to the detection worker and not yet judged, at most (~23 KB each for a day at 30 s). */
+const MAX_QUEUED_DETECTIONS = 256;
 /** Histogram statistics, whose changes are also tested on the whole distribution. */
 const HISTOGRAM_STATISTICS = new Set(['p50', 'p95', 'p99']);
 
@@ -135,24 +144,45 @@ export class RegressionProcessor {
       bySeries.set(record.seriesKey, [...(bySeries.get(record.seriesKey) ?? []), record]);
     const deploys = new DeployComparison(versions, { from, to }, this.minPoints);
     const nowDate = new Date(this.now());
-    const changed: RegressionRecord[] = [];
     const seen = new Set<string>();
     let seriesAnalysed = 0;
+    const detector =
+      this.options.detectInWorker === false ? undefined : new ChangePointWorkers(this.options.logger);
+    // Each series' records in the order the series were read, whatever order detections finish in.
+    const recordsBySeries: RegressionRecord[][] = [];
+    const detecting = new Set<Promise<void>>();
+    let detectionFailure: { error: unknown } | undefined;
 
-    const analyse = (series: AnalysedSeries, policy: MetricPolicy) => {
+    /** Analyses a series; returns a promise to wait for when too many detections are queued. */
+    const analyse = (series: AnalysedSeries, policy: MetricPolicy): Promise<unknown> | undefined => {
       seriesAnalysed++;
       const seriesKey = keyOf(series);
       seen.add(seriesKey);
       deploys.add(series, policy);
-      const findings = analyseSeries(series, policy, {
-        minPoints: this.minPoints,
-        minDurationMillis: this.minDurationMillis,
-        versions,
-        stepMillis,
-      });
-      changed.push(
-        ...reconcile(series, seriesKey, policy, findings, bySeries.get(seriesKey) ?? [], nowDate, stepMillis),
-      );
+      const slot = recordsBySeries.push([]) - 1;
+      const judge = (points?: readonly ChangePoint[]) => {
+        const findings = analyseSeries(
+          series,
+          policy,
+          { minPoints: this.minPoints, minDurationMillis: this.minDurationMillis, versions, stepMillis },
+          points,
+        );
+        const stored = bySeries.get(seriesKey) ?? [];
+        recordsBySeries[slot] = reconcile(series, seriesKey, policy, findings, stored, nowDate, stepMillis);
+      };
+      if (detector === undefined) {
+        judge();
+        return undefined;
+      }
+      const job = detector
+        .detect(series.values, { minSegment: this.minPoints })
+        .then(judge)
+        .catch((error: unknown) => {
+          detectionFailure ??= { error };
+        })
+        .finally(() => detecting.delete(job));
+      detecting.add(job);
+      return detecting.size >= MAX_QUEUED_DETECTIONS ? Promise.race(detecting) : undefined;
     };
 
     // Our own output is not analysed: no feedback loops.
@@ -173,28 +203,37 @@ export class RegressionProcessor {
         },
       })),
     );
-    await readAllSeriesPages(
-      store,
-      reads.map((read) => read.query),
-      (s, index) => {
-        const { metric, statistic } = reads[index]!;
-        const labels = { ...s.labels };
-        const service = labels['service.name'] ?? null;
-        delete labels['service.name'];
-        const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
-        if (!policy.enabled) return;
-        const series = { metric: metric.metric, statistic, unit: metric.unit, service, labels };
-        analyse({ ...series, times: s.times, values: s.samples ?? s.values, to }, policy);
-      },
-    );
-    for (const metric of analysed) {
-      if (metric.kind === 'histogram' && REQUEST_DURATION_METRICS.has(metric.metric)) {
-        for (const series of await this.errorRates(metric, from, to)) {
-          const policy = policyFor(metric.metric, '1', 'error_rate', {}, this.rules);
-          if (policy.enabled) analyse(series, policy);
+    try {
+      await readAllSeriesPages(
+        store,
+        reads.map((read) => read.query),
+        (s, index) => {
+          const { metric, statistic } = reads[index]!;
+          const labels = { ...s.labels };
+          const service = labels['service.name'] ?? null;
+          delete labels['service.name'];
+          const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
+          if (!policy.enabled) return undefined;
+          const series = { metric: metric.metric, statistic, unit: metric.unit, service, labels };
+          const waitFor = analyse({ ...series, times: s.times, values: s.samples ?? s.values, to }, policy);
+          return waitFor?.then(() => undefined);
+        },
+      );
+      for (const metric of analysed) {
+        if (metric.kind === 'histogram' && REQUEST_DURATION_METRICS.has(metric.metric)) {
+          for (const series of await this.errorRates(metric, from, to)) {
+            const policy = policyFor(metric.metric, '1', 'error_rate', {}, this.rules);
+            if (policy.enabled) await analyse(series, policy);
+          }
         }
       }
+    } finally {
+      // Never rejects (failures are kept in detectionFailure): wait for every queued series.
+      await Promise.all(detecting);
+      await detector?.close();
     }
+    if (detectionFailure !== undefined) throw detectionFailure.error;
+    const changed = recordsBySeries.flat();
 
     // Open records of series with no data in the lookback any more: the metric is gone.
     for (const [seriesKey, records] of bySeries) {

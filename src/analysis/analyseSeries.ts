@@ -59,8 +59,9 @@ export function analyseSeries(
   series: AnalysedSeries,
   policy: MetricPolicy,
   options: SeriesAnalysisOptions,
+  /** The series' change points when already detected (e.g. in a worker thread). */
+  points: readonly ChangePoint[] = detectChangePoints(series.values, { minSegment: options.minPoints }),
 ): Finding[] {
-  const points = detectChangePoints(series.values, { minSegment: options.minPoints });
   const tail = latestLevel(series.values, points);
   const findings: Finding[] = [];
   let previous: { point: ChangePoint; assessment: Assessment } | undefined;

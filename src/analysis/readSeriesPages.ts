@@ -30,17 +30,19 @@ export function readSeriesPages(
 /**
  * Reads several queries' series in order (see streamTimeSeries: batches of series of consecutive
  * queries in one statement, the next batch read while this one is visited), handing each series
- * to `visit` with the index of its query. The event loop gets turns in between, so a running
- * service keeps collecting (and the next batch is read).
+ * to `visit` with the index of its query; when `visit` returns a promise, the next series waits
+ * for it (back-pressure). The event loop gets turns in between, so a running service keeps
+ * collecting (and the next batch is read).
  */
 export async function readAllSeriesPages(
   db: QueryRunner,
   queries: readonly SeriesPagesQuery[],
-  visit: (series: TimeSeries, queryIndex: number) => void,
+  visit: (series: TimeSeries, queryIndex: number) => void | Promise<void>,
 ): Promise<void> {
   let i = 0;
   for await (const { series, queryIndex } of streamTimeSeries(db, queries)) {
-    visit(series, queryIndex);
+    const waitFor = visit(series, queryIndex);
+    if (waitFor !== undefined) await waitFor;
     if (++i % 64 === 0) await yieldToEventLoop();
   }
 }
