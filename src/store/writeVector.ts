@@ -76,15 +76,7 @@ export function writeDoubles(
   offset: number,
   size: number,
 ): void {
-  const data = new Float64Array(scratchOf(size * 8), 0, size);
-  let nulls = false;
-  for (let i = 0; i < size; i++) {
-    const value = values[offset + i]!;
-    if (value === null) nulls = true;
-    else data[i] = value;
-  }
-  duckdb.copy_data_to_vector(vector, 0, data.buffer, 0, size * 8);
-  if (nulls) writeValidity(vector, size, (row) => values[offset + row] === null);
+  writeNullable(vector, values, offset, size, new Float64Array(scratchOf(size * 8), 0, size));
 }
 
 /** TIMESTAMP from µs since the epoch; null is SQL NULL. */
@@ -94,15 +86,25 @@ export function writeTimestamps(
   offset: number,
   size: number,
 ): void {
-  const data = new BigInt64Array(scratchOf(size * 8), 0, size);
+  writeNullable(vector, micros, offset, size, new BigInt64Array(scratchOf(size * 8), 0, size));
+}
+
+/** Fills `data` (a typed array of `size` items over the scratch) and the validity of NULLs. */
+function writeNullable<T extends number | bigint>(
+  vector: duckdb.Vector,
+  values: readonly (T | null)[],
+  offset: number,
+  size: number,
+  data: { [index: number]: T; readonly buffer: ArrayBufferLike; readonly byteLength: number },
+): void {
   let nulls = false;
   for (let i = 0; i < size; i++) {
-    const value = micros[offset + i]!;
+    const value = values[offset + i]!;
     if (value === null) nulls = true;
     else data[i] = value;
   }
-  duckdb.copy_data_to_vector(vector, 0, data.buffer, 0, size * 8);
-  if (nulls) writeValidity(vector, size, (row) => micros[offset + row] === null);
+  duckdb.copy_data_to_vector(vector, 0, data.buffer as ArrayBuffer, 0, data.byteLength);
+  if (nulls) writeValidity(vector, size, (row) => values[offset + row] === null);
 }
 
 /** Writes non-negative safe integers as uint64 halves, without a BigInt each. */
