@@ -35,6 +35,7 @@ import { type LoadedPoints, RecentPoints } from './RecentPoints.js';
 import { type NumberColumns, readNumberColumns } from './readNumberColumns.js';
 import { type RollupSummary, rollUp } from './rollUp.js';
 import { SeriesCatalog, type SeriesEntry } from './SeriesCatalog.js';
+import { StallBudget } from './StallBudget.js';
 import type { StoredResourceMetrics } from './StoredResourceMetrics.js';
 import {
   expHistogramColumns,
@@ -642,7 +643,7 @@ export class MetricStore implements QueryRunner {
     try {
       await this.writer.run('BEGIN TRANSACTION');
       // Each native flush holds the event loop: the appends yield whenever they have held it for
-      // MAX_STALL_MILLIS, so a collection does not stall the application.
+      // a few milliseconds (StallBudget), so a collection does not stall the application.
       const stall = new StallBudget();
       if (newSeriesCount > 0) await this.append('series', seriesColumns(newSeries), stall);
       if (rows.numbers.refs.length > 0) await this.append('points_number', numberColumns(rows), stall);
@@ -805,24 +806,6 @@ async function ensureWritableFolder(absolutePath: string): Promise<void> {
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/**
- * How long a write holds the event loop before it yields: the application's requests wait at
- * most about this long for a collection. Yielding after every chunk instead let a busy
- * receiver's request decoding into every gap, and DuckDB's writer thread waited for it.
- */
-const MAX_STALL_MILLIS = 4;
-
-/** Tells a write when it has held the event loop for MAX_STALL_MILLIS since it last had to wait. */
-class StallBudget {
-  private since = performance.now();
-
-  async pause(): Promise<void> {
-    if (performance.now() - this.since < MAX_STALL_MILLIS) return;
-    await yieldToEventLoop();
-    this.since = performance.now();
-  }
 }
 
 function messageOf(error: unknown): string {
