@@ -69,11 +69,7 @@ export class ChangePointWorkers {
   ): Promise<ChangePoint[]> {
     // Input detectChangePoints would refuse is refused here, with its error.
     if (this.worker === undefined || this.failed || !isNumeric(values)) {
-      try {
-        return Promise.resolve(detectChangePoints(values, options));
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      return new Promise((resolve) => resolve(detectChangePoints(values, options)));
     }
     const copy =
       values instanceof Float64Array
@@ -102,9 +98,12 @@ export class ChangePointWorkers {
     if (pending === undefined) return;
     this.pending.delete(response.id);
     if (this.pending.size === 0) this.worker?.unref();
-    // The worker's error is the input's (AnalysisInputError): detecting here raises it as such.
-    if ('error' in response) this.rejectWithLocalError(pending, response.error);
-    else pending.resolve(response.points);
+    if ('error' in response) {
+      // Detecting here raises the error as its own class (AnalysisInputError), not a copied message.
+      if (settleHere(pending)) {
+        this.logger.warn({ message: response.error }, 'change-point worker failed where this thread did not');
+      }
+    } else pending.resolve(response.points);
   }
 
   private fallBack(error: unknown): void {
@@ -116,26 +115,23 @@ export class ChangePointWorkers {
     this.detectPendingHere();
   }
 
-  private rejectWithLocalError(pending: Pending, message: string): void {
-    try {
-      pending.resolve(detectChangePoints(pending.values, pending.options));
-    } catch (error) {
-      pending.reject(error);
-      return;
-    }
-    this.logger.warn({ message }, 'change-point worker failed where this thread did not');
-  }
-
   /** What was sent to a worker that is gone is detected here, in the order it was asked. */
   private detectPendingHere(): void {
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
-      try {
-        pending.resolve(detectChangePoints(pending.values, pending.options));
-      } catch (error) {
-        pending.reject(error);
-      }
+      settleHere(pending);
     }
+  }
+}
+
+/** Detects a request on this thread and settles it; whether detection succeeded. */
+function settleHere(pending: Pending): boolean {
+  try {
+    pending.resolve(detectChangePoints(pending.values, pending.options));
+    return true;
+  } catch (error) {
+    pending.reject(error);
+    return false;
   }
 }
 

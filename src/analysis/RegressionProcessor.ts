@@ -154,7 +154,7 @@ export class RegressionProcessor {
     let detectionFailure: { error: unknown } | undefined;
 
     /** Analyses a series; returns a promise to wait for when too many detections are queued. */
-    const analyse = (series: AnalysedSeries, policy: MetricPolicy): Promise<unknown> | undefined => {
+    const analyse = (series: AnalysedSeries, policy: MetricPolicy): Promise<void> | undefined => {
       seriesAnalysed++;
       const seriesKey = keyOf(series);
       seen.add(seriesKey);
@@ -215,8 +215,7 @@ export class RegressionProcessor {
           const policy = policyFor(metric.metric, metric.unit, statistic, labels, this.rules);
           if (!policy.enabled) return undefined;
           const series = { metric: metric.metric, statistic, unit: metric.unit, service, labels };
-          const waitFor = analyse({ ...series, times: s.times, values: s.samples ?? s.values, to }, policy);
-          return waitFor?.then(() => undefined);
+          return analyse({ ...series, times: s.times, values: s.samples ?? s.values, to }, policy);
         },
       );
       for (const metric of analysed) {

@@ -1,6 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   BIGINT,
   type DuckDBConnection,
@@ -802,10 +803,6 @@ async function ensureWritableFolder(absolutePath: string): Promise<void> {
       },
     );
   }
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function messageOf(error: unknown): string {
