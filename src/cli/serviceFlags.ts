@@ -125,7 +125,6 @@ export async function runService(
     await perfwatch.shutdown();
     throw error;
   }
-  process.stderr.write(`${describe(api)}; Ctrl-C to stop\n`);
   // SIGHUP reads the rules file again, as Prometheus does; an invalid file keeps the running rules.
   const reloadRules = () => {
     perfwatch.reloadAlertRules().then(
@@ -136,8 +135,12 @@ export async function runService(
         ),
     );
   };
+  // Every handler is in place before the line that says the service is up: a signal sent as soon
+  // as it is read (a supervisor's, a test's) must not meet the default action and end the process.
   process.on('SIGHUP', reloadRules);
-  await waitForSignal();
+  const signalled = waitForSignal();
+  process.stderr.write(`${describe(api)}; Ctrl-C to stop\n`);
+  await signalled;
   process.off('SIGHUP', reloadRules);
   process.stderr.write(`${closingMessage}\n`);
   const forceExit = () => process.exit(130);
