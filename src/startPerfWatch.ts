@@ -194,7 +194,10 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
       );
     }
     if (config.runtimeMetrics) {
-      const runtime = new RuntimeNodeInstrumentation({ enabled: false, monitoringPrecision: 10 });
+      const runtime = new RuntimeNodeInstrumentation({
+        enabled: false,
+        monitoringPrecision: config.eventLoopDelayResolutionMillis,
+      });
       runtime.setMeterProvider(meterProvider);
       runtime.enable();
       stopSources.push(() => runtime.disable());

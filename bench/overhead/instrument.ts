@@ -2,12 +2,20 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { type IMetricReader, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { startPerfWatch } from '../../src/index.js';
 
-export const VARIANTS = ['bare', 'prom-client', 'otel-sdk', 'perfwatch'] as const;
+export const VARIANTS = [
+  'bare',
+  'prom-client',
+  'otel-sdk',
+  'otel-sdk-otlp',
+  'perfwatch',
+  'perfwatch-no-otlp',
+] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** What a variant adds to the server: a per-request record call and a scrape endpoint. */
@@ -30,8 +38,12 @@ export async function instrument(variant: Variant, otlpUrl: string): Promise<Ins
       return promClient();
     case 'otel-sdk':
       return otelSdk();
+    case 'otel-sdk-otlp':
+      return otelSdk(otlpUrl);
     case 'perfwatch':
       return perfwatch(otlpUrl);
+    case 'perfwatch-no-otlp':
+      return perfwatch(undefined);
   }
 }
 
@@ -61,10 +73,22 @@ async function promClient(): Promise<Instrumentation> {
   };
 }
 
-/** What an OTel user already pays: the SDK, the Prometheus exporter, one histogram. */
-async function otelSdk(): Promise<Instrumentation> {
+/**
+ * What an OTel user already pays: the SDK, the Prometheus exporter, one histogram; with `otlpUrl`,
+ * also the SDK's OTLP/HTTP exporter every 10 s, as perfwatch pushes to a Collector.
+ */
+async function otelSdk(otlpUrl?: string): Promise<Instrumentation> {
   const exporter = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [exporter] });
+  const readers: IMetricReader[] = [exporter];
+  if (otlpUrl !== undefined) {
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter({ url: `${otlpUrl}/v1/metrics` }),
+        exportIntervalMillis: 10_000,
+      }),
+    );
+  }
+  const provider = new MeterProvider({ readers });
   const histogram = provider.getMeter('bench').createHistogram('http.server.request.duration', {
     unit: 's',
     advice: { explicitBucketBoundaries: BOUNDARIES },
@@ -86,14 +110,17 @@ async function otelSdk(): Promise<Instrumentation> {
   };
 }
 
-/** Everything perfwatch runs by default, plus OTLP to a loopback sink; DuckDB every 10 s. */
-async function perfwatch(otlpUrl: string): Promise<Instrumentation> {
+/**
+ * Everything perfwatch runs by default, plus OTLP to a loopback sink unless `otlpUrl` is
+ * undefined (the default when no endpoint is configured); DuckDB every 10 s.
+ */
+async function perfwatch(otlpUrl: string | undefined): Promise<Instrumentation> {
   const pw = await startPerfWatch({
     serviceName: 'overhead-bench',
     dbPath: join(tmpdir(), `perfwatch-overhead-${process.pid}.duckdb`),
     collectionIntervalMillis: 10_000,
     prometheusPort: 0,
-    otlpEndpoint: otlpUrl,
+    ...(otlpUrl === undefined ? {} : { otlpEndpoint: otlpUrl }),
     logLevel: 'warn',
   });
   const histogram = pw.meter.createHistogram('http.server.request.duration', { unit: 's' });

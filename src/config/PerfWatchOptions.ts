@@ -42,6 +42,12 @@ export interface PerfWatchOptions {
   hostMetrics?: boolean;
   /** Collect Node.js runtime metrics (event loop, GC, V8 heap). Env `PERFWATCH_RUNTIME_METRICS`. @default true */
   runtimeMetrics?: boolean;
+  /**
+   * Interval of the event-loop delay monitor, in ms: the loop is woken this often to measure how
+   * late it runs. Shorter sees shorter stalls exactly and costs more wake-ups. Env
+   * `PERFWATCH_EVENT_LOOP_DELAY_RESOLUTION_MILLIS` (1–1000). @default 20
+   */
+  eventLoopDelayResolutionMillis?: number;
   /** Most series one metric may have; further attribute sets go to the SDK's overflow series. Env `PERFWATCH_CARDINALITY_LIMIT`. @default 2000 */
   cardinalityLimit?: number;
   /** Collections kept in memory while DuckDB writes fail; the oldest is dropped beyond it. Env `PERFWATCH_WRITE_BUFFER_COLLECTIONS`. @default 20 */
@@ -107,6 +113,7 @@ export interface PerfWatchConfig {
   readonly otlpExportIntervalMillis: number;
   readonly hostMetrics: boolean;
   readonly runtimeMetrics: boolean;
+  readonly eventLoopDelayResolutionMillis: number;
   readonly cardinalityLimit: number;
   readonly writeBufferCollections: number;
   readonly retentionDays: number;

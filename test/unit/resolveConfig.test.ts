@@ -19,6 +19,7 @@ describe('resolveConfig', () => {
       otlpExportIntervalMillis: 30_000,
       hostMetrics: true,
       runtimeMetrics: true,
+      eventLoopDelayResolutionMillis: 20,
       cardinalityLimit: 2000,
       writeBufferCollections: 20,
       retentionDays: 30,
@@ -36,6 +37,14 @@ describe('resolveConfig', () => {
       webhookUrls: [],
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes the event-loop delay resolution from the option over the environment', () => {
+    const env = { PERFWATCH_EVENT_LOOP_DELAY_RESOLUTION_MILLIS: '50' };
+    expect(resolveConfig({}, env).eventLoopDelayResolutionMillis).toBe(50);
+    expect(resolveConfig({ eventLoopDelayResolutionMillis: 10 }, env).eventLoopDelayResolutionMillis).toBe(
+      10,
+    );
   });
 
   it('reads the alert settings from the environment', () => {
@@ -200,6 +209,11 @@ describe('resolveConfig', () => {
       {},
       { PERFWATCH_RUNTIME_METRICS: 'nope' },
       'runtimeMetrics (PERFWATCH_RUNTIME_METRICS): must be true or false, got "nope"',
+    ],
+    [
+      {},
+      { PERFWATCH_EVENT_LOOP_DELAY_RESOLUTION_MILLIS: '0' },
+      'eventLoopDelayResolutionMillis (PERFWATCH_EVENT_LOOP_DELAY_RESOLUTION_MILLIS): must be between 1 and 1000, got 0',
     ],
     [
       {},
