@@ -7,8 +7,6 @@ import type { RunningServer } from './startServer.js';
 export interface FixedRateWindow {
   /** Server CPU (all threads) per request over the window, in µs. */
   cpuMicrosPerRequest: number;
-  /** Server CPU per second of the window, in ms: what the load and the periodic work cost together. */
-  cpuMillisPerSecond: number;
   requestsPerSecond: number;
   p99Millis: number;
   errors: number;
@@ -80,7 +78,6 @@ export async function measureAtFixedRate(
         const cpu = after[i]! - before[i]!;
         rows[i]!.windows.push({
           cpuMicrosPerRequest: (cpu * 1000) / result.requests.total,
-          cpuMillisPerSecond: cpu / options.windowSeconds,
           requestsPerSecond: result.requests.average,
           p99Millis: result.latency.p99,
           errors: result.errors + result.timeouts + result.non2xx,
