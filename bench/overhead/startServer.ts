@@ -36,8 +36,9 @@ export async function startServer(variant: Variant, sinkUrl: string): Promise<Ru
     port: Number(port),
     scrapeUrl: scrapeUrl === '-' ? undefined : scrapeUrl,
     stop: async () => {
+      const exited = child.exitCode !== null || child.signalCode !== null;
       child.kill('SIGTERM');
-      if (child.exitCode === null) await once(child, 'exit');
+      if (!exited) await once(child, 'exit');
     },
   };
 }
