@@ -4,8 +4,9 @@
  * histogram); the OTel SDK + Prometheus exporter + the same histogram; the same plus the SDK's OTLP
  * exporter every 10 s; full perfwatch (host and runtime metrics, default alert rules, DuckDB every
  * 10 s, Prometheus, OTLP to a loopback sink); perfwatch without OTLP (its default when no endpoint
- * is set) — each scraped every 5 s, on a trivial (~15 µs) and a realistic (~1 ms) handler. The server runs on one core, the load generator (autocannon, in this
- * process), scraper and sink on another (taskset), when there are two.
+ * is set) — each scraped every 5 s, on a trivial (~15 µs) and a realistic (~1 ms) handler. The
+ * server runs on one core, the load generator (autocannon, in this process), scraper and sink on
+ * another (taskset), when there are two.
  *
  * Two measurements:
  * - **Saturated**: one server at a time under as much load as it takes. Variants are interleaved
@@ -14,11 +15,11 @@
  * - **Fixed rate**: all servers at once on the one core, each under the same request rate below
  *   saturation, CPU per request read per window (`measureAtFixedRate`): the machine's drift cancels.
  *   At a moderate rate a variant's fixed per-second work (collections, scrapes, timers) weighs more
- *   than at saturation, so these ratios bound the saturated ones from below. The fewer variants
- *   share the core, the tighter the windows agree: narrow with OVERHEAD_VARIANTS for a precise
- *   comparison. OVERHEAD_FIXED_WINDOWS (default 5,
- *   0 skips it) windows of OVERHEAD_FIXED_SECONDS (default 20) per handler; the rates per server
- *   are OVERHEAD_RATE_TRIVIAL and OVERHEAD_RATE_REALISTIC (default: ~55 % of the core in all).
+ *   than at saturation, so these CPU ratios overstate the overhead saturation would show. The fewer
+ *   variants share the core, the tighter the windows agree: narrow with OVERHEAD_VARIANTS for a
+ *   precise comparison. OVERHEAD_FIXED_WINDOWS (default 5, 0 skips it) windows of
+ *   OVERHEAD_FIXED_SECONDS (default 20) per handler; the rates per server are OVERHEAD_RATE_TRIVIAL
+ *   and OVERHEAD_RATE_REALISTIC (default: ~55 % of the core in all).
  *
  * Each server gets OVERHEAD_WARMUP_SECONDS (default 12) of load before its first measured window.
  * OVERHEAD_ROUNDS (default 2), OVERHEAD_SECONDS per handler and round (default 10: one DuckDB
@@ -179,6 +180,16 @@ function ratio(variant: Variant, reference: Variant, handler: Handler, field: ke
   return median(of(variant, handler).map((s) => (s[field] as number) / references.get(s.round)!));
 }
 
+/** The comparisons the targets are about: the issue's, and each with OTLP on both sides or neither. */
+const COMPARISONS: [Variant, Variant][] = [
+  ['perfwatch', 'otel-sdk'],
+  ['perfwatch', 'otel-sdk-otlp'],
+  ['perfwatch-no-otlp', 'otel-sdk'],
+  ['perfwatch', 'bare'],
+  ['otel-sdk-otlp', 'otel-sdk'],
+];
+const measuredPairs = COMPARISONS.filter(([a, b]) => MEASURED.includes(a) && MEASURED.includes(b));
+
 if (ROUNDS > 0) {
   console.log(
     `\n## Monitoring overhead: ${ROUNDS} rounds x ${SECONDS} s per handler, ${CONNECTIONS} connections, ` +
@@ -210,18 +221,6 @@ if (ROUNDS > 0) {
       console.log(cells.join(' '));
     }
   }
-}
-
-/** The comparisons the targets are about: the issue's, and each with OTLP on both sides or neither. */
-const COMPARISONS: [Variant, Variant][] = [
-  ['perfwatch', 'otel-sdk'],
-  ['perfwatch', 'otel-sdk-otlp'],
-  ['perfwatch-no-otlp', 'otel-sdk'],
-  ['perfwatch', 'bare'],
-  ['otel-sdk-otlp', 'otel-sdk'],
-];
-const measuredPairs = COMPARISONS.filter(([a, b]) => MEASURED.includes(a) && MEASURED.includes(b));
-if (ROUNDS > 0) {
   console.log('\nSaturated, req/s ratios (medians over rounds):');
   for (const [variant, reference] of measuredPairs) {
     const cells = HANDLERS.map(
@@ -237,27 +236,22 @@ console.log(
 if (fixedRate.length > 0) {
   const windowsOf = (variant: Variant, handler: string) =>
     fixedRate.find((m) => m.variant === variant && m.handler === handler)!;
-  /** Per-window ratios of `value` to the reference's in the same window: median (min–max). */
-  const windowRatio = (
-    variant: Variant,
-    reference: Variant,
-    handler: string,
-    value: (m: FixedRateMeasurement, w: FixedRateMeasurement['windows'][number]) => number,
-  ) => {
-    const mine = windowsOf(variant, handler);
-    const theirs = windowsOf(reference, handler);
-    const ratios = mine.windows.map((w, i) => value(mine, w) / value(theirs, theirs.windows[i]!));
+  /** Per-window ratios of CPU per request to the reference's in the same window: median (min–max). */
+  const cpuRatio = (variant: Variant, reference: Variant, handler: string) => {
+    const theirs = windowsOf(reference, handler).windows;
+    const ratios = windowsOf(variant, handler).windows.map(
+      (w, i) => w.cpuMicrosPerRequest / theirs[i]!.cpuMicrosPerRequest,
+    );
     const spread = `${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`;
     return `${median(ratios).toFixed(3)} (${spread})`.padStart(22);
   };
-  const cpu = (_: FixedRateMeasurement, w: FixedRateMeasurement['windows'][number]) => w.cpuMicrosPerRequest;
   console.log(
     `\n## Fixed rate: all variants at once on ${pinned ? 'core 1' : 'the machine'}, ` +
       `${HANDLERS.map((h) => `${h} ${FIXED_RATES[h]} req/s`).join(', ')} per server, ` +
       `${FIXED_WINDOWS} windows x ${FIXED_SECONDS} s; median (min–max) of per-window ratios`,
   );
   console.log(
-    '\nhandler    variant            idle CPU ms/s  CPU µs/req  p99 ms      CPU/req ÷ otel-sdk          CPU/req ÷ bare  errors',
+    '\nhandler    variant            idle CPU ms/s    req/s  CPU µs/req  p99 ms      CPU/req ÷ otel-sdk          CPU/req ÷ bare  errors',
   );
   for (const handler of HANDLERS) {
     for (const variant of MEASURED) {
@@ -266,14 +260,18 @@ if (fixedRate.length > 0) {
         handler.padEnd(10),
         variant.padEnd(17),
         m.idleCpuMillisPerSecond.toFixed(1).padStart(14),
+        // The rate each server really got: below the set one means the load generator fell behind.
+        median(m.windows.map((w) => w.requestsPerSecond))
+          .toFixed(0)
+          .padStart(8),
         median(m.windows.map((w) => w.cpuMicrosPerRequest))
           .toFixed(1)
           .padStart(11),
         median(m.windows.map((w) => w.p99Millis))
           .toFixed(1)
           .padStart(7),
-        windowRatio(variant, 'otel-sdk', handler, cpu),
-        windowRatio(variant, 'bare', handler, cpu),
+        cpuRatio(variant, 'otel-sdk', handler),
+        cpuRatio(variant, 'bare', handler),
         String(m.windows.reduce((sum, w) => sum + w.errors, 0)).padStart(7),
       ];
       console.log(cells.join(' '));
@@ -281,9 +279,7 @@ if (fixedRate.length > 0) {
   }
   console.log('\nFixed rate, CPU per request ratios, median (min–max) over windows:');
   for (const [variant, reference] of measuredPairs) {
-    const cells = HANDLERS.map(
-      (handler) => `${handler} ${windowRatio(variant, reference, handler, cpu).trim()}`,
-    );
+    const cells = HANDLERS.map((handler) => `${handler} ${cpuRatio(variant, reference, handler).trim()}`);
     console.log(`  ${`${variant} ÷ ${reference}`.padEnd(32)} ${cells.join('  ')}`);
   }
 }
