@@ -1,8 +1,6 @@
-import { createRequire } from 'node:module';
-import { extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/Logger.js';
+import { startModuleWorker } from '../scheduling/startModuleWorker.js';
 import { type ChangePoint, type ChangePointOptions, detectChangePoints } from './detectChangePoints.js';
 
 export interface DetectRequest {
@@ -38,7 +36,7 @@ export class ChangePointWorkers {
 
   constructor(private readonly logger: Logger) {
     try {
-      this.worker = startWorker();
+      this.worker = startModuleWorker(import.meta.url, 'changePointWorker');
     } catch (error) {
       this.fallBack(error);
       return;
@@ -138,22 +136,4 @@ function settleHere(pending: Pending): boolean {
 function isNumeric(values: unknown): values is readonly (number | null)[] | Float64Array {
   if (values instanceof Float64Array) return true;
   return Array.isArray(values) && values.every((value) => value === null || typeof value === 'number');
-}
-
-/**
- * The worker entry next to this module: `.js` when running from dist/; `.ts` when running from the
- * sources (tsx, vitest), where the worker first registers tsx's loader (a worker's `--import`
- * does not reach its entry on Node 20). tsx is a development dependency: dist/ never asks for it.
- */
-function startWorker(): Worker {
-  const extension = extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./changePointWorker${extension}`, import.meta.url);
-  if (extension !== '.ts') return new Worker(entry);
-  const tsxApi = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  const bootstrap = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(entry.href)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`));
 }

@@ -1,5 +1,4 @@
 import { ExportResultCode } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import {
   PeriodicExportingMetricReader,
   type PushMetricExporter,
@@ -7,11 +6,13 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { Logger } from '../logging/Logger.js';
 import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
+import { WorkerThreadOtlpExporter } from './WorkerThreadOtlpExporter.js';
 
 /**
  * A periodic OTLP/HTTP reader whose failures (Collector down, 5xx, timeouts) become one
  * rate-limited warning instead of an error per interval. Export runs on its own timer and over
- * HTTP asynchronously, so a dead endpoint never delays the DuckDB reader or the scrape endpoint.
+ * HTTP asynchronously, so a dead endpoint never delays the DuckDB reader or the scrape endpoint;
+ * the HTTP requests are made from a worker thread (WorkerThreadOtlpExporter says why).
  */
 export function createOtlpReader(options: {
   url: string;
@@ -23,11 +24,14 @@ export function createOtlpReader(options: {
   // One bound for the whole export, retries included; the exporter's own default (10 s) would
   // otherwise keep a shutdown waiting on a dead Collector.
   const timeoutMillis = Math.min(options.exportIntervalMillis, 10_000);
-  const exporter = new OTLPMetricExporter({
-    url: options.url,
-    timeoutMillis,
-    ...(Object.keys(options.headers).length > 0 ? { headers: { ...options.headers } } : {}),
-  });
+  const exporter = new WorkerThreadOtlpExporter(
+    {
+      url: options.url,
+      timeoutMillis,
+      ...(Object.keys(options.headers).length > 0 ? { headers: { ...options.headers } } : {}),
+    },
+    options.logger,
+  );
   return new PeriodicExportingMetricReader({
     exporter: new WarnOnFailureExporter(
       exporter,
@@ -42,7 +46,7 @@ export function createOtlpReader(options: {
 
 class WarnOnFailureExporter implements PushMetricExporter {
   constructor(
-    private readonly inner: OTLPMetricExporter,
+    private readonly inner: WorkerThreadOtlpExporter,
     private readonly warning: RateLimitedWarning,
     private readonly url: string,
   ) {}

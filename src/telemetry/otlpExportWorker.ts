@@ -1,0 +1,58 @@
+/**
+ * Worker-thread entry of WorkerThreadOtlpExporter: the standard OTLP/HTTP metric exporter, built
+ * from the options in workerData, exports each collection it is sent and answers with the result.
+ */
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import {
+  OTLPMetricExporter,
+  type OTLPMetricExporterOptions,
+} from '@opentelemetry/exporter-metrics-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { OtlpWorkerRequest, OtlpWorkerResponse } from './WorkerThreadOtlpExporter.js';
+
+const port = parentPort;
+if (port === null) throw new Error('otlpExportWorker runs as a worker thread');
+const exporter = new OTLPMetricExporter(workerData as OTLPMetricExporterOptions);
+
+function respond(id: number, result: ExportResult): void {
+  const { error } = result;
+  if (error === undefined) {
+    port!.postMessage({ id, code: result.code } satisfies OtlpWorkerResponse);
+    return;
+  }
+  // An Error does not cross threads with its class; its fields do (OTLPExporterError's status too).
+  const { code, data } = error as { code?: unknown; data?: unknown };
+  const response: OtlpWorkerResponse = {
+    id,
+    code: result.code,
+    error: {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'number' ? { code } : {}),
+      ...(typeof data === 'string' ? { data } : {}),
+    },
+  };
+  port!.postMessage(response);
+}
+
+port.on('message', (request: OtlpWorkerRequest) => {
+  const { id } = request;
+  if (request.kind === 'export') {
+    const resource = resourceFromAttributes(request.resource.attributes, {
+      ...(request.resource.schemaUrl === undefined ? {} : { schemaUrl: request.resource.schemaUrl }),
+    });
+    exporter.export({ resource, scopeMetrics: request.scopeMetrics }, (result) => respond(id, result));
+    return;
+  }
+  const done = request.kind === 'forceFlush' ? exporter.forceFlush() : exporter.shutdown();
+  done.then(
+    () => respond(id, { code: ExportResultCode.SUCCESS }),
+    (error: unknown) =>
+      respond(id, {
+        code: ExportResultCode.FAILED,
+        error: error instanceof Error ? error : new Error(String(error)),
+      }),
+  );
+});
