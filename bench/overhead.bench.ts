@@ -282,4 +282,32 @@ if (fixedRate.length > 0) {
     const cells = HANDLERS.map((handler) => `${handler} ${cpuRatio(variant, reference, handler).trim()}`);
     console.log(`  ${`${variant} ÷ ${reference}`.padEnd(32)} ${cells.join('  ')}`);
   }
+  /**
+   * The extra CPU per second the variant used at the same rate, median over windows. If its cost
+   * per request equals the reference's and the difference is fixed work (timers, collections,
+   * scrapes), that work takes the same ms/s from requests at saturation, where the server has one
+   * core: req/s ≈ (1 − extra) × the reference's. The idle difference shows whether the extra is
+   * that fixed work; a per-request difference would make the extra grow with the rate.
+   */
+  const extraCpu = (variant: Variant, reference: Variant, handler: string) => {
+    const theirs = windowsOf(reference, handler).windows;
+    return median(
+      windowsOf(variant, handler).windows.map(
+        (w, i) => ((w.cpuMicrosPerRequest - theirs[i]!.cpuMicrosPerRequest) * w.requestsPerSecond) / 1000,
+      ),
+    );
+  };
+  console.log(
+    '\nFixed rate, extra CPU over the reference in ms/s (idle difference), and the req/s ratio it implies at saturation:',
+  );
+  for (const [variant, reference] of measuredPairs) {
+    const cells = HANDLERS.map((handler) => {
+      const extra = extraCpu(variant, reference, handler);
+      const idle =
+        windowsOf(variant, handler).idleCpuMillisPerSecond -
+        windowsOf(reference, handler).idleCpuMillisPerSecond;
+      return `${handler} ${extra.toFixed(1)} (${idle.toFixed(1)}) → ${(1 - extra / 1000).toFixed(3)}`;
+    });
+    console.log(`  ${`${variant} vs ${reference}`.padEnd(32)} ${cells.join('  ')}`);
+  }
 }
