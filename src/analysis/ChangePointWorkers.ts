@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/Logger.js';
-import { startModuleWorker } from '../scheduling/startModuleWorker.js';
+import { startSupervisedWorker } from '../scheduling/startSupervisedWorker.js';
 import { type ChangePoint, type ChangePointOptions, detectChangePoints } from './detectChangePoints.js';
 
 export interface DetectRequest {
@@ -35,19 +35,11 @@ export class ChangePointWorkers {
   private failed = false;
 
   constructor(private readonly logger: Logger) {
-    try {
-      this.worker = startModuleWorker(import.meta.url, 'changePointWorker');
-    } catch (error) {
-      this.fallBack(error);
-      return;
-    }
-    this.worker.on('message', (response: DetectResponse) => this.answer(response));
-    this.worker.on('error', (error) => this.fallBack(error));
-    this.worker.on('exit', (code) => {
-      if (this.worker !== undefined) this.fallBack(new Error(`the worker exited with code ${code}`));
+    this.worker = startSupervisedWorker(import.meta.url, 'changePointWorker', {
+      onMessage: (response: DetectResponse) => this.answer(response),
+      onFailure: (error) => this.fallBack(error),
+      stillWanted: () => this.worker !== undefined,
     });
-    // An idle worker must not keep the process alive; one with requests does (see detect).
-    this.worker.unref();
   }
 
   /** Whether detections go to the worker thread (false once it could not start or has died). */

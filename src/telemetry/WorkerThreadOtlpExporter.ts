@@ -14,7 +14,7 @@ import type {
   ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Logger } from '../logging/Logger.js';
-import { startModuleWorker } from '../scheduling/startModuleWorker.js';
+import { startSupervisedWorker } from '../scheduling/startSupervisedWorker.js';
 
 /** What the worker is asked: ResourceMetrics as plain data (a Resource's getters do not cross). */
 export type OtlpWorkerRequest =
@@ -77,19 +77,16 @@ export class WorkerThreadOtlpExporter implements PushMetricExporter {
     private readonly logger: Logger,
   ) {
     this.here = new OTLPMetricExporter(options);
-    try {
-      this.worker = startModuleWorker(import.meta.url, 'otlpExportWorker', { workerData: options });
-    } catch (error) {
-      this.fallBack(error);
-      return;
-    }
-    this.worker.on('message', (response: OtlpWorkerResponse) => this.answer(response));
-    this.worker.on('error', (error) => this.fallBack(error));
-    this.worker.on('exit', (code) => {
-      if (this.worker !== undefined) this.fallBack(new Error(`the worker exited with code ${code}`));
-    });
-    // An idle worker must not keep the process alive; one with an export in flight does.
-    this.worker.unref();
+    this.worker = startSupervisedWorker(
+      import.meta.url,
+      'otlpExportWorker',
+      {
+        onMessage: (response: OtlpWorkerResponse) => this.answer(response),
+        onFailure: (error) => this.fallBack(error),
+        stillWanted: () => this.worker !== undefined,
+      },
+      { workerData: options },
+    );
   }
 
   /** Whether exports go to the worker thread (false once it could not start or has died). */
