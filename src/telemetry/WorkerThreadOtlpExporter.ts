@@ -61,7 +61,9 @@ type Pending =
  * collection and answers with the export's result.
  *
  * If the worker cannot start or dies, what it had not answered and everything after is exported
- * on this thread by the same exporter class: export never stops for want of a worker.
+ * on this thread by the same exporter class, for the rest of the process (with one warning):
+ * export never stops for want of a worker. Delivery is at least once: a collection the worker
+ * sent but had not confirmed when it died is sent again (with delta temporality, counted twice).
  */
 export class WorkerThreadOtlpExporter implements PushMetricExporter {
   /** Answers the reader's temporality and aggregation questions; exports once there is no worker. */
@@ -120,6 +122,8 @@ export class WorkerThreadOtlpExporter implements PushMetricExporter {
   }
 
   forceFlush(): Promise<void> {
+    // Shutdown flushes; a flush asked during it must not wait on a worker about to be ended.
+    if (this.shutdownOnce !== undefined) return this.shutdownOnce;
     if (!this.threaded) return this.here.forceFlush();
     return new Promise((resolve, reject) =>
       this.send({ id: this.nextId++, kind: 'forceFlush' }, { kind: 'forceFlush', resolve, reject }),
@@ -151,6 +155,14 @@ export class WorkerThreadOtlpExporter implements PushMetricExporter {
       this.worker = undefined;
       this.failed = true;
       await worker?.terminate();
+      // An answer still on its way when the worker ended (a flush that finished after the shutdown)
+      // is settled here rather than left waiting.
+      for (const [id, pending] of this.pending) {
+        this.pending.delete(id);
+        if (pending.kind === 'export') {
+          pending.done({ code: ExportResultCode.FAILED, error: new Error('the OTLP exporter is shut down') });
+        } else pending.resolve();
+      }
       await this.here.shutdown();
     }
   }

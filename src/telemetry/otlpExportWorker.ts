@@ -4,7 +4,7 @@
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { type ExportResult, ExportResultCode, internal } from '@opentelemetry/core';
 import {
   OTLPMetricExporter,
   type OTLPMetricExporterOptions,
@@ -37,22 +37,30 @@ function respond(id: number, result: ExportResult): void {
   port!.postMessage(response);
 }
 
+function fail(id: number, error: unknown): void {
+  respond(id, {
+    code: ExportResultCode.FAILED,
+    error: error instanceof Error ? error : new Error(String(error)),
+  });
+}
+
 port.on('message', (request: OtlpWorkerRequest) => {
   const { id } = request;
   if (request.kind === 'export') {
     const resource = resourceFromAttributes(request.resource.attributes, {
       ...(request.resource.schemaUrl === undefined ? {} : { schemaUrl: request.resource.schemaUrl }),
     });
-    exporter.export({ resource, scopeMetrics: request.scopeMetrics }, (result) => respond(id, result));
+    // As the SDK's readers export: with tracing suppressed, so that an HTTP instrumentation loaded
+    // in this thread would not trace the export's own request.
+    internal._export(exporter, { resource, scopeMetrics: request.scopeMetrics }).then(
+      (result) => respond(id, result),
+      (error: unknown) => fail(id, error),
+    );
     return;
   }
   const done = request.kind === 'forceFlush' ? exporter.forceFlush() : exporter.shutdown();
   done.then(
     () => respond(id, { code: ExportResultCode.SUCCESS }),
-    (error: unknown) =>
-      respond(id, {
-        code: ExportResultCode.FAILED,
-        error: error instanceof Error ? error : new Error(String(error)),
-      }),
+    (error: unknown) => fail(id, error),
   );
 });

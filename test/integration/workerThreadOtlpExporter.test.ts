@@ -1,6 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -123,8 +125,11 @@ describe('WorkerThreadOtlpExporter', () => {
 
   it('passes on a rejected export as a failure with the exporter error', async () => {
     const rejecting = await receiver(400);
+    const clientRequests = countClientRequests();
     const exporter = workerExporter(rejecting.url);
     const result = await exportThrough(exporter, await collection());
+    expect(exporter.threaded).toBe(true);
+    expect(clientRequests.count).toBe(0);
     expect(result.code).toBe(ExportResultCode.FAILED);
     expect(result.error).toBeInstanceOf(Error);
     expect(result.error).toMatchObject({ name: 'OTLPExporterError', message: 'Bad Request', code: 400 });
@@ -143,6 +148,7 @@ describe('WorkerThreadOtlpExporter', () => {
     slow.release();
     await flushed;
     expect(exported).toEqual({ code: ExportResultCode.SUCCESS });
+    expect(exporter.threaded).toBe(true);
   });
 
   it('exports on this thread what a worker that died had not answered, and everything after', async () => {
@@ -176,7 +182,30 @@ describe('WorkerThreadOtlpExporter', () => {
     expect(JSON.parse(endpoint.bodies[1]!)).toEqual(JSON.parse(endpoint.bodies[0]!));
   });
 
-  it('shuts down once, ending the worker; exports after it fail without sending', async () => {
+  it('on shutdown, sends the export in flight first (the last collection on SIGTERM), then ends the worker', async () => {
+    const endpoint = await receiver(200, true);
+    const exporter = workerExporter(endpoint.url);
+    const worker = (exporter as unknown as { worker: Worker }).worker;
+    const exited = once(worker, 'exit');
+    const last = exportThrough(exporter, await collection());
+    const shutDown = exporter.shutdown();
+    const flushedMeanwhile = exporter.forceFlush();
+    while (endpoint.bodies.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    let settled = false;
+    void shutDown.then(() => {
+      settled = true;
+    });
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false); // it waits for the Collector's answer
+    endpoint.release();
+    expect(await last).toEqual({ code: ExportResultCode.SUCCESS });
+    await shutDown;
+    await flushedMeanwhile;
+    await exited;
+    expect(exporter.threaded).toBe(false);
+  });
+
+  it('shuts down once; exports after it fail without sending', async () => {
     const endpoint = await receiver();
     const exporter = workerExporter(endpoint.url);
     await Promise.all([exporter.shutdown(), exporter.shutdown()]);
