@@ -53,11 +53,11 @@ type Pending =
 /**
  * The standard OTLP/HTTP metric exporter, run in a worker thread.
  *
- * Why: the first `node:http` request a process makes turns the HTTP code it shares with servers
- * (outgoing messages, the parser, sockets) polymorphic for good, and every request the service
- * serves pays for it afterwards: +6-7 % CPU per request on a 15 µs handler, from one POST
- * (`npm run bench:overhead`, README). In a worker, the exporter's requests run in an isolate of
- * their own; serialising to OTLP moves there too. The worker gets a structured copy of each
+ * Why: after the first `node:http` request a thread makes, every request the service's server
+ * answers on that thread costs more, for good: +6-7 % CPU per request on a 15 µs handler, from
+ * one POST at start-up (README, Overhead). Most likely V8's inline caches in the HTTP code client
+ * and server share (outgoing messages, the parser, sockets) turn polymorphic. In a worker, the
+ * exporter's requests run in an isolate of their own; serialising to OTLP moves there too. The worker gets a structured copy of each
  * collection and answers with the export's result.
  *
  * If the worker cannot start or dies, what it had not answered and everything after is exported
