@@ -49,7 +49,10 @@ export function registerRegressionsCommand(program: Command): void {
       'run a regression cycle now before listing (needs the file not held by perfwatch start)',
     )
     .option('--lookback <duration>', 'with --check: history analysed', '24h')
-    .option('--at <time>', 'with --check: analyse as of this time instead of now (ISO 8601)')
+    .option(
+      '--at <time>',
+      'take this time as now (ISO 8601): --since counts back from it, --check analyses as of it',
+    )
     .option(
       '--rules <file>',
       'with --check: regression rules file, YAML or JSON (env PERFWATCH_REGRESSION_RULES)',

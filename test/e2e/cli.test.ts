@@ -427,6 +427,8 @@ describe('perfwatch regressions', () => {
       '--json',
       '--since',
       '7d',
+      '--at',
+      at,
       '--severity',
       'critical',
     ]);
@@ -444,7 +446,17 @@ describe('perfwatch regressions', () => {
     });
     expect(parsed.deploys).toHaveLength(1);
 
-    const none = await runCli(['regressions', '--db', db, '--since', '7d', '--service', 'elsewhere']);
+    const none = await runCli([
+      'regressions',
+      '--db',
+      db,
+      '--since',
+      '7d',
+      '--at',
+      at,
+      '--service',
+      'elsewhere',
+    ]);
     expect(none.stdout).toBe('no regressions, improvements or changes match\n');
 
     const rules = dir.file('regression-rules.yaml');
