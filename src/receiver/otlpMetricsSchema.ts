@@ -15,20 +15,26 @@ import protobuf from 'protobufjs/light.js';
  * One-ofs (a metric's data, a point's value, AnyValue) and proto3 `optional` fields are declared
  * as plain fields on purpose: protobufjs keeps a one-of by deleting the other members' properties
  * on every decoded message, which turns each point into a slow dictionary-mode object (a third
- * of the decode time). A decoded message has an own property exactly for each field present on
- * the wire (or in the JSON), so readers test presence with `Object.hasOwn` instead.
+ * of the decode time). Their scalar members are declared with explicit presence (PRESENT), as
+ * the .proto gives them: without it protobufjs treats a proto3 scalar as implicit-presence and
+ * leaves no own property for a zero, `false` or `""`, so `asDouble: 0` looked like no value at
+ * all. With it, a decoded message has an own property exactly for each such field present on
+ * the wire (or in the JSON), so readers test presence with `Object.hasOwn`.
  */
+
+/** Explicit field presence: a one-of member or a proto3 `optional` scalar. */
+const PRESENT = { features: { field_presence: 'EXPLICIT' } };
 
 const COMMON = {
   AnyValue: {
     fields: {
-      stringValue: { type: 'string', id: 1 },
-      boolValue: { type: 'bool', id: 2 },
-      intValue: { type: 'int64', id: 3 },
-      doubleValue: { type: 'double', id: 4 },
+      stringValue: { type: 'string', id: 1, options: PRESENT },
+      boolValue: { type: 'bool', id: 2, options: PRESENT },
+      intValue: { type: 'int64', id: 3, options: PRESENT },
+      doubleValue: { type: 'double', id: 4, options: PRESENT },
       arrayValue: { type: 'ArrayValue', id: 5 },
       kvlistValue: { type: 'KeyValueList', id: 6 },
-      bytesValue: { type: 'bytes', id: 7 },
+      bytesValue: { type: 'bytes', id: 7, options: PRESENT },
     },
   },
   ArrayValue: { fields: { values: { rule: 'repeated', type: 'AnyValue', id: 1 } } },
@@ -120,8 +126,8 @@ const METRICS = {
       attributes: { rule: 'repeated', type: KEY_VALUE, id: 7 },
       startTimeUnixNano: { type: 'fixed64', id: 2 },
       timeUnixNano: { type: 'fixed64', id: 3 },
-      asDouble: { type: 'double', id: 4 },
-      asInt: { type: 'sfixed64', id: 6 },
+      asDouble: { type: 'double', id: 4, options: PRESENT },
+      asInt: { type: 'sfixed64', id: 6, options: PRESENT },
       flags: { type: 'uint32', id: 8 },
     },
   },
@@ -131,12 +137,12 @@ const METRICS = {
       startTimeUnixNano: { type: 'fixed64', id: 2 },
       timeUnixNano: { type: 'fixed64', id: 3 },
       count: { type: 'fixed64', id: 4 },
-      sum: { type: 'double', id: 5 },
+      sum: { type: 'double', id: 5, options: PRESENT },
       bucketCounts: { rule: 'repeated', type: 'fixed64', id: 6 },
       explicitBounds: { rule: 'repeated', type: 'double', id: 7 },
       flags: { type: 'uint32', id: 10 },
-      min: { type: 'double', id: 11 },
-      max: { type: 'double', id: 12 },
+      min: { type: 'double', id: 11, options: PRESENT },
+      max: { type: 'double', id: 12, options: PRESENT },
     },
   },
   ExponentialHistogramDataPoint: {
@@ -145,14 +151,14 @@ const METRICS = {
       startTimeUnixNano: { type: 'fixed64', id: 2 },
       timeUnixNano: { type: 'fixed64', id: 3 },
       count: { type: 'fixed64', id: 4 },
-      sum: { type: 'double', id: 5 },
+      sum: { type: 'double', id: 5, options: PRESENT },
       scale: { type: 'sint32', id: 6 },
       zeroCount: { type: 'fixed64', id: 7 },
       positive: { type: 'Buckets', id: 8 },
       negative: { type: 'Buckets', id: 9 },
       flags: { type: 'uint32', id: 10 },
-      min: { type: 'double', id: 12 },
-      max: { type: 'double', id: 13 },
+      min: { type: 'double', id: 12, options: PRESENT },
+      max: { type: 'double', id: 13, options: PRESENT },
       zeroThreshold: { type: 'double', id: 14 },
     },
     nested: {

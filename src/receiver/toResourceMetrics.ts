@@ -180,7 +180,10 @@ class Conversion {
     value: T,
   ): void {
     columns.attributeKeys.push(attributesKeyOf(point.attributes));
-    columns.startMicros.push(this.startTimes.of(point.startTimeUnixNano));
+    const start = point.startTimeUnixNano;
+    // 0 is OTLP's "unset" (gauges usually have no start): stored as NULL, not as 1970.
+    const unset = typeof start === 'number' ? start === 0 : start.low === 0 && start.high === 0;
+    columns.startMicros.push(unset ? null : this.startTimes.of(start));
     columns.timeMicros.push(time);
     columns.values.push(value);
   }
@@ -346,7 +349,7 @@ class Conversion {
 /** PointColumns being filled. */
 interface Columns<T> extends PointColumns<T> {
   readonly attributeKeys: string[];
-  readonly startMicros: bigint[];
+  readonly startMicros: (bigint | null)[];
   readonly timeMicros: bigint[];
   readonly values: T[];
 }

@@ -253,6 +253,99 @@ describe('OtlpReceiver', () => {
     });
   });
 
+  it.each(['protobuf', 'json'] as const)(
+    'keeps zero values, zero statistics and false/0/"" attributes as sent (%s)',
+    async (encoding) => {
+      const reader = new ManualReader();
+      const provider = new MeterProvider({
+        resource: resourceFromAttributes({ 'service.name': 'idle', 'feature.on': false, 'process.pid': 0 }),
+        readers: [reader],
+      });
+      const meter = provider.getMeter('idle');
+      meter.createGauge('queue.size').record(0);
+      const counter = meter.createCounter('jobs');
+      for (const attributes of [{ flag: false }, { code: 0 }, { empty: '' }, {}]) counter.add(0, attributes);
+      meter.createUpDownCounter('in.flight').add(0);
+      meter.createObservableGauge('pool.free').addCallback((result) => result.observe(0));
+      meter.createHistogram('wait', { advice: { explicitBucketBoundaries: [1] } }).record(0);
+      const { resourceMetrics } = await reader.collect();
+      const exporter =
+        encoding === 'json' ? new OtlpHttpJsonExporter({ url }) : new OtlpProtoExporter({ url });
+      expect(await exportWith(exporter, resourceMetrics)).toEqual({ code: ExportResultCode.SUCCESS });
+      await exporter.shutdown();
+      await provider.shutdown();
+
+      expect(
+        await store.query(`
+          SELECT s.metric_name, s.attrs, p.value FROM points_number p JOIN series s USING (series_ref)
+          ORDER BY s.metric_name, s.attrs::VARCHAR`),
+      ).toEqual([
+        { metric_name: 'in.flight', attrs: {}, value: 0 },
+        { metric_name: 'jobs', attrs: { code: '0' }, value: 0 },
+        { metric_name: 'jobs', attrs: { empty: '' }, value: 0 },
+        { metric_name: 'jobs', attrs: { flag: 'false' }, value: 0 },
+        { metric_name: 'jobs', attrs: {}, value: 0 },
+        { metric_name: 'pool.free', attrs: {}, value: 0 },
+        { metric_name: 'queue.size', attrs: {}, value: 0 },
+      ]);
+      expect(
+        await store.query('SELECT DISTINCT resource_attrs FROM series WHERE service_name IS NOT NULL'),
+      ).toEqual([
+        {
+          resource_attrs: expect.objectContaining({
+            'service.name': 'idle',
+            'feature.on': 'false',
+            'process.pid': '0',
+          }),
+        },
+      ]);
+      expect(await store.query('SELECT count, sum, min, max, counts FROM points_histogram')).toEqual([
+        { count: 1n, sum: 0, min: 0, max: 0, counts: [1n, 0n] },
+      ]);
+    },
+  );
+
+  it('keeps zero values written by hand in OTLP/JSON: asDouble 0, asInt "0" and asInt 0', async () => {
+    const point = (value: object, key: string) => ({
+      timeUnixNano: NANOS,
+      attributes: [{ key: 'form', value: { stringValue: key } }],
+      ...value,
+    });
+    const request = {
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'depth',
+                  gauge: {
+                    dataPoints: [
+                      point({ asDouble: 0 }, 'double'),
+                      point({ asInt: '0' }, 'int text'),
+                      point({ asInt: 0 }, 'int number'),
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const answer = await post(JSON.stringify(request), { 'Content-Type': 'application/json' });
+    expect(await answer.json()).toEqual({});
+    expect(
+      await store.query(`
+        SELECT s.attrs['form'] AS form, p.value FROM points_number p JOIN series s USING (series_ref)
+        ORDER BY form`),
+    ).toEqual([
+      { form: 'double', value: 0 },
+      { form: 'int number', value: 0 },
+      { form: 'int text', value: 0 },
+    ]);
+  });
+
   it('stores summaries and rejects invalid points in partial_success, keeping the rest (OTLP/JSON)', async () => {
     const point = { timeUnixNano: NANOS, startTimeUnixNano: '0' };
     const request = {
@@ -341,7 +434,8 @@ describe('OtlpReceiver', () => {
       q: [0.5, 0.99],
       v: [0.2, 0.9],
       t: NANOS_MICROS,
-      s: 0n,
+      // No startTimeUnixNano: unset, stored as NULL rather than 1970.
+      s: null,
     });
     const numbers = await store.query(
       `SELECT metric_name, kind, value FROM points_number JOIN series USING (series_ref) ORDER BY metric_name, value`,

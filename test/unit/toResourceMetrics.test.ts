@@ -34,7 +34,8 @@ describe('toResourceMetrics', () => {
     expect(metric.dataPointType).toBe(DataPointType.GAUGE);
     expect(metric.columns).toEqual({
       attributeKeys: [''],
-      startMicros: [0n],
+      // startTimeUnixNano 0 is OTLP's "unset": no start time, not 1970.
+      startMicros: [null],
       timeMicros: [1_767_225_600_123_456n],
       values: [-42],
     });
