@@ -43,7 +43,8 @@ function apiCall(baseUrl: string): ApiCall {
       method,
       headers: {
         accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        // Every mutating request says JSON, with or without a body: the API refuses others (CSRF).
+        ...(method === 'GET' ? {} : { 'content-type': 'application/json' }),
         ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -16,6 +16,13 @@ export interface ApiServerOptions {
   /** Origins allowed by CORS (exact match, e.g. `https://ops.example`). @default [] (no CORS headers) */
   corsOrigins?: readonly string[];
   /**
+   * Host names (without port) the API answers to besides loopback ones, e.g. the name a reverse
+   * proxy forwards. Any other `Host` gets 403, which defeats DNS rebinding. When the API listens
+   * on a non-loopback interface and this is empty, every Host is accepted.
+   * Env `PERFWATCH_API_ALLOWED_HOSTS` (comma-separated). @default []
+   */
+  allowedHosts?: readonly string[];
+  /**
    * `POST sql` runs on a sandboxed snapshot of the live file (the live file cannot be sandboxed);
    * a snapshot older than this many milliseconds is refreshed first. @default 30000
    */
@@ -29,6 +36,7 @@ export interface ApiServerConfig {
   readonly protectReads: boolean;
   readonly bodyLimitBytes: number;
   readonly corsOrigins: readonly string[];
+  readonly allowedHosts: readonly string[];
   readonly sqlSnapshotMaxAgeMillis: number;
 }
 

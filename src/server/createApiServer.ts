@@ -11,6 +11,7 @@ import { body, installErrorEnvelope } from './errorEnvelope.js';
 import { jsonReply } from './jsonReply.js';
 import { LiveSql } from './LiveSql.js';
 import { MetricRecorder } from './MetricRecorder.js';
+import { installJsonBodyParser, installRequestGuards } from './requestGuards.js';
 import { adminRoutes } from './routes/adminRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
 import { benchmarkRoutes } from './routes/benchmarkRoutes.js';
@@ -22,6 +23,9 @@ import { regressionRoutes } from './routes/regressionRoutes.js';
 import type { ServerContext } from './ServerContext.js';
 
 export const API_PREFIX = '/api/performance';
+
+/** Deeper JSON bodies are refused: no route's body nests beyond a handful of levels. */
+const MAX_JSON_DEPTH = 64;
 
 /** An API server not yet listening: `app.inject()` serves requests in-process; `close()` releases it. */
 export interface ApiServer {
@@ -74,6 +78,8 @@ export async function createApiServer(
   };
   app.setReplySerializer(jsonReply);
   installErrorEnvelope(app, logger);
+  installRequestGuards(app, config);
+  installJsonBodyParser(app, MAX_JSON_DEPTH);
   installSecurity(app, config);
 
   await app.register(swagger, {

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 import {
   type ApiServerConfig,
@@ -6,6 +5,7 @@ import {
   DEFAULT_API_HOST,
   DEFAULT_API_PORT,
 } from './ApiServerOptions.js';
+import { isLoopbackName } from './isLoopbackName.js';
 
 /**
  * One frozen, fully defaulted config: option → environment variable → default (empty variables
@@ -34,7 +34,7 @@ export function resolveApiConfig(
   if (token !== undefined && token.length < 16) {
     throw new ConfigError('apiToken (PERFWATCH_API_TOKEN)', 'must be at least 16 characters long');
   }
-  if (token === undefined && !isLoopback(host)) {
+  if (token === undefined && !isLoopbackName(host)) {
     throw new ConfigError(
       'apiHost (PERFWATCH_API_HOST)',
       `binding the API to ${host} exposes it beyond this machine; set an API token (--api-token or PERFWATCH_API_TOKEN) or bind to 127.0.0.1`,
@@ -61,13 +61,11 @@ export function resolveApiConfig(
     protectReads: options.protectReads ?? false,
     bodyLimitBytes,
     corsOrigins: Object.freeze([...(options.corsOrigins ?? [])]),
+    allowedHosts: Object.freeze(
+      [...(options.allowedHosts ?? envText('PERFWATCH_API_ALLOWED_HOSTS')?.split(',') ?? [])]
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    ),
     sqlSnapshotMaxAgeMillis,
   });
-}
-
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  const bare = host.replace(/^\[|\]$/g, '');
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  return bare === '::1';
 }
