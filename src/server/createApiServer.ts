@@ -7,11 +7,11 @@ import { PERFWATCH_VERSION } from '../version.js';
 import { AnswerCache } from './AnswerCache.js';
 import type { ApiServerConfig } from './ApiServerOptions.js';
 import { EventStream } from './EventStream.js';
-import { body, installErrorEnvelope } from './errorEnvelope.js';
+import { body, frameworkErrorReply, installErrorEnvelope } from './errorEnvelope.js';
 import { jsonReply } from './jsonReply.js';
 import { LiveSql } from './LiveSql.js';
 import { MetricRecorder } from './MetricRecorder.js';
-import { installJsonBodyParser, installRequestGuards } from './requestGuards.js';
+import { installFiniteNumberCheck, installJsonBodyParser, installRequestGuards } from './requestGuards.js';
 import { adminRoutes } from './routes/adminRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
 import { benchmarkRoutes } from './routes/benchmarkRoutes.js';
@@ -51,6 +51,7 @@ export async function createApiServer(
     // service up to 256, percent-encoded up to three times longer), not cut off by fastify's
     // default of 100 with a 414.
     routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: frameworkErrorReply,
     // Unknown body fields must be refused, not silently dropped (fastify's default removes them).
     ajv: {
       customOptions: {
@@ -80,6 +81,7 @@ export async function createApiServer(
   installErrorEnvelope(app, logger);
   installRequestGuards(app, config);
   installJsonBodyParser(app, MAX_JSON_DEPTH);
+  installFiniteNumberCheck(app);
   installSecurity(app, config);
 
   await app.register(swagger, {

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   BenchmarkError,
   ConfigError,
@@ -107,9 +107,6 @@ function perfwatchError(error: PerfWatchError): { status: number; envelope: Erro
     return { status, envelope: body(error.code, error.message, { field: error.field }) };
   }
   if (error instanceof SqlRefusedError) return { status: 403, envelope: body(error.code, error.message, {}) };
-  // The sandbox's own refusals of file, network or extension access come back from DuckDB.
-  if (error instanceof SqlError && error.message.includes('Permission Error'))
-    return { status: 403, envelope: body(error.code, error.message, {}) };
   if (error instanceof SqlError || error instanceof SqlTimeoutError)
     return { status: 400, envelope: body(error.code, error.message, {}) };
   if (error instanceof StoreLockedError || error instanceof ShutdownError)
@@ -130,6 +127,27 @@ function ruleHint(error: AjvError | undefined): string {
   if (error?.keyword === 'enum')
     return ` (${(error.params.allowedValues as unknown[]).map(String).join(', ')})`;
   return ` (${error?.keyword ?? 'schema'})`;
+}
+
+/**
+ * Errors the router raises before any route or hook runs (fastify's `frameworkErrors`): a URL
+ * that is not valid percent-encoding, a path parameter over `maxParamLength`. Same envelope.
+ */
+export function frameworkErrorReply(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  void reply
+    .code(tooLong ? 414 : 400)
+    .send(
+      body(
+        tooLong ? 'PERFWATCH_URI_TOO_LONG' : 'PERFWATCH_REQUEST_INVALID',
+        tooLong ? 'url: a path parameter is too long' : 'url: not a valid URL (malformed percent-encoding)',
+        { fastifyCode: error.code },
+      ),
+    );
 }
 
 export function body(code: string, message: string, details: Readonly<Record<string, unknown>>): ErrorBody {

@@ -61,6 +61,42 @@ export function installRequestGuards(app: FastifyInstance, config: ApiServerConf
 }
 
 /**
+ * Refuses numbers that are not finite after validation: Ajv coerces `hours=Infinity` or `1e309`
+ * to Infinity and then skips `minimum`/`maximum` for it, and JSON's 1e309 parses as Infinity.
+ */
+export function installFiniteNumberCheck(app: FastifyInstance): void {
+  app.addHook('preHandler', async (request, reply) => {
+    for (const [location, value] of [
+      ['querystring', request.query],
+      ['params', request.params],
+      ['body', request.body],
+    ] as const) {
+      const field = nonFiniteField(value, '');
+      if (field !== undefined) {
+        return reply.code(400).send(
+          body('PERFWATCH_REQUEST_INVALID', `${location}.${field}: must be a finite number (finite)`, {
+            location,
+            field,
+            rule: 'finite',
+          }),
+        );
+      }
+    }
+  });
+}
+
+/** The path of the first number that is ±Infinity or NaN, or undefined when there is none. */
+function nonFiniteField(value: unknown, path: string): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = nonFiniteField(item, path === '' ? key : `${path}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
  * Parses JSON bodies: an empty one as no body (so body-less POSTs can say application/json) and
  * none nested deeper than `maxDepth`, refused before parsing with 400 instead of a stack
  * overflow further on (validation and serialisation recurse).

@@ -114,7 +114,7 @@ export class SqlSandbox {
       };
     } catch (error) {
       if (timedOut) throw new SqlTimeoutError(timeoutMillis);
-      throw new SqlError((error as Error).message, { cause: error });
+      throw sqlFailure((error as Error).message, error);
     } finally {
       clearTimeout(timer);
       statement.destroySync();
@@ -133,9 +133,7 @@ export class SqlSandbox {
     try {
       extracted = await this.connection.extractStatements(sql);
     } catch (error) {
-      throw new SqlError((error as Error).message.replace(/^Failed to extract statements: /, ''), {
-        cause: error,
-      });
+      throw sqlFailure((error as Error).message.replace(/^Failed to extract statements: /, ''), error);
     }
     if (extracted.count !== 1) {
       throw new SqlRefusedError(`exactly one statement is allowed, got ${extracted.count}`);
@@ -144,7 +142,7 @@ export class SqlSandbox {
     try {
       statement = await extracted.prepare(0);
     } catch (error) {
-      throw new SqlError((error as Error).message, { cause: error });
+      throw sqlFailure((error as Error).message, error);
     }
     if (statement.statementType !== StatementType.SELECT) {
       const name = STATEMENT_NAMES[statement.statementType] ?? `statement type ${statement.statementType}`;
@@ -153,4 +151,11 @@ export class SqlSandbox {
     }
     return statement;
   }
+}
+
+/** The sandbox's own refusals (files, network, extensions) are refusals, not failed queries. */
+function sqlFailure(message: string, cause: unknown): SqlError | SqlRefusedError {
+  return message.startsWith('Permission Error')
+    ? new SqlRefusedError(message)
+    : new SqlError(message, { cause });
 }

@@ -104,7 +104,9 @@ describe('SqlSandbox', () => {
   ];
   it.each(blockedWrites)('blocks %s', async (sql) => {
     const error = await sandbox.run(sql).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SqlError);
+    // A permission refusal is PERFWATCH_SQL_REFUSED (403 through the API), anything else a failure.
+    if ((error as Error).message.includes('Permission Error')) expect(error).toBeInstanceOf(SqlRefusedError);
+    else expect(error).toBeInstanceOf(SqlError);
     expect((error as Error).message).toMatch(/not allowed|Permission Error|does not exist/);
   });
 
@@ -118,7 +120,7 @@ describe('SqlSandbox', () => {
   it.each(blockedReads)('blocks file and network access: %s', async (template) => {
     const sql = template.replace('SECRET', dir.file('secret.csv'));
     const error = await sandbox.run(sql).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SqlError);
+    expect(error).toBeInstanceOf(SqlRefusedError);
     expect((error as Error).message).toMatch(/disabled|Permission|not allowed|external access/i);
   });
 

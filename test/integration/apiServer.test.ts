@@ -401,6 +401,7 @@ describe('HTTP API: writes, SQL and errors', () => {
     ]) {
       const refused = await call('POST', '/sql', { sql });
       expect(refused.status).toBe(403);
+      expect(refused.body.error.code).toBe('PERFWATCH_SQL_REFUSED');
       expect(refused.body.error.message).toContain('Permission Error');
     }
     const broken = await call('POST', '/sql', { sql: 'SELECT nope FROM series' });
@@ -487,6 +488,40 @@ describe('HTTP API: benchmarks', () => {
     const missing = await call('DELETE', '/benchmarks/never-created');
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('PERFWATCH_BENCHMARK_NOT_FOUND');
+  });
+
+  it('answers numbers that are not finite, over-long and malformed URLs inside the envelope', async () => {
+    for (const url of [
+      '/regressions?hours=Infinity',
+      '/regressions?hours=1e309',
+      '/deploys?hours=Infinity',
+      '/alerts/history?hours=1e309',
+      '/metrics?metric_name=a&hours=-Infinity',
+    ]) {
+      const { status, body } = await call('GET', url);
+      expect(status, url).toBe(400);
+      expect(body.error).toMatchObject({
+        code: 'PERFWATCH_REQUEST_INVALID',
+        details: { location: 'querystring', field: 'hours', rule: 'finite' },
+      });
+    }
+    const huge = await call('POST', '/metrics', { name: 'a.b', value: 1 });
+    expect(huge.status).toBe(202);
+    const infinite = await server.app.inject({
+      method: 'POST',
+      url: `${API}/metrics`,
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":"a.b","value":1e309}',
+    });
+    expect(infinite.statusCode).toBe(400);
+    expect(infinite.json().error.details).toMatchObject({ location: 'body', field: 'value' });
+    const long = await call('GET', `/services/${'x'.repeat(2000)}`);
+    expect(long.status).toBe(414);
+    expect(long.body.error.code).toBe('PERFWATCH_URI_TOO_LONG');
+    const malformed = await call('GET', '/services/%E0%A4%A');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.status).toBe('error');
+    expect(malformed.body.error.code).toBe('PERFWATCH_REQUEST_INVALID');
   });
 
   it('other routes name the bad parameter too; a body of another media type is a 415', async () => {
