@@ -1,3 +1,4 @@
+import { otlpJsonNumberProblem } from './otlpJsonNumberProblem.js';
 import { ExportMetricsServiceRequest } from './otlpMetricsSchema.js';
 
 /**
@@ -135,6 +136,10 @@ export function decodeOtlpMetrics(body: Uint8Array, encoding: OtlpEncoding): Otl
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new OtlpDecodeError('body must be a JSON object (an ExportMetricsServiceRequest)');
+  }
+  const numberProblem = otlpJsonNumberProblem(json);
+  if (numberProblem !== undefined) {
+    throw new OtlpDecodeError(`body is not a valid OTLP/JSON ExportMetricsServiceRequest: ${numberProblem}`);
   }
   try {
     return ExportMetricsServiceRequest.fromObject(json) as unknown as OtlpMetricsRequest;

@@ -19,15 +19,48 @@ function countProblem(field: string, count: Int64): string | undefined {
     : undefined;
 }
 
-function isNaNIfSet(point: object, field: 'sum' | 'min' | 'max', value: number | null | undefined): boolean {
-  return Object.hasOwn(point, field) && Number.isNaN(value);
-}
-
+/**
+ * A histogram's sum, min and max, when present, are finite (an infinite or NaN one cannot be
+ * aggregated over time), and min ≤ max (OTLP: the smallest and largest recorded values).
+ */
 function statsProblem(point: OtlpHistogramDataPoint | OtlpExponentialHistogramDataPoint): string | undefined {
   for (const field of ['sum', 'min', 'max'] as const) {
-    if (isNaNIfSet(point, field, point[field])) return `${field} must not be NaN`;
+    if (Object.hasOwn(point, field) && !Number.isFinite(point[field])) {
+      return `${field} must be a finite number, got ${point[field]}`;
+    }
+  }
+  if (Object.hasOwn(point, 'min') && Object.hasOwn(point, 'max') && point.min! > point.max!) {
+    return `min (${point.min}) must not be greater than max (${point.max})`;
   }
   return countProblem('count', point.count);
+}
+
+/**
+ * The times of a point: `timeUnixNano` is set (not 0) and below 2^63 ns (2262-04-11, what
+ * signed 64-bit nanoseconds hold, as in the Collector and Go's time package; OTLP's fixed64
+ * reaches 2^64 − 1, the year 2554, which no producer means: a sender's -1 arrives as that), and
+ * the start time, when set, is not after it (OTLP: the start of the interval the point covers).
+ * Compared on the 32-bit halves: this runs once per point, without a BigInt.
+ */
+export function timesProblem(point: { timeUnixNano: Int64; startTimeUnixNano: Int64 }): string | undefined {
+  const [timeHigh, timeLow] = halvesOf(point.timeUnixNano);
+  if (timeHigh === 0 && timeLow === 0) return 'timeUnixNano must be set';
+  if (timeHigh >= 0x80000000) {
+    return `timeUnixNano must be below 2^63 (2262-04-11), got ${int64Text(point.timeUnixNano)}`;
+  }
+  const [startHigh, startLow] = halvesOf(point.startTimeUnixNano);
+  if (startHigh > timeHigh || (startHigh === timeHigh && startLow > timeLow)) {
+    return `startTimeUnixNano (${int64Text(point.startTimeUnixNano)}) must not be after timeUnixNano (${int64Text(point.timeUnixNano)})`;
+  }
+  return undefined;
+}
+
+/** An unsigned 64-bit time as its high and low 32 bits, both as unsigned numbers. */
+function halvesOf(value: Int64): [number, number] {
+  if (typeof value !== 'number') return [value.high >>> 0, value.low >>> 0];
+  // Only without the `long` package, where protobufjs has already rounded the value.
+  const high = Math.floor(value / 0x100000000);
+  return [high >>> 0, (value - high * 0x100000000) >>> 0];
 }
 
 export function histogramProblem(point: OtlpHistogramDataPoint): string | undefined {

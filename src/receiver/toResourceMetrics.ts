@@ -25,7 +25,12 @@ import type {
 } from './decodeOtlpMetrics.js';
 import { int64ToNumber } from './int64.js';
 import { MicrosCache } from './MicrosCache.js';
-import { exponentialHistogramProblem, histogramProblem, summaryProblem } from './pointProblems.js';
+import {
+  exponentialHistogramProblem,
+  histogramProblem,
+  summaryProblem,
+  timesProblem,
+} from './pointProblems.js';
 import { toAttributes } from './toAttributes.js';
 
 /** What one request converts to: the valid points, ready for the store, and what was rejected. */
@@ -159,17 +164,17 @@ class Conversion {
    * rejected (no time). Locations are only formatted for rejections: this runs once per point.
    */
   private endTime(
-    point: { timeUnixNano: Int64; flags: number },
+    point: { timeUnixNano: Int64; startTimeUnixNano: Int64; flags: number },
     where: string,
     index: number,
   ): bigint | undefined {
     if ((point.flags & NO_RECORDED_VALUE) !== 0) return undefined;
-    const time = point.timeUnixNano;
-    if (typeof time === 'number' ? time === 0 : time.low === 0 && time.high === 0) {
-      this.reject(1, `${where} point ${index}: timeUnixNano must be set`);
+    const problem = timesProblem(point);
+    if (problem !== undefined) {
+      this.reject(1, `${where} point ${index}: ${problem}`);
       return undefined;
     }
-    return this.endTimes.of(time);
+    return this.endTimes.of(point.timeUnixNano);
   }
 
   /** Appends a kept point's series key and times to `columns`; its value is the caller's. */

@@ -137,7 +137,7 @@ describe('toResourceMetrics', () => {
             dataPoints: [{ timeUnixNano: TIME, count: 1, sum: Number.NaN }],
           },
         },
-        'metric "h" point 0: sum must not be NaN',
+        'metric "h" point 0: sum must be a finite number, got NaN',
       ],
       [
         {
@@ -236,7 +236,87 @@ describe('toResourceMetrics', () => {
   });
 });
 
+describe('toResourceMetrics: one written rule per point', () => {
+  const histogram = (point: object) => ({
+    name: 'h',
+    histogram: {
+      aggregationTemporality: 2,
+      dataPoints: [{ timeUnixNano: TIME, count: '1', bucketCounts: ['1'], ...point }],
+    },
+  });
+
+  it.each([
+    [{ min: 5, max: 1 }, 'min (5) must not be greater than max (1)'],
+    [{ sum: Number.POSITIVE_INFINITY }, 'sum must be a finite number, got Infinity'],
+    [{ max: Number.NEGATIVE_INFINITY }, 'max must be a finite number, got -Infinity'],
+    [{ sum: Number.NaN }, 'sum must be a finite number, got NaN'],
+  ])('rejects a histogram with %j', (point, reason) => {
+    const converted = convert(histogram(point));
+    expect(converted).toMatchObject({ points: 0, rejected: 1 });
+    expect(converted.errorMessage).toContain(`metric "h" point 0: ${reason}`);
+  });
+
+  it.each([
+    [{ timeUnixNano: '-1' }, 'timeUnixNano must be below 2^63 (2262-04-11), got 18446744073709551615'],
+    [{ timeUnixNano: '18446744073709551615' }, 'timeUnixNano must be below 2^63'],
+    [{ timeUnixNano: '9223372036854775808' }, 'timeUnixNano must be below 2^63'],
+    [
+      { timeUnixNano: TIME, startTimeUnixNano: '1767225600123456790' },
+      'startTimeUnixNano (1767225600123456790) must not be after timeUnixNano (1767225600123456789)',
+    ],
+  ])('rejects a point with times %j', (times, reason) => {
+    const converted = convert({ name: 'g', gauge: { dataPoints: [{ asDouble: 1, ...times }] } });
+    expect(converted).toMatchObject({ points: 0, rejected: 1 });
+    expect(converted.errorMessage).toContain(reason);
+  });
+
+  it('keeps the largest time it accepts and a start equal to the time', () => {
+    const converted = convert({
+      name: 'g',
+      gauge: {
+        dataPoints: [
+          { asDouble: 1, timeUnixNano: '9223372036854775807' },
+          { asDouble: 2, timeUnixNano: TIME, startTimeUnixNano: TIME },
+        ],
+      },
+    });
+    expect(converted).toMatchObject({ points: 2, rejected: 0 });
+  });
+});
+
 describe('decodeOtlpMetrics', () => {
+  it.each([
+    ['{"asDouble":"abc"}', 'asDouble: must be a number'],
+    ['{"asDouble":{}}', 'asDouble: must be a number'],
+    ['{"asDouble":true}', 'asDouble: must be a number'],
+    ['{"asInt":"1.5"}', 'asInt: must be a whole number that fits in 64 bits'],
+    ['{"asInt":"9223372036854775808"}', 'asInt: must be a whole number that fits in 64 bits'],
+    ['{"timeUnixNano":"-1"}', 'timeUnixNano: must be a whole number from 0 to 2^64 − 1'],
+    ['{"timeUnixNano":"-1e18"}', 'timeUnixNano: must be a whole number from 0 to 2^64 − 1'],
+    ['{"timeUnixNano":-5}', 'timeUnixNano: must be a whole number from 0 to 2^64 − 1'],
+    ['{"timeUnixNano":"18446744073709551616"}', 'timeUnixNano: must be a whole number from 0 to 2^64 − 1'],
+  ])('refuses the whole OTLP/JSON body for a number of the wrong form: %s', (point, reason) => {
+    const body = `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{"dataPoints":[${point}]}}]}]}]}`;
+    expect(() => decodeOtlpMetrics(Buffer.from(body), 'json')).toThrow(
+      `resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].${reason}`,
+    );
+  });
+
+  it('accepts the number forms ProtoJSON allows', () => {
+    const points = [
+      '{"timeUnixNano":"1767225600000000000","asDouble":"NaN"}',
+      '{"timeUnixNano":1767225600000000000,"asDouble":"-Infinity"}',
+      '{"timeUnixNano":"1767225600000000000","asDouble":"1.5e3"}',
+      '{"timeUnixNano":"1767225600000000000","asInt":"-9223372036854775808"}',
+    ];
+    const body = `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{"dataPoints":[${points.join(',')}]}}]}]}]}`;
+    const converted = toResourceMetrics(decodeOtlpMetrics(Buffer.from(body), 'json'));
+    expect(converted).toMatchObject({ points: 4, rejected: 0 });
+    const values = onlyMetric(converted).columns.values as number[];
+    expect(values.slice(1)).toEqual([Number.NEGATIVE_INFINITY, 1500, -9223372036854775808]);
+    expect(values[0]).toBeNaN();
+  });
+
   it('refuses a JSON array, invalid UTF-8 and a wrong field type with a message naming the problem', () => {
     expect(() => decodeOtlpMetrics(Buffer.from('[]'), 'json')).toThrow(OtlpDecodeError);
     expect(() => decodeOtlpMetrics(Buffer.from([0xff, 0xfe]), 'json')).toThrow(/not valid UTF-8 JSON/);
