@@ -14,6 +14,7 @@ import type {
   StoredResourceMetrics,
   SummaryValue,
 } from '../store/StoredResourceMetrics.js';
+import { attributesProblem } from './attributeLimits.js';
 import { attributesKeyOf } from './attributesKeyOf.js';
 import type {
   Int64,
@@ -56,7 +57,8 @@ const OTLP_CUMULATIVE = 2;
  * Converts a decoded OTLP request into the store writer's `ResourceMetrics` shape, each metric's
  * points column-wise (PointColumns: no object per point), validating every point on the way. An invalid point is dropped and counted with
  * its reason; its metric's other points and every other metric are kept. A metric without a name,
- * or a sum or histogram without a valid temporality, rejects all its points.
+ * or a sum or histogram without a valid temporality, rejects all its points; a resource whose
+ * attributes break ATTRIBUTE_LIMITS rejects all its points.
  *
  * Points flagged "no recorded value" are skipped without being counted as rejected: they are
  * staleness markers, valid OTLP that carries nothing to store.
@@ -64,7 +66,13 @@ const OTLP_CUMULATIVE = 2;
 export function toResourceMetrics(request: OtlpMetricsRequest): ConvertedRequest {
   const out = new Conversion();
   const resourceMetrics: StoredResourceMetrics[] = [];
-  for (const rm of request.resourceMetrics) {
+  for (let r = 0; r < request.resourceMetrics.length; r++) {
+    const rm = request.resourceMetrics[r]!;
+    const resourceProblem = attributesProblem(rm.resource?.attributes ?? []);
+    if (resourceProblem !== undefined) {
+      out.rejectResource(rm, `resourceMetrics[${r}].resource ${resourceProblem}`);
+      continue;
+    }
     const scopeMetrics = [];
     for (const sm of rm.scopeMetrics) {
       const metrics: StoredMetricData[] = [];
@@ -125,6 +133,13 @@ class Conversion {
     return `${this.rejected} data point(s) rejected: ${this.reasons.join('; ')}${more}`;
   }
 
+  /** Every point of a resource whose attributes cannot be stored, with one reason. */
+  rejectResource(rm: OtlpMetricsRequest['resourceMetrics'][number], reason: string): void {
+    let points = 0;
+    for (const sm of rm.scopeMetrics) for (const metric of sm.metrics) points += pointCountOf(metric);
+    if (points > 0) this.reject(points, reason);
+  }
+
   private reject(count: number, reason: string): void {
     this.rejected += count;
     if (this.reasons.length < MAX_REASONS) this.reasons.push(reason);
@@ -164,12 +179,17 @@ class Conversion {
    * rejected (no time). Locations are only formatted for rejections: this runs once per point.
    */
   private endTime(
-    point: { timeUnixNano: Int64; startTimeUnixNano: Int64; flags: number },
+    point: {
+      timeUnixNano: Int64;
+      startTimeUnixNano: Int64;
+      flags: number;
+      attributes: readonly OtlpKeyValue[];
+    },
     where: string,
     index: number,
   ): bigint | undefined {
     if ((point.flags & NO_RECORDED_VALUE) !== 0) return undefined;
-    const problem = timesProblem(point);
+    const problem = timesProblem(point) ?? attributesProblem(point.attributes);
     if (problem !== undefined) {
       this.reject(1, `${where} point ${index}: ${problem}`);
       return undefined;

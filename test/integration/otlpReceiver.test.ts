@@ -346,6 +346,67 @@ describe('OtlpReceiver', () => {
     ]);
   });
 
+  it.each([25, 31])(
+    'answers nested map attributes %i deep with a rejected point, not a huge string or a 500',
+    async (depth) => {
+      let value: object = { stringValue: 'leaf' };
+      for (let i = 0; i < depth; i++) value = { kvlistValue: { values: [{ key: 'n', value }] } };
+      const point = (attributes: object[]) => ({ timeUnixNano: NANOS, asDouble: 1, attributes });
+      const request = {
+        resourceMetrics: [
+          {
+            scopeMetrics: [
+              {
+                metrics: [
+                  { name: 'nested', gauge: { dataPoints: [point([{ key: 'deep', value }]), point([])] } },
+                ],
+              },
+            ],
+          },
+        ],
+      };
+      const answer = await post(JSON.stringify(request), { 'Content-Type': 'application/json' });
+      expect(answer.status).toBe(200);
+      const body = (await answer.json()) as {
+        partialSuccess: { rejectedDataPoints: string; errorMessage: string };
+      };
+      expect(body.partialSuccess.rejectedDataPoints).toBe('1');
+      expect(body.partialSuccess.errorMessage).toContain(
+        'attribute "deep" nests arrays or maps more than 8 deep',
+      );
+      expect(await pointCount()).toBe(1);
+      const [longest] = await store.query('SELECT max(length(attrs::VARCHAR))::INTEGER AS n FROM series');
+      expect(longest!.n).toBeLessThan(100);
+    },
+  );
+
+  it('refuses a body nested beyond the decoder recursion limit with 400, storing nothing', async () => {
+    let value: object = { stringValue: 'leaf' };
+    for (let i = 0; i < 200; i++) value = { kvlistValue: { values: [{ key: 'n', value }] } };
+    const request = {
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'nested',
+                  gauge: {
+                    dataPoints: [{ timeUnixNano: NANOS, asDouble: 1, attributes: [{ key: 'd', value }] }],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const answer = await post(JSON.stringify(request), { 'Content-Type': 'application/json' });
+    expect(answer.status).toBe(400);
+    expect(((await answer.json()) as { message: string }).message).toContain('max depth exceeded');
+    expect(await pointCount()).toBe(0);
+  });
+
   it('stores summaries and rejects invalid points in partial_success, keeping the rest (OTLP/JSON)', async () => {
     const point = { timeUnixNano: NANOS, startTimeUnixNano: '0' };
     const request = {

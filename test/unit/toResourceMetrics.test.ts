@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeOtlpMetrics, OtlpDecodeError } from '../../src/receiver/decodeOtlpMetrics.js';
 import { ExportMetricsServiceRequest } from '../../src/receiver/otlpMetricsSchema.js';
 import { toResourceMetrics } from '../../src/receiver/toResourceMetrics.js';
+import { attrsOfKey } from '../../src/store/SeriesCatalog.js';
 import type { ColumnarMetricData } from '../../src/store/StoredResourceMetrics.js';
 
 const TIME = '1767225600123456789';
@@ -281,6 +282,66 @@ describe('toResourceMetrics: one written rule per point', () => {
       },
     });
     expect(converted).toMatchObject({ points: 2, rejected: 0 });
+  });
+});
+
+describe('toResourceMetrics: attribute bounds', () => {
+  /** A map nested `depth` levels deep, each level holding a string and the next level. */
+  function nested(depth: number): object {
+    let value: object = { stringValue: 'leaf "quoted"' };
+    for (let i = 0; i < depth; i++) {
+      value = {
+        kvlistValue: {
+          values: [
+            { key: 's', value: { stringValue: 'x"y' } },
+            { key: 'n', value },
+          ],
+        },
+      };
+    }
+    return value;
+  }
+  const gauge = (attributes: object[]) => ({
+    name: 'g',
+    gauge: { dataPoints: [{ timeUnixNano: TIME, asDouble: 1, attributes }] },
+  });
+
+  it('encodes nested maps once: the stored text grows with the depth, not twice per level', () => {
+    const converted = convert(gauge([{ key: 'deep', value: nested(8) }]));
+    expect(converted).toMatchObject({ points: 1, rejected: 0 });
+    const stored = JSON.parse(attrsOfKey(onlyMetric(converted).columns.attributeKeys[0]!).deep!);
+    expect(stored.n.n.n.n.n.n.n.n).toBe('leaf "quoted"');
+    expect(stored.s).toBe('x"y');
+  });
+
+  it('rejects, naming the key and the limit: too deep, too long, too many (the point; the whole resource)', () => {
+    // The issue's request: 1,568 bytes at depth 25 stored a 134 MB string.
+    const deep = convert(gauge([{ key: 'deep', value: nested(25) }]));
+    expect(deep).toMatchObject({ points: 0, rejected: 1 });
+    expect(deep.errorMessage).toContain('attribute "deep" nests arrays or maps more than 8 deep');
+
+    const long = convert(gauge([{ key: 'v', value: { stringValue: 'x'.repeat(5000) } }]));
+    expect(long.errorMessage).toContain('attribute "v" is about 5000 characters long; at most 4096');
+    const wide = convert(
+      gauge([{ key: 'list', value: { arrayValue: { values: Array(3000).fill({ stringValue: 'ab' }) } } }]),
+    );
+    expect(wide.errorMessage).toMatch(/attribute "list" is about \d+ characters long/);
+    const key = convert(gauge([{ key: 'k'.repeat(300), value: { stringValue: 'v' } }]));
+    expect(key.errorMessage).toContain('is 300 characters long; at most 256');
+    const many = convert(
+      gauge(Array.from({ length: 129 }, (_, i) => ({ key: `a${i}`, value: { stringValue: 'v' } }))),
+    );
+    expect(many.errorMessage).toContain('has 129 attributes; at most 128 are accepted');
+
+    const resource = convert(
+      { name: 'g', gauge: { dataPoints: [1, 2, 3].map((v) => ({ timeUnixNano: TIME, asDouble: v })) } },
+      [{ key: 'deep', value: nested(9) }],
+    );
+    expect(resource).toMatchObject({ points: 0, rejected: 3 });
+    expect(resource.errorMessage).toContain('resourceMetrics[0].resource attribute "deep" nests');
+
+    const edge = convert(gauge([{ key: 'k'.repeat(256), value: { stringValue: 'x'.repeat(4096) } }]));
+    expect(edge).toMatchObject({ points: 1, rejected: 0 });
   });
 });
 
