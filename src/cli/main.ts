@@ -7,6 +7,8 @@ import { registerAnalyzeCommand } from './analyzeCommand.js';
 import { registerBenchmarkCommand } from './benchmarkCommand.js';
 import { registerCleanupCommand } from './cleanupCommand.js';
 import { registerCompactCommand } from './compactCommand.js';
+import { discardOutputToClosedPipes } from './discardOutputToClosedPipes.js';
+import { exitAfterOutput } from './exitAfterOutput.js';
 import { registerExportCommand } from './exportCommand.js';
 import { registerQueryCommand } from './queryCommand.js';
 import { registerRegressionsCommand } from './regressionsCommand.js';
@@ -47,20 +49,24 @@ async function main(argv: readonly string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
+/** The exit code for a failed command, after printing why (to stderr, if anyone still reads it). */
+function failureCode(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // --help and --version end here too, with exit code 0; commander printed the usage already.
+    return error.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (error instanceof PerfWatchError) {
+    process.stderr.write(`perfwatch: ${error.message}\n`);
+    return FAILURE_CODES.has(error.code) ? EXIT_FAILURE : EXIT_USAGE;
+  }
+  process.stderr.write(
+    `perfwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  return EXIT_FAILURE;
+}
+
+discardOutputToClosedPipes();
 main(process.argv).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    if (error instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-    }
-    if (error instanceof PerfWatchError) {
-      process.stderr.write(`perfwatch: ${error.message}\n`);
-      process.exit(FAILURE_CODES.has(error.code) ? EXIT_FAILURE : EXIT_USAGE);
-    }
-    process.stderr.write(
-      `perfwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
+  () => exitAfterOutput(0),
+  (error: unknown) => exitAfterOutput(failureCode(error)),
 );
