@@ -1,13 +1,20 @@
 import type { PerfWatch } from '../startPerfWatch.js';
 import type { QueryRunner } from '../store/QueryRunner.js';
-import { queryTimeSeries } from '../store/queryTimeSeries.js';
+import {
+  matchSeries,
+  observedIntervalSeconds,
+  queryTimeSeries,
+  type TimeSeriesQuery,
+} from '../store/queryTimeSeries.js';
 import { listDeployVerdicts, listRegressions } from '../store/regressionRecords.js';
 import { DASHBOARD_PANELS, type DashboardPanel, type PanelQuery } from './dashboardPanels.js';
 import { memoizeQueries } from './memoizeQueries.js';
+import { alignWindow } from './requestParameters.js';
 
 export interface DashboardRequest {
   readonly from: Date;
   readonly to: Date;
+  /** Bucket width for the range; a panel whose series are collected less often uses a wider one. */
   readonly stepSeconds: number;
   readonly service: string | undefined;
   /** Include every panel's points (the page draws them); the summary alone otherwise. */
@@ -16,7 +23,7 @@ export interface DashboardRequest {
 
 export interface PanelSeries {
   readonly label: string;
-  /** Values bucket by bucket, aligned with the dashboard's `times`; null for an empty bucket. */
+  /** Values bucket by bucket, aligned with the panel's `times`; null for an empty bucket. */
   readonly values: readonly (number | null)[];
 }
 
@@ -35,12 +42,12 @@ export async function buildDashboard(
   request: DashboardRequest,
   alerts = dashboardAlerts(perfwatch, request.service),
 ) {
-  const times = bucketTimes(request);
   // Panels share most of their SQL (histogram increases, rollup state): each runs once per build.
   const db = memoizeQueries(perfwatch.store);
   const panels = [];
   for (const panel of DASHBOARD_PANELS) {
-    const series = await panelSeries(db, perfwatch, panel, request, times.length);
+    const buckets = await panelBuckets(db, perfwatch, panel, request);
+    const series = await panelSeries(db, panel, request.service, buckets);
     const values = series[0]?.values ?? [];
     panels.push({
       id: panel.id,
@@ -50,7 +57,8 @@ export async function buildDashboard(
       available: series.length > 0,
       ...(series.length === 0 ? { emptyHint: panel.emptyHint } : {}),
       summary: summarise(values),
-      ...(request.withSeries ? { series } : {}),
+      stepSeconds: buckets.stepSeconds,
+      ...(request.withSeries ? { times: bucketTimes(buckets).map((time) => time / 1000), series } : {}),
     });
   }
   const [regressions, verdicts] = await Promise.all([
@@ -65,7 +73,7 @@ export async function buildDashboard(
     to: request.to.toISOString(),
     stepSeconds: request.stepSeconds,
     service: request.service ?? null,
-    ...(request.withSeries ? { times: times.map((time) => time / 1000) } : {}),
+    ...(request.withSeries ? { times: bucketTimes(request).map((time) => time / 1000) } : {}),
     panels,
     alerts,
     regressions: regressions.slice(0, 50).map((record) => ({
@@ -101,15 +109,64 @@ export function dashboardAlerts(perfwatch: PerfWatch, service: string | undefine
     }));
 }
 
-async function panelSeries(
+/** The buckets of one panel: its window, bucket width and the collection interval of its series. */
+interface PanelBuckets {
+  readonly from: Date;
+  readonly to: Date;
+  readonly stepSeconds: number;
+  readonly collectionIntervalSeconds: number;
+}
+
+/**
+ * Observed intervals up to this much over a bucket width still get that width: exports drift by
+ * milliseconds (60.004 s apart keep 60 s buckets, whose rare empty bucket the page bridges).
+ */
+const INTERVAL_TOLERANCE = 1.1;
+
+/**
+ * A panel's buckets. The dashboard's bucket width suits the range and perfwatch's own collection
+ * interval, but a received service may export less often (the OTel SDK's default is every 60 s):
+ * 30 s buckets over points 60 s apart are empty every other bucket, and the page's lines would
+ * break at each. So the width is the smallest multiple of the dashboard's that holds the series'
+ * own interval — the median spacing of one matched series' points in the window, the largest
+ * over the panel's queries (all of a panel's queries share its buckets: the error rate divides
+ * bucket by bucket) — and the window is realigned to it.
+ */
+async function panelBuckets(
   db: QueryRunner,
   perfwatch: PerfWatch,
   panel: DashboardPanel,
   request: DashboardRequest,
-  buckets: number,
+): Promise<PanelBuckets> {
+  const fromUs = BigInt(request.from.getTime()) * 1000n;
+  const toUs = BigInt(request.to.getTime()) * 1000n;
+  let interval: number | undefined;
+  for (const query of panel.queries) {
+    const [series] = await matchSeries(db, seriesQuery(query, request.service, request));
+    if (series === undefined) continue;
+    const observed = await observedIntervalSeconds(db, series.ref, series.kind, fromUs, toUs);
+    if (observed !== undefined && (interval === undefined || observed > interval)) interval = observed;
+  }
+  const collectionIntervalSeconds = interval ?? perfwatch.config.collectionIntervalMillis / 1000;
+  if (interval === undefined || interval <= request.stepSeconds * INTERVAL_TOLERANCE)
+    return {
+      from: request.from,
+      to: request.to,
+      stepSeconds: request.stepSeconds,
+      collectionIntervalSeconds,
+    };
+  const stepSeconds = request.stepSeconds * Math.ceil(interval / INTERVAL_TOLERANCE / request.stepSeconds);
+  return { ...alignWindow(request.from, request.to, stepSeconds), stepSeconds, collectionIntervalSeconds };
+}
+
+async function panelSeries(
+  db: QueryRunner,
+  panel: DashboardPanel,
+  service: string | undefined,
+  buckets: PanelBuckets,
 ): Promise<PanelSeries[]> {
   const results = [];
-  for (const query of panel.queries) results.push(await runQuery(db, perfwatch, query, request));
+  for (const query of panel.queries) results.push(await runQuery(db, query, service, buckets));
   if (panel.combine === 'busy') {
     return (results[0] ?? []).map((series) => ({
       label: series.label,
@@ -119,7 +176,7 @@ async function panelSeries(
   if (panel.combine === 'ratio') {
     const total = results[1]?.[0];
     if (total === undefined) return [];
-    const errors = results[0]?.[0]?.values ?? new Array<null>(buckets).fill(null);
+    const errors = results[0]?.[0]?.values ?? new Array<null>(total.values.length).fill(null);
     return [
       {
         label: 'error rate',
@@ -132,24 +189,35 @@ async function panelSeries(
   return results.flat();
 }
 
-async function runQuery(
-  db: QueryRunner,
-  perfwatch: PerfWatch,
+/** The queryTimeSeries question of a panel query over a window in buckets of `stepSeconds`. */
+function seriesQuery(
   query: PanelQuery,
-  request: DashboardRequest,
-): Promise<PanelSeries[]> {
-  const result = await queryTimeSeries(db, {
+  service: string | undefined,
+  buckets: { readonly from: Date; readonly to: Date; readonly stepSeconds: number },
+): TimeSeriesQuery {
+  const where = service === undefined ? query.where : { ...query.where, 'service.name': service };
+  return {
     metric: query.metric,
-    from: request.from,
-    to: request.to,
-    stepSeconds: request.stepSeconds,
+    from: buckets.from,
+    to: buckets.to,
+    stepSeconds: buckets.stepSeconds,
     aggregation: query.aggregation,
     ifMissing: 'empty',
-    collectionIntervalSeconds: perfwatch.config.collectionIntervalMillis / 1000,
-    ...(request.service === undefined ? {} : { where: { ...query.where, 'service.name': request.service } }),
-    ...(request.service === undefined && query.where ? { where: query.where } : {}),
+    ...(where ? { where } : {}),
     ...(query.matchers ? { matchers: query.matchers } : {}),
     ...(query.groupBy ? { groupBy: query.groupBy } : {}),
+  };
+}
+
+async function runQuery(
+  db: QueryRunner,
+  query: PanelQuery,
+  service: string | undefined,
+  buckets: PanelBuckets,
+): Promise<PanelSeries[]> {
+  const result = await queryTimeSeries(db, {
+    ...seriesQuery(query, service, buckets),
+    collectionIntervalSeconds: buckets.collectionIntervalSeconds,
   });
   return result.series
     .filter((series) => series.values.some((value) => value !== null))
@@ -170,10 +238,14 @@ function seriesLabel(
 }
 
 /** Bucket start times in epoch ms, as queryTimeSeries lays them out. */
-function bucketTimes(request: DashboardRequest): number[] {
-  const step = request.stepSeconds * 1000;
+function bucketTimes(buckets: {
+  readonly from: Date;
+  readonly to: Date;
+  readonly stepSeconds: number;
+}): number[] {
+  const step = buckets.stepSeconds * 1000;
   const times: number[] = [];
-  for (let time = request.from.getTime(); time < request.to.getTime(); time += step) times.push(time);
+  for (let time = buckets.from.getTime(); time < buckets.to.getTime(); time += step) times.push(time);
   return times;
 }
 

@@ -602,29 +602,41 @@ async function checkStep(
   fromUs: bigint,
   toUs: bigint,
 ): Promise<void> {
-  let interval = query.collectionIntervalSeconds;
-  if (interval === undefined) {
-    // The first points of one series in the range: a LIMIT stops the scan early, and the time
-    // filter (on the column itself) lets DuckDB skip row groups outside the range.
-    const table = kind === 'histogram' ? 'points_histogram' : 'points_number';
-    const rows = await db.query(
-      `SELECT epoch_us(time) AS t FROM ${table} WHERE time >= $2 AND time < $3 AND series_ref = $1 LIMIT 64`,
-      [ref, timestampValue(fromUs), timestampValue(toUs)],
-      [UINTEGER, TIMESTAMP, TIMESTAMP],
-    );
-    const times = rows.map((row) => Number(row.t)).sort((x, y) => x - y);
-    const gaps = times
-      .slice(1)
-      .map((t, i) => (t - times[i]!) / 1e6)
-      .sort((x, y) => x - y);
-    interval = gaps.length === 0 ? undefined : gaps[Math.floor(gaps.length / 2)];
-  }
+  const interval =
+    query.collectionIntervalSeconds ?? (await observedIntervalSeconds(db, ref, kind, fromUs, toUs));
   if (interval !== undefined && query.stepSeconds < interval * 0.5) {
     throw new QueryError(
       'step',
       `${query.stepSeconds} s is less than half the collection interval (${interval} s); use a step of at least ${interval} s`,
     );
   }
+}
+
+/**
+ * How often a series was collected: the median spacing in seconds of its first points (up to 64)
+ * in [from, to), or undefined with fewer than two there.
+ */
+export async function observedIntervalSeconds(
+  db: QueryRunner,
+  ref: number,
+  kind: string,
+  fromUs: bigint,
+  toUs: bigint,
+): Promise<number | undefined> {
+  // A LIMIT stops the scan early, and the time filter (on the column itself) lets DuckDB skip row
+  // groups outside the range.
+  const table = kind === 'histogram' ? 'points_histogram' : 'points_number';
+  const rows = await db.query(
+    `SELECT epoch_us(time) AS t FROM ${table} WHERE time >= $2 AND time < $3 AND series_ref = $1 LIMIT 64`,
+    [ref, timestampValue(fromUs), timestampValue(toUs)],
+    [UINTEGER, TIMESTAMP, TIMESTAMP],
+  );
+  const times = rows.map((row) => Number(row.t)).sort((x, y) => x - y);
+  const gaps = times
+    .slice(1)
+    .map((t, i) => (t - times[i]!) / 1e6)
+    .sort((x, y) => x - y);
+  return gaps.length === 0 ? undefined : gaps[Math.floor(gaps.length / 2)];
 }
 
 /** One series per group with data, in (metric, labels) order, with every bucket of the range present. */

@@ -4,7 +4,15 @@
 const API = '/api/performance';
 const COLORS = ['#1565c0', '#c62828', '#2e7d32', '#6a1b9a', '#ef6c00', '#00838f'];
 
-const state = { range: '1h', service: '', charts: new Map(), refreshing: false, again: false };
+const state = {
+  range: '1h',
+  service: '',
+  charts: new Map(),
+  // The regressions panel's charts, by their box.
+  miniCharts: new Map(),
+  refreshing: false,
+  again: false,
+};
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attributes = {}, ...children) {
@@ -104,7 +112,12 @@ function renderPanels(data) {
       card = el(
         'div',
         { class: 'card', 'data-panel': panel.id },
-        el('h2', {}, el('span', {}, panel.title), el('span', { class: 'value' })),
+        el(
+          'h2',
+          {},
+          el('span', {}, panel.title, el('span', { class: 'step' })),
+          el('span', { class: 'value' }),
+        ),
         el('div', { class: 'chart' }),
       );
       container.append(card);
@@ -113,6 +126,8 @@ function renderPanels(data) {
     card.querySelector('.value').textContent = panel.available
       ? `${format(summary.current, panel.unit)} · avg ${format(summary.avg, panel.unit)} · ${summary.trend ?? ''}`
       : '';
+    card.querySelector('.step').textContent =
+      panel.available && panel.stepSeconds !== data.stepSeconds ? `${panel.stepSeconds} s buckets` : '';
     const chartBox = card.querySelector('.chart');
     const old = state.charts.get(panel.id);
     if (!panel.available) {
@@ -121,7 +136,8 @@ function renderPanels(data) {
       chartBox.replaceChildren(el('div', { class: 'empty' }, panel.emptyHint));
       continue;
     }
-    const seriesData = [data.times, ...panel.series.map((series) => series.values)];
+    // A panel whose series are collected less often than the dashboard's buckets has its own.
+    const seriesData = [panel.times ?? data.times, ...panel.series.map((series) => series.values)];
     const labels = panel.series.map((series) => series.label).join('|');
     if (old && old.labels === labels) {
       old.chart.setData(seriesData);
@@ -154,13 +170,54 @@ function chartOptions(panel, width) {
         label: series.label,
         stroke: COLORS[i % COLORS.length],
         width: 1.5,
-        spanGaps: false,
-        // A line needs two neighbouring values: sparse series (a fresh history) show as dots.
-        points: { show: series.values.filter((value) => value !== null).length < 30, size: 5 },
+        gaps: longGaps,
+        points: {
+          // Sparse series (a fresh history) show every value as a dot; others the values that
+          // no line reaches.
+          show: series.values.filter((value) => value !== null).length < 30,
+          filter: (u, seriesIndex, show) => (show ? null : loneValues(u.data[seriesIndex])),
+          size: 5,
+        },
         value: (_u, value) => format(value, panel.unit),
       })),
     ],
   };
+}
+
+// Gaps. The server's buckets are no narrower than a series' own collection interval, so an empty
+// bucket between two values means an export came late or was missed once: the line joins it.
+// Two or more empty buckets in a row are a gap in the data, and the line breaks there; a value
+// with such gaps on both sides (or the range's edge) is drawn as a dot.
+
+/** uPlot's `gaps` for a series: the runs of two or more empty buckets, in canvas pixels. */
+function longGaps(u, seriesIndex, idx0, idx1) {
+  const times = u.data[0];
+  const values = u.data[seriesIndex];
+  const gaps = [];
+  for (let i = idx0; i <= idx1; i++) {
+    if (values[i] != null) continue;
+    let end = i;
+    while (end < idx1 && values[end + 1] == null) end++;
+    // From the value before to the value after, as uPlot's own gaps (idx0 and idx1 hold values).
+    if (end > i) {
+      gaps.push([
+        Math.round(u.valToPos(times[i - 1], 'x', true)),
+        Math.round(u.valToPos(times[end + 1], 'x', true)),
+      ]);
+    }
+    i = end;
+  }
+  return gaps;
+}
+
+/** Indices of the values that longGaps leaves without a line: no value within two buckets. */
+function loneValues(values) {
+  const present = (i) => i >= 0 && i < values.length && values[i] != null;
+  const lone = [];
+  for (let i = 0; i < values.length; i++) {
+    if (present(i) && !present(i - 1) && !present(i - 2) && !present(i + 1) && !present(i + 2)) lone.push(i);
+  }
+  return lone.length > 0 ? lone : null;
 }
 
 function renderAlerts(alerts) {
@@ -194,6 +251,8 @@ function renderAlerts(alerts) {
 
 function renderRegressions(regressions, total) {
   const list = $('regressions');
+  for (const chart of state.miniCharts.values()) chart.destroy();
+  state.miniCharts.clear();
   if (regressions.length === 0) {
     list.replaceChildren(
       el(
@@ -242,7 +301,7 @@ async function drawRegression(id, box) {
       u.ctx.fillStyle = color;
       u.ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
     };
-    new uPlot(
+    const chart = new uPlot(
       {
         width: box.clientWidth || 300,
         height: 110,
@@ -269,6 +328,9 @@ async function drawRegression(id, box) {
       [times, values],
       box,
     );
+    // The list was drawn again while this record loaded: its box is gone.
+    if (box.isConnected) state.miniCharts.set(box, chart);
+    else chart.destroy();
   } catch {
     box.replaceChildren();
   }
@@ -440,11 +502,13 @@ function throttledRefresh() {
   }, wait);
 }
 
+/** Charts are drawn at their box's width: they follow it when the window's size changes. */
 function resizeCharts() {
   for (const [id, entry] of state.charts) {
     const box = document.querySelector(`[data-panel="${id}"] .chart`);
     if (box) entry.chart.setSize({ width: box.clientWidth, height: 170 });
   }
+  for (const [box, chart] of state.miniCharts) chart.setSize({ width: box.clientWidth, height: 110 });
 }
 
 /** `?range=24h&service=checkout` opens the page on that view (a link to share, a bookmark). */
