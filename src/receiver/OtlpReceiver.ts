@@ -9,8 +9,10 @@ import { silentLogger } from '../logging/Logger.js';
 import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
 import { decodeOtlpMetrics, OtlpDecodeError, type OtlpEncoding } from './decodeOtlpMetrics.js';
 import { CONTENT_TYPES, exportResponseBody, RpcCode, statusBody } from './otlpResponses.js';
+import { RequestError } from './RequestError.js';
 import { TurnQueue } from './TurnQueue.js';
 import { toResourceMetrics } from './toResourceMetrics.js';
+import { UploadBudget } from './UploadBudget.js';
 import { type BatchWriter, WriteQueue } from './WriteQueue.js';
 
 export interface OtlpReceiverOptions {
@@ -28,6 +30,18 @@ export interface OtlpReceiverOptions {
   maxPendingPoints?: number;
   /** Bytes of request bodies held in memory at once across connections (else 503). @default 64 MiB */
   maxBufferedBytes?: number;
+  /**
+   * Milliseconds a request body may take to arrive; a slower one is answered 408 and its
+   * connection closed. @default 10000
+   */
+  bodyTimeoutMillis?: number;
+  /**
+   * Milliseconds without data after which an unfinished upload gives its buffered bytes up
+   * (408) when another request needs room in `maxBufferedBytes`. @default 1000
+   */
+  stalledUploadMillis?: number;
+  /** Monotonic clock in milliseconds, for stalled uploads. @default performance.now */
+  now?: () => number;
   /** Seconds clients are told to wait (`Retry-After`) when the receiver is busy. @default 1 */
   retryAfterSeconds?: number;
   /** Most points written per transaction when requests queue up. @default 50000 */
@@ -41,18 +55,6 @@ export interface OtlpReceiverOptions {
 const MIB = 1024 * 1024;
 const METRICS_PATH = '/v1/metrics';
 
-/** A request the receiver answers with an error status (never a crash, never a partial write). */
-class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly rpcCode: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 /**
  * OTLP/HTTP metrics receiver (`POST /v1/metrics`, binary protobuf or JSON, optionally gzip): what
  * services or a Collector's `otlphttp` exporter push to a central perfwatch. Decoded points are
@@ -65,7 +67,7 @@ export class OtlpReceiver {
   private readonly port: number;
   private readonly tokenDigest: Buffer | undefined;
   private readonly maxRequestBytes: number;
-  private readonly maxBufferedBytes: number;
+  private readonly uploads: UploadBudget;
   private readonly retryAfter: string;
   private readonly shutdownTimeoutMillis: number;
   private readonly logger: Logger;
@@ -74,7 +76,6 @@ export class OtlpReceiver {
   private readonly server: Server;
   private readonly inflight = new Set<Promise<void>>();
   private readonly decodeTurns = new TurnQueue();
-  private bufferedBytes = 0;
   private listeningUrl: string | undefined;
   private shuttingDown = false;
   private shutdownPromise: Promise<void> | undefined;
@@ -98,13 +99,30 @@ export class OtlpReceiver {
       1,
       2 ** 31 - 1,
     );
-    this.maxBufferedBytes = checkedInteger(
-      'maxBufferedBytes',
-      options.maxBufferedBytes ?? 64 * MIB,
-      this.maxRequestBytes,
-      2 ** 40,
-    );
     this.retryAfter = String(checkedInteger('retryAfterSeconds', options.retryAfterSeconds ?? 1, 1, 3600));
+    this.uploads = new UploadBudget({
+      maxRequestBytes: this.maxRequestBytes,
+      maxBufferedBytes: checkedInteger(
+        'maxBufferedBytes',
+        options.maxBufferedBytes ?? 64 * MIB,
+        this.maxRequestBytes,
+        2 ** 40,
+      ),
+      bodyTimeoutMillis: checkedInteger(
+        'bodyTimeoutMillis',
+        options.bodyTimeoutMillis ?? 10_000,
+        1,
+        2 ** 31 - 1,
+      ),
+      stallMillis: checkedInteger(
+        'stalledUploadMillis',
+        options.stalledUploadMillis ?? 1_000,
+        0,
+        2 ** 31 - 1,
+      ),
+      retryAfter: this.retryAfter,
+      now: options.now ?? (() => performance.now()),
+    });
     this.shutdownTimeoutMillis = checkedInteger(
       'shutdownTimeoutMillis',
       options.shutdownTimeoutMillis ?? 10_000,
@@ -119,7 +137,7 @@ export class OtlpReceiver {
     this.logger = options.logger ?? silentLogger;
     this.writeWarning = new RateLimitedWarning(this.logger, 60_000);
     this.server = createServer((req, res) => this.track(this.handle(req, res)));
-    // A client that stalls mid-body must not hold a buffer forever.
+    // Headers too must arrive in time; bodies have their own deadline (UploadBudget).
     this.server.requestTimeout = 30_000;
   }
 
@@ -282,6 +300,8 @@ export class OtlpReceiver {
         ...failure.headers,
         ...(closeAfter ? { Connection: 'close' } : {}),
       });
+      // A client too slow to send its body is not waited for while it drains: the socket goes.
+      if (failure.status === 408) res.once('finish', () => req.socket.destroy());
     }
   }
 
@@ -291,13 +311,13 @@ export class OtlpReceiver {
    * are garbage before the wait for the store begins.
    */
   private async receive(req: IncomingMessage, encoding: OtlpEncoding, gzipped: boolean) {
-    const raw = await this.readBody(req);
+    const raw = await this.uploads.read(req);
     try {
       const body = gzipped ? await this.gunzip(raw) : raw;
       await this.decodeTurns.next();
       return toResourceMetrics(decodeOtlpMetrics(body, encoding));
     } finally {
-      this.bufferedBytes -= raw.length;
+      this.uploads.release(raw.length);
     }
   }
 
@@ -322,73 +342,17 @@ export class OtlpReceiver {
     }
   }
 
-  /**
-   * Reads the body within the per-request and the all-connections byte limits. Over a limit it
-   * stops buffering and lets the rest drain, so the client still receives the error answer. A
-   * body read completely stays counted in `bufferedBytes` until the caller has decoded it.
-   */
-  private readBody(req: IncomingMessage): Promise<Buffer> {
-    const declared = Number(req.headers['content-length']);
-    if (declared > this.maxRequestBytes) return Promise.reject(this.tooLarge());
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const finish = (error?: RequestError) => {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        req.off('error', onError);
-        req.off('close', onError);
-        if (error === undefined) {
-          resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-        } else {
-          this.bufferedBytes -= size;
-          chunks.length = 0;
-          reject(error);
-        }
-      };
-      const onData = (chunk: Buffer) => {
-        size += chunk.length;
-        this.bufferedBytes += chunk.length;
-        if (size > this.maxRequestBytes) finish(this.tooLarge());
-        else if (this.bufferedBytes > this.maxBufferedBytes) {
-          finish(
-            new RequestError(503, RpcCode.UNAVAILABLE, 'too many request bodies in flight; retry later', {
-              'Retry-After': this.retryAfter,
-            }),
-          );
-        } else chunks.push(chunk);
-      };
-      const onEnd = () => finish();
-      const onError = () =>
-        finish(
-          new RequestError(400, RpcCode.INVALID_ARGUMENT, 'the request body was not received completely'),
-        );
-      req.on('data', onData);
-      req.on('end', onEnd);
-      req.on('error', onError);
-      // 'close' as well as 'error': however an aborted upload is signalled, the read settles.
-      req.on('close', onError);
-    });
-  }
-
   /** Gunzips within the size limit, so a small compressed bomb cannot expand in memory. */
   private gunzip(body: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       gunzip(body, { maxOutputLength: this.maxRequestBytes }, (error, result) => {
         if (error === null) resolve(result);
-        else if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') reject(this.tooLarge());
+        else if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+          reject(this.uploads.tooLarge());
         else
           reject(new RequestError(400, RpcCode.INVALID_ARGUMENT, `body is not valid gzip: ${error.message}`));
       });
     });
-  }
-
-  private tooLarge(): RequestError {
-    return new RequestError(
-      413,
-      RpcCode.INVALID_ARGUMENT,
-      `the request body exceeds ${this.maxRequestBytes} bytes (after decompression too); send smaller batches`,
-    );
   }
 
   private send(

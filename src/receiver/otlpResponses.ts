@@ -4,6 +4,7 @@ import { ExportMetricsServiceResponse, RpcStatus } from './otlpMetricsSchema.js'
 /** google.rpc.Code values sent in error bodies. */
 export const RpcCode = {
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,

@@ -708,7 +708,14 @@ describe('OtlpReceiver buffered bodies', () => {
     const dir = await tempDir();
     const store = await MetricStore.open(dir.file('buffered.duckdb'));
     const limit = 4096;
-    const receiver = new OtlpReceiver({ store, port: 0, maxRequestBytes: limit, maxBufferedBytes: limit });
+    // A clock that stands still: the half-sent upload never counts as stalled here.
+    const receiver = new OtlpReceiver({
+      store,
+      port: 0,
+      maxRequestBytes: limit,
+      maxBufferedBytes: limit,
+      now: () => 0,
+    });
     const url = new URL(await receiver.start());
     const body = gaugeRequestBytes(Array.from({ length: 80 }, (_, i) => ({ asDouble: i })));
     expect(body.length).toBeGreaterThan(limit / 2);
@@ -747,6 +754,90 @@ describe('OtlpReceiver buffered bodies', () => {
       await receiver.shutdown();
       await store.close();
       await dir.cleanup();
+    }
+  });
+});
+
+describe('OtlpReceiver stalled uploads', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let store: MetricStore;
+  beforeEach(async () => {
+    dir = await tempDir();
+    store = await MetricStore.open(dir.file('stalled.duckdb'));
+  });
+  afterEach(async () => {
+    await store.close();
+    await dir.cleanup();
+  });
+
+  /** Opens a connection and sends the headers and all but the last 100 bytes of `body`. */
+  async function stallUpload(url: URL, body: Uint8Array) {
+    const socket = connect(Number(url.port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body.subarray(0, body.length - 100));
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (text: string) => {
+      answer += text;
+    });
+    const closed = once(socket, 'close').then(() => answer);
+    return { socket, closed };
+  }
+
+  it('ends an upload that stalled when an honest request needs its room (408), and stores the honest one', async () => {
+    const limit = 4096;
+    let clock = 0;
+    const receiver = new OtlpReceiver({
+      store,
+      port: 0,
+      maxRequestBytes: limit,
+      maxBufferedBytes: limit,
+      stalledUploadMillis: 1000,
+      now: () => clock,
+    });
+    const url = new URL(await receiver.start());
+    const body = gaugeRequestBytes(Array.from({ length: 80 }, (_, i) => ({ asDouble: i })));
+    const send = async () => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-protobuf' },
+        body,
+      });
+      await response.arrayBuffer();
+      return response.status;
+    };
+    try {
+      const stalled = await stallUpload(url, body);
+      // While the half-sent upload is recent, the budget is honestly full…
+      await expect.poll(send, { timeout: 5000, interval: 10 }).toBe(503);
+      // …once it has sent nothing for a second, it gives its room up to a request that is sending.
+      clock += 1000;
+      expect(await send()).toBe(200);
+      expect(await stalled.closed).toMatch(/^HTTP\/1\.1 408 /);
+      const [row] = await store.query('SELECT count(*)::INTEGER AS n FROM points_number');
+      expect(row!.n).toBe(80);
+    } finally {
+      await receiver.shutdown();
+    }
+  });
+
+  it('answers 408 and closes the connection when a body does not arrive within bodyTimeoutMillis', async () => {
+    const receiver = new OtlpReceiver({ store, port: 0, bodyTimeoutMillis: 200 });
+    const url = new URL(await receiver.start());
+    try {
+      const stalled = await stallUpload(
+        url,
+        gaugeRequestBytes([{ asDouble: 1 }, { asDouble: 2 }, { asDouble: 3 }]),
+      );
+      const answer = await stalled.closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toContain('did not arrive within 200 ms');
+      const [row] = await store.query('SELECT count(*)::INTEGER AS n FROM points_number');
+      expect(row!.n).toBe(0);
+    } finally {
+      await receiver.shutdown();
     }
   });
 });
