@@ -24,6 +24,8 @@ export interface ServiceFlags {
   apiHost?: string;
   apiPort?: string;
   apiToken?: string;
+  apiAllowedHost: string[];
+  apiCorsOrigin: string[];
 }
 
 export function addServiceFlags(command: Command, intervalHelp: string): Command {
@@ -61,6 +63,18 @@ export function addServiceFlags(command: Command, intervalHelp: string): Command
       '--api-token <token>',
       'bearer token for mutating routes and POST sql; required off loopback (env PERFWATCH_API_TOKEN)',
     )
+    .option(
+      '--api-allowed-host <name>',
+      'a Host name the API answers to besides loopback ones, e.g. behind a reverse proxy; repeatable (env PERFWATCH_API_ALLOWED_HOSTS, comma-separated)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .option(
+      '--api-cors-origin <origin>',
+      'an origin whose pages may call the API (CORS, and mutating requests from it); repeatable (env PERFWATCH_API_CORS_ORIGINS, comma-separated)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .option('--no-api', 'do not serve the HTTP API and dashboard');
 }
 
@@ -97,6 +111,8 @@ export function apiOptionsFromFlags(
   const options: ApiServerOptions = {};
   if (flags.apiHost !== undefined) options.host = flags.apiHost;
   if (flags.apiPort !== undefined) options.port = integerFlag('--api-port', flags.apiPort);
+  if (flags.apiAllowedHost.length > 0) options.allowedHosts = flags.apiAllowedHost;
+  if (flags.apiCorsOrigin.length > 0) options.corsOrigins = flags.apiCorsOrigin;
   const token = flags.apiToken ?? fallbackToken;
   if (token !== undefined) options.token = token;
   resolveApiConfig(options);

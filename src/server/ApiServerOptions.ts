@@ -13,7 +13,11 @@ export interface ApiServerOptions {
   protectReads?: boolean;
   /** Largest request body in bytes; larger ones get 413. @default 1048576 (1 MiB) */
   bodyLimitBytes?: number;
-  /** Origins allowed by CORS (exact match, e.g. `https://ops.example`). @default [] (no CORS headers) */
+  /**
+   * Origins allowed by CORS (exact match, e.g. `https://ops.example`); their pages may also send
+   * mutating requests, which other sites' pages may not. Env `PERFWATCH_API_CORS_ORIGINS`
+   * (comma-separated). @default [] (no CORS headers)
+   */
   corsOrigins?: readonly string[];
   /**
    * Host names (without port) the API answers to besides loopback ones, e.g. the name a reverse

@@ -60,12 +60,14 @@ export function resolveApiConfig(
     token,
     protectReads: options.protectReads ?? false,
     bodyLimitBytes,
-    corsOrigins: Object.freeze([...(options.corsOrigins ?? [])]),
-    allowedHosts: Object.freeze(
-      [...(options.allowedHosts ?? envText('PERFWATCH_API_ALLOWED_HOSTS')?.split(',') ?? [])]
-        .map((name) => name.trim())
-        .filter((name) => name !== ''),
-    ),
+    corsOrigins: listOption(options.corsOrigins, envText('PERFWATCH_API_CORS_ORIGINS')),
+    allowedHosts: listOption(options.allowedHosts, envText('PERFWATCH_API_ALLOWED_HOSTS')),
     sqlSnapshotMaxAgeMillis,
   });
+}
+
+/** A list option, or else its comma-separated environment variable, without empty entries. */
+function listOption(option: readonly string[] | undefined, envValue: string | undefined): readonly string[] {
+  const items = option ?? envValue?.split(',') ?? [];
+  return Object.freeze(items.map((item) => item.trim()).filter((item) => item !== ''));
 }

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nestingDepth } from '../../src/server/requestGuards.js';
+import { resolveApiConfig } from '../../src/server/resolveApiConfig.js';
 import { type RunningApiServer, startApiServer } from '../../src/server/startApiServer.js';
 import { type PerfWatch, startPerfWatch } from '../../src/startPerfWatch.js';
 import { captureLogger } from '../helpers/captureLogger.js';
@@ -179,6 +180,21 @@ describe('HTTP API: requests a web page could make', () => {
       'Content-Type': 'application/json',
     });
     expect(emptyJson.status).toBe(200);
+  });
+
+  it('reads allowed hosts and CORS origins from the environment, comma-separated', () => {
+    const config = resolveApiConfig(
+      {},
+      {
+        PERFWATCH_API_ALLOWED_HOSTS: ' perf.example, ,proxy.example',
+        PERFWATCH_API_CORS_ORIGINS: 'https://ops.example',
+      },
+    );
+    expect(config.allowedHosts).toEqual(['perf.example', 'proxy.example']);
+    expect(config.corsOrigins).toEqual(['https://ops.example']);
+    expect(
+      resolveApiConfig({ allowedHosts: ['a.example'] }, { PERFWATCH_API_ALLOWED_HOSTS: 'b' }).allowedHosts,
+    ).toEqual(['a.example']);
   });
 
   it('refuses JSON nested deeper than 64 levels with 400, not a stack overflow', async () => {
