@@ -29,6 +29,7 @@ import {
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
+import { dropRepeatedPoints } from './dropRepeatedPoints.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
 import { loadSeries, migrate } from './migrate.js';
 import type { QueryRunner } from './QueryRunner.js';
@@ -130,19 +131,23 @@ const openPaths = new Set<string>();
 /** Rows per DataChunk handed to the Appender (DuckDB's vector size). */
 const CHUNK_ROWS = 2048;
 
-/** RecentPoints' fill: the points of some series after `since`, and each one's newest before. */
+/**
+ * RecentPoints' fill: the points of some series after `since`, and each one's newest before (the
+ * last in increaseSql's order: by time, then value).
+ */
 const RECENT_POINTS_SQL = `
   WITH picked AS (
     SELECT series_ref, (temporality = 'delta')::INTEGER AS delta FROM series
     WHERE series_ref IN (SELECT unnest(string_split($refs, ',')::UINTEGER[]))
   )
-  SELECT series_ref AS ref, delta, epoch_us(time) AS t, value
+  SELECT series_ref AS ref, delta, epoch_us(time) AS t, epoch_us(start_time) AS s, value
   FROM points_number JOIN picked USING (series_ref) WHERE time > $since
   UNION ALL
-  SELECT series_ref AS ref, any_value(delta) AS delta, epoch_us(max(time)) AS t, arg_max(value, time) AS value
+  SELECT series_ref AS ref, any_value(delta) AS delta, epoch_us(max(time)) AS t,
+         epoch_us(arg_max(start_time, (time, value))) AS s, arg_max(value, (time, value)) AS value
   FROM points_number JOIN picked USING (series_ref) WHERE time >= $from AND time <= $since
   GROUP BY series_ref
-  ORDER BY ref, t`;
+  ORDER BY ref, t, value`;
 
 /** RECENT_POINTS_SQL for histogram points: count as the value, and sum, bucket counts, bounds. */
 const RECENT_HISTOGRAMS_SQL = `
@@ -150,15 +155,16 @@ const RECENT_HISTOGRAMS_SQL = `
     SELECT series_ref, (temporality = 'delta')::INTEGER AS delta FROM series
     WHERE series_ref IN (SELECT unnest(string_split($refs, ',')::UINTEGER[]))
   )
-  SELECT series_ref AS ref, delta, epoch_us(time) AS t, count::DOUBLE AS value, sum,
-         list_transform(counts, c -> c::DOUBLE) AS counts, bounds
+  SELECT series_ref AS ref, delta, epoch_us(time) AS t, epoch_us(start_time) AS s, count::DOUBLE AS value,
+         sum, list_transform(counts, c -> c::DOUBLE) AS counts, bounds
   FROM points_histogram JOIN picked USING (series_ref) WHERE time > $since
   UNION ALL
-  SELECT series_ref AS ref, any_value(delta), epoch_us(max(time)), arg_max(count, time)::DOUBLE,
-         arg_max(sum, time), list_transform(arg_max(counts, time), c -> c::DOUBLE), arg_max(bounds, time)
+  SELECT series_ref AS ref, any_value(delta), epoch_us(max(time)), epoch_us(arg_max(start_time, (time, count))),
+         arg_max(count, (time, count))::DOUBLE, arg_max(sum, (time, count)),
+         list_transform(arg_max(counts, (time, count)), c -> c::DOUBLE), arg_max(bounds, (time, count))
   FROM points_histogram JOIN picked USING (series_ref) WHERE time >= $from AND time <= $since
   GROUP BY series_ref
-  ORDER BY ref, t`;
+  ORDER BY ref, t, value`;
 
 /** RECENT_HISTOGRAMS_SQL's rows as columns. */
 function loadedHistograms(rows: readonly Row[]): LoadedPoints {
@@ -167,6 +173,7 @@ function loadedHistograms(rows: readonly Row[]): LoadedPoints {
     ref: rows.map((row) => number(row.ref)),
     delta: rows.map((row) => number(row.delta)),
     t: rows.map((row) => number(row.t)),
+    s: rows.map((row) => number(row.s)),
     value: rows.map((row) => number(row.value)),
     sum: rows.map((row) => number(row.sum)),
     counts: rows.map((row) => (row.counts as number[] | null) ?? []),
@@ -247,7 +254,9 @@ export class MetricStore implements QueryRunner {
 
   /**
    * Persists one collection in a single transaction. On failure nothing of it is stored and the
-   * error is raised; the caller decides whether to retry.
+   * error is raised; the caller decides whether to retry. A point stored already (same series,
+   * start time, time and value) is dropped, so a write sent again stores nothing twice
+   * (dropRepeatedPoints).
    */
   writeCollection(resourceMetrics: StoredResourceMetrics): Promise<WriteSummary> {
     return this.serialised(() => this.write([resourceMetrics]));
@@ -638,6 +647,16 @@ export class MetricStore implements QueryRunner {
     }
     const newSeries = this.catalog.pendingSeries();
     const newSeriesCount = newSeries.length;
+    try {
+      const repeated = await dropRepeatedPoints(this.writer, rows);
+      if (repeated > 0)
+        this.logger.debug({ path: this.path, repeated }, 'points stored already were dropped');
+    } catch (error) {
+      this.catalog.rollback();
+      throw new StoreError(`writing a collection to ${this.path} failed: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
     const staleLastSeen = this.staleLastSeen(rows);
     if (rows.pointCount === 0 && newSeriesCount === 0) return { points: 0, newSeries: 0 };
 
@@ -669,6 +688,7 @@ export class MetricStore implements QueryRunner {
       });
     }
     this.catalog.commit();
+    for (const entry of rows.seen) entry.newestMicros = entry.writeNewestMicros;
     this.recent?.add(rows.numbers, rows.seen, rows.newestMicros, rows.histograms);
     for (const entry of staleLastSeen.entries) entry.lastSeenPersistedMicros = staleLastSeen.time;
     return { points: rows.pointCount, newSeries: newSeriesCount };

@@ -8,6 +8,8 @@ const MAX_GAP = Number(MAX_GAP_MICROS);
  */
 export interface HeldSeries {
   readonly times: number[];
+  /** Each point's start time (µs); NaN when it has none. */
+  readonly starts: number[];
   readonly values: number[];
   readonly histogram: HeldHistograms | undefined;
   /** Index of the oldest held point; the ones before it are dropped and reused by compaction. */
@@ -59,6 +61,8 @@ export interface LoadedPoints {
   /** 1 for a series of delta temporality. */
   readonly delta: ArrayLike<number>;
   readonly t: ArrayLike<number>;
+  /** Start time (µs); NaN when the point has none, absent when no point has one. */
+  readonly s?: ArrayLike<number>;
   /** A number point's value, a histogram point's count. */
   readonly value: ArrayLike<number>;
   /** Histogram points: sum (NaN: none), bucket counts and bounds. */
@@ -70,6 +74,8 @@ export interface LoadedPoints {
 /** Columns of committed histogram points (µs times), as collectionRows gives them. */
 export interface HistogramPointColumns {
   readonly refs: readonly number[];
+  /** null, or absent for every point: no start time. */
+  readonly startTimes?: readonly (bigint | null)[];
   readonly times: readonly bigint[];
   readonly counts: readonly number[];
   readonly sums: readonly (number | null)[];
@@ -80,6 +86,8 @@ export interface HistogramPointColumns {
 /** Columns of committed number points (µs times), as collectionRows gives them. */
 export interface NumberPointColumns {
   readonly refs: readonly number[];
+  /** null, or absent for every point: no start time. */
+  readonly startTimes?: readonly (bigint | null)[];
   readonly times: readonly bigint[];
   readonly values: readonly number[];
 }
@@ -154,6 +162,7 @@ export class RecentPoints {
     if (this.watched < this.maxSeries && this.held < this.maxPoints) {
       this.byRef[ref] = {
         times: [],
+        starts: [],
         values: [],
         histogram: histogram ? { sums: [], buckets: [], bounds: [] } : undefined,
         start: 0,
@@ -205,7 +214,7 @@ export class RecentPoints {
 
   /** Replaces what `refs` hold by what the store has (no write is added in between). */
   private holdLoaded(refs: readonly number[], since: number, loaded: LoadedPoints): void {
-    const { ref: refColumn, delta, t, value, sum, counts, bounds } = loaded;
+    const { ref: refColumn, delta, t, s, value, sum, counts, bounds } = loaded;
     let row = 0;
     for (const ref of [...refs].sort((a, b) => a - b)) {
       while (row < refColumn.length && refColumn[row]! < ref) row++;
@@ -222,6 +231,7 @@ export class RecentPoints {
       const histogram = series.histogram;
       for (let i = row; i < end; i++) {
         series.times.push(t[i]!);
+        series.starts.push(s === undefined ? Number.NaN : s[i]!);
         series.values.push(value[i]!);
         if (histogram !== undefined) {
           histogram.sums.push(sum![i]!);
@@ -255,13 +265,13 @@ export class RecentPoints {
         const series = this.byRef[entry.ref];
         if (series !== undefined) series.delta = entry.identity.temporality === 'delta';
       }
-      const { refs, times, values } = points;
+      const { refs, startTimes, times, values } = points;
       for (let i = 0; i < refs.length; i++) {
         const series = this.byRef[refs[i]!];
         if (
           series !== undefined &&
           series.histogram === undefined &&
-          this.hold(series, Number(times[i]!), values[i]!) >= 0
+          this.hold(series, Number(times[i]!), startTimes?.[i] ?? null, values[i]!) >= 0
         )
           this.drop(series);
       }
@@ -269,7 +279,12 @@ export class RecentPoints {
         for (let i = 0; i < histograms.refs.length; i++) {
           const series = this.byRef[histograms.refs[i]!];
           if (series?.histogram === undefined) continue;
-          const at = this.hold(series, Number(histograms.times[i]!), histograms.counts[i]!);
+          const at = this.hold(
+            series,
+            Number(histograms.times[i]!),
+            histograms.startTimes?.[i] ?? null,
+            histograms.counts[i]!,
+          );
           if (at < 0) continue;
           const sum = histograms.sums[i];
           series.histogram.sums.splice(at, 0, sum === null || sum === undefined ? Number.NaN : sum);
@@ -313,18 +328,28 @@ export class RecentPoints {
    * Holds a point's time and value in its place; the index it went to (a histogram's other parts
    * go there too, then `drop`), or -1 when it is not held.
    */
-  private hold(series: HeldSeries, time: number, value: number): number {
+  private hold(series: HeldSeries, time: number, start: bigint | null, value: number): number {
     // Older than what the series is complete after: not needed, and maybe not all there is.
     if (time <= series.completeAfter) return -1;
-    const { times, values } = series;
+    const { times, starts, values } = series;
+    const startMicros = start === null ? Number.NaN : Number(start);
     let at = times.length;
-    // A late point goes in its place.
-    while (at > series.start && times[at - 1]! > time) at--;
+    // A late point goes in its place; among points of equal time by value, as increaseSql orders
+    // them (NaN last).
+    while (
+      at > series.start &&
+      (times[at - 1]! > time ||
+        (times[at - 1] === time &&
+          (values[at - 1]! > value || (Number.isNaN(values[at - 1]!) && !Number.isNaN(value)))))
+    )
+      at--;
     if (at === times.length) {
       times.push(time);
+      starts.push(startMicros);
       values.push(value);
     } else {
       times.splice(at, 0, time);
+      starts.splice(at, 0, startMicros);
       values.splice(at, 0, value);
     }
     this.held++;
@@ -360,6 +385,6 @@ export class RecentPoints {
 /** A series' parallel arrays, index by index with its times. */
 function columnsOf(series: HeldSeries): unknown[][] {
   const histogram = series.histogram;
-  if (histogram === undefined) return [series.times, series.values];
-  return [series.times, series.values, histogram.sums, histogram.buckets, histogram.bounds];
+  if (histogram === undefined) return [series.times, series.starts, series.values];
+  return [series.times, series.starts, series.values, histogram.sums, histogram.buckets, histogram.bounds];
 }

@@ -39,7 +39,18 @@ export interface SeriesEntry {
    * because marking runs once per point.
    */
   seenInWrite: number;
+  /**
+   * No committed point of this series is later than this (µs): a point after it is not stored
+   * yet, one at or before it may repeat a stored one (see dropRepeatedPoints). For a series loaded
+   * from the file, the newest point of its table then; NO_POINT for a series without points.
+   */
+  newestMicros: bigint;
+  /** newestMicros including the points of the write being built (the one stamped seenInWrite). */
+  writeNewestMicros: bigint;
 }
+
+/** SeriesEntry.newestMicros of a series without any point. */
+export const NO_POINT = -(1n << 63n);
 
 /**
  * An attribute value as text: strings as is, numbers, booleans and arrays as JSON. Values OTel
@@ -219,6 +230,8 @@ export class SeriesCatalog {
         attrs,
         lastSeenPersistedMicros: seenMicros,
         seenInWrite: 0,
+        newestMicros: NO_POINT,
+        writeNewestMicros: NO_POINT,
       };
       this.byId.set(id, entry);
       this.pending.push(entry);

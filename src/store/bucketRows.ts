@@ -1,7 +1,7 @@
 import { BIGINT, type DuckDBType, type DuckDBValue, LIST, TIMESTAMP, UINTEGER } from '@duckdb/node-api';
 import { QueryError } from '../errors.js';
 import { histogramQuantile } from './histogramQuantile.js';
-import { HISTOGRAM_INCREASES, VALUE_INCREASE } from './increaseSql.js';
+import { HISTOGRAM_INCREASES, HISTOGRAM_WINDOW, NUMBER_WINDOW, VALUE_INCREASE } from './increaseSql.js';
 import type { QueryRunner } from './QueryRunner.js';
 import type { Aggregation } from './queryTimeSeries.js';
 
@@ -79,12 +79,12 @@ export type Source = 'raw' | 'rollup';
 
 /** Raw histogram points from $raw_from on, as increases of count, sum and each bucket over their predecessor. */
 const HISTOGRAM_DELTAS = `pts AS (
-  SELECT p.series_ref, sel.gid, p.time, p.count, p.sum, p.counts, p.bounds, sel.temporality,
+  SELECT p.series_ref, sel.gid, p.start_time, p.time, p.count, p.sum, p.counts, p.bounds, sel.temporality,
          lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum, lag(p.counts) OVER w AS prev_counts,
          lag(p.time) OVER w AS prev_time
   FROM points_histogram p JOIN sel USING (series_ref)
   WHERE p.time >= $lookback AND p.time < $to
-  WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+  ${HISTOGRAM_WINDOW}
 ), deltas AS (
   SELECT gid, time, bounds, ${HISTOGRAM_INCREASES}
   FROM pts
@@ -122,11 +122,11 @@ function histogramSources(source: Source): string {
 
 /** Raw points after the rollups, with their predecessors (for increases). */
 const RAW_TAIL_WITH_PREDECESSORS = `
-  SELECT sel.gid, p.time, p.value, sel.temporality, sel.kind, sel.monotonic,
+  SELECT sel.gid, p.start_time, p.time, p.value, sel.temporality, sel.kind, sel.monotonic,
          lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
   FROM points_number p JOIN sel USING (series_ref)
   WHERE p.time >= $lookback AND p.time < $to
-  WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)`;
+  ${NUMBER_WINDOW}`;
 
 /** Raw points after the rollups, for figures that need no predecessor. */
 const RAW_TAIL = `
@@ -164,17 +164,19 @@ export function sampleRowsSql(aggregation: Aggregation): string {
 
 /**
  * Per-series increases between consecutive points, with Prometheus' reset rule (a value below
- * its predecessor restarts from zero), summed per bucket. The first point of each series only
- * sets the baseline; a point from before the range provides it when there is one.
+ * its predecessor restarts from zero), summed per bucket. A point from before the range is the
+ * baseline of the first one in it when there is one; a point counts from zero at its start time
+ * when that lies between its predecessor and itself (increaseSql), else the first point of a
+ * series only sets the baseline.
  */
 export function counterRowsSql(aggregation: 'rate' | 'increase', stepSeconds: number): string {
   const divisor = aggregation === 'rate' ? stepSeconds : 1;
   return `WITH ${SELECTED}, pts AS (
-         SELECT sel.gid, p.time, p.value, sel.temporality,
+         SELECT sel.gid, p.start_time, p.time, p.value, sel.temporality,
                 lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
          FROM points_number p JOIN sel USING (series_ref)
          WHERE p.time >= $lookback AND p.time < $to
-         WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+         ${NUMBER_WINDOW}
        )
        SELECT p.gid, ${BUCKET}, sum(p.delta) / ${divisor} AS value
                      FROM (SELECT gid, time, ${VALUE_INCREASE} AS delta FROM pts) p

@@ -32,10 +32,18 @@ export interface CollectionRows {
   pointCount: number;
 }
 
-interface PointColumns {
+export interface PointColumns {
   refs: number[];
   startTimes: (bigint | null)[];
   times: bigint[];
+  /**
+   * Rows that may repeat a point (same series, start time, time and value) stored before or
+   * earlier in the write: the ones not later than every point of their series so far.
+   * dropRepeatedPoints checks them; every other row is new.
+   */
+  mayRepeat: number[];
+  /** The rows of mayRepeat that may repeat a stored point, not only one earlier in the write. */
+  mayBeStored: number[];
 }
 
 interface NumberRows extends PointColumns {
@@ -121,7 +129,7 @@ function zeroThresholdOf(histogram: ExponentialHistogram): number | null {
 }
 
 function emptyColumns(): PointColumns {
-  return { refs: [], startTimes: [], times: [] };
+  return { refs: [], startTimes: [], times: [], mayRepeat: [], mayBeStored: [] };
 }
 
 /**
@@ -234,13 +242,22 @@ class PointAdder {
     time: bigint,
   ): void {
     const rows = this.rows;
-    columns.refs.push(entry.ref);
-    columns.startTimes.push(startMicros);
-    columns.times.push(time);
     if (entry.seenInWrite !== this.stamp) {
       entry.seenInWrite = this.stamp;
       rows.seen.push(entry);
+      entry.writeNewestMicros = entry.newestMicros;
     }
+    // Points come in time order per series: a point later than all before it is new (one BigInt
+    // comparison); the others are checked by dropRepeatedPoints.
+    if (time > entry.writeNewestMicros) entry.writeNewestMicros = time;
+    else {
+      const row = columns.refs.length;
+      columns.mayRepeat.push(row);
+      if (time <= entry.newestMicros) columns.mayBeStored.push(row);
+    }
+    columns.refs.push(entry.ref);
+    columns.startTimes.push(startMicros);
+    columns.times.push(time);
     if (time > rows.newestMicros) rows.newestMicros = time;
     rows.pointCount++;
   }

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { SchemaVersionError, StoreError } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { PERFWATCH_VERSION } from '../version.js';
-import type { SeriesEntry, SeriesKind, Temporality } from './SeriesCatalog.js';
+import { NO_POINT, type SeriesEntry, type SeriesKind, type Temporality } from './SeriesCatalog.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 /** Brings the file to SCHEMA_VERSION, one transaction per migration; refuses newer and foreign files. */
@@ -45,8 +45,20 @@ export async function migrate(connection: DuckDBConnection, path: string, logger
   if (version === 0) logger.info({ path, version: SCHEMA_VERSION }, 'history file created');
 }
 
-/** Every series row, for the in-memory catalog. */
+/**
+ * Every series row, for the in-memory catalog; as each one's newestMicros, the newest point of its
+ * table (one scan of each table's times at open, instead of a lookup per series later).
+ */
 export async function loadSeries(connection: DuckDBConnection): Promise<SeriesEntry[]> {
+  const [newest] = (
+    await connection.runAndReadAll(`
+      SELECT (SELECT epoch_us(max(time)) FROM points_number) AS number,
+             (SELECT epoch_us(max(time)) FROM points_histogram) AS histogram,
+             (SELECT epoch_us(max(time)) FROM points_exp_histogram) AS exponential_histogram,
+             (SELECT epoch_us(max(time)) FROM points_summary) AS summary`)
+  ).getRowObjectsJS();
+  const newestOf = (kind: SeriesKind): bigint =>
+    ((kind === 'gauge' || kind === 'sum' ? newest?.number : newest?.[kind]) ?? NO_POINT) as bigint;
   const result = await connection.runAndReadAll(`
     SELECT series_ref, series_id, metric_name, kind, unit, description, temporality, monotonic,
            service_name, service_instance_id, service_version, host_name,
@@ -61,6 +73,8 @@ export async function loadSeries(connection: DuckDBConnection): Promise<SeriesEn
       attrs: entriesToRecord(row.attrs),
       lastSeenPersistedMicros: BigInt(row.last_seen as bigint),
       seenInWrite: 0,
+      newestMicros: newestOf(row.kind as SeriesKind),
+      writeNewestMicros: NO_POINT,
       identity: {
         metricName: String(row.metric_name),
         kind: row.kind as SeriesKind,

@@ -1,6 +1,12 @@
 import { type DuckDBValue, timestampValue } from '@duckdb/node-api';
 import { histogramFigures, MERGED_BUCKETS, QUANTILES, type Rows, SAMPLE_AGGREGATES } from './bucketRows.js';
-import { HISTOGRAM_INCREASES, MAX_GAP_MICROS, VALUE_INCREASE } from './increaseSql.js';
+import {
+  HISTOGRAM_INCREASES,
+  HISTOGRAM_WINDOW,
+  MAX_GAP_MICROS,
+  NUMBER_WINDOW,
+  VALUE_INCREASE,
+} from './increaseSql.js';
 import type { QueryRunner } from './QueryRunner.js';
 import {
   answerOf,
@@ -483,11 +489,11 @@ async function counterRows(db: QueryRunner, family: readonly Batched[]) {
   const sums = [...new Set(rangeOf.values())].map((k) => `sum(delta) ${filter(k, 'time')} AS s${k}`);
   const refs = [...new Set(family.flatMap((batched) => batched.refs))];
   const sql = `WITH pts AS (
-      SELECT p.series_ref, p.time, p.value, s.temporality,
+      SELECT p.series_ref, p.start_time, p.time, p.value, s.temporality,
              lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
       FROM points_number p JOIN series s USING (series_ref)
       WHERE p.time >= $lookback AND p.time < $to AND p.series_ref IN (SELECT unnest(${UINTEGERS('refs')}))
-      WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+      ${NUMBER_WINDOW}
     ), deltas AS (
       SELECT series_ref, time, ${VALUE_INCREASE} AS delta FROM pts WHERE time >= $from
     )
@@ -518,13 +524,13 @@ async function counterRows(db: QueryRunner, family: readonly Batched[]) {
 async function histogramRows(db: QueryRunner, family: readonly Batched[]) {
   const { params, cte } = selection(family);
   const sql = `WITH ${cte}, pts AS (
-      SELECT p.series_ref, p.time, p.count, p.sum, p.counts, p.bounds, s.temporality,
+      SELECT p.series_ref, p.start_time, p.time, p.count, p.sum, p.counts, p.bounds, s.temporality,
              lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum,
              lag(p.counts) OVER w AS prev_counts, lag(p.time) OVER w AS prev_time
       FROM points_histogram p JOIN (SELECT DISTINCT series_ref FROM sel) r USING (series_ref)
            JOIN series s USING (series_ref)
       WHERE p.time >= $lookback AND p.time < $to
-      WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+      ${HISTOGRAM_WINDOW}
     ), deltas AS (
       SELECT series_ref, time, bounds, ${HISTOGRAM_INCREASES} FROM pts WHERE time >= $from
     ), per_bucket AS (

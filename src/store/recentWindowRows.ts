@@ -184,10 +184,28 @@ function quantileCont(values: Float64Array, q: number): number {
 }
 
 /**
+ * Whether point `j` of a cumulative series counts from zero at its start time (increaseSql): the
+ * start lies before the point by at most MAX_GAP, and after its predecessor. Without a held
+ * predecessor that is settled only when the start is after the watch began (every point of the
+ * series since then is held); otherwise the caller decides as for a missing predecessor.
+ */
+function countsFromStart(series: HeldSeries, j: number): boolean {
+  const time = series.times[j]!;
+  const startTime = series.starts[j]!;
+  // NaN (no start time) fails both comparisons.
+  if (!(startTime < time && startTime >= time - MAX_GAP)) return false;
+  const previous = j - 1;
+  if (previous < series.start || series.times[previous]! <= series.watchedAfter)
+    return startTime > series.watchedAfter;
+  return series.times[previous]! < startTime;
+}
+
+/**
  * Each series' increases in the window summed per group, as counterRows' SQL: a point's increase
- * is its value for delta series, else its rise over the point before it (its value after a drop,
- * a restart), and none when that predecessor is missing or more than MAX_GAP older. Undefined when
- * a predecessor the answer needs may exist in the store but not in memory.
+ * is its value for delta series and when it counts from its start time, else its rise over the
+ * point before it (its value after a drop, a restart), and none when that predecessor is missing
+ * or more than MAX_GAP older. Undefined when a predecessor the answer needs may exist in the store
+ * but not in memory.
  */
 function increaseValues(selection: WindowSelection, held: readonly HeldSeries[]): GroupValues | undefined {
   const { query, gids, groupCount } = selection;
@@ -206,7 +224,7 @@ function increaseValues(selection: WindowSelection, held: readonly HeldSeries[])
     for (let j = first; j < end; j++) {
       const value = points[j]!;
       let increase: number;
-      if (series.delta) increase = value;
+      if (series.delta || countsFromStart(series, j)) increase = value;
       else {
         const time = times[j]!;
         const previous = j - 1;
@@ -236,9 +254,10 @@ function increaseValues(selection: WindowSelection, held: readonly HeldSeries[])
 /**
  * Histogram windows, as histogramRows' SQL and histogramFigures: each point's increases of count,
  * sum and every bucket over its predecessor (HISTOGRAM_INCREASES: the point itself for delta
- * series and after a restart — the count or any bucket went down —, none after a gap longer than
- * MAX_GAP or a change of the bucket layout), merged per group, then the group's figure. Undefined
- * also when one group's series have different bounds: the SQL path raises that error.
+ * series, when it counts from its start time and after a restart — the count or any bucket went
+ * down —, none after a gap longer than MAX_GAP or a change of the bucket layout), merged per
+ * group, then the group's figure. Undefined also when one group's series have different bounds:
+ * the SQL path raises that error.
  */
 function histogramValues(selection: WindowSelection, held: readonly HeldSeries[]): GroupValues | undefined {
   const { query, gids, groupCount } = selection;
@@ -259,7 +278,7 @@ function histogramValues(selection: WindowSelection, held: readonly HeldSeries[]
     const g = gids[i]!;
     for (let j = first; j < end; j++) {
       const time = times[j]!;
-      let restart = series.delta;
+      let restart = series.delta || countsFromStart(series, j);
       if (!restart) {
         const previous = j - 1;
         if (previous < start || times[previous]! <= series.watchedAfter) {

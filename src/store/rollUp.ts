@@ -1,5 +1,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { HISTOGRAM_INCREASES, MAX_GAP_MICROS, VALUE_INCREASE } from './increaseSql.js';
+import {
+  HISTOGRAM_INCREASES,
+  HISTOGRAM_WINDOW,
+  MAX_GAP_MICROS,
+  NUMBER_WINDOW,
+  VALUE_INCREASE,
+} from './increaseSql.js';
 
 export interface RollupSummary {
   /** Rollup rows written, both tables together. */
@@ -15,11 +21,11 @@ const SETTLE_US = MINUTE_US;
 const NUMBER_ROLLUP = `
 INSERT INTO rollup_number_1m
 WITH pts AS (
-  SELECT p.series_ref, p.time, p.value, s.kind, s.monotonic, s.temporality,
+  SELECT p.series_ref, p.start_time, p.time, p.value, s.kind, s.monotonic, s.temporality,
          lag(p.value) OVER w AS prev, lag(p.time) OVER w AS prev_time
   FROM points_number p JOIN series s USING (series_ref)
   WHERE p.time >= make_timestamp($1::BIGINT - ${MAX_GAP_MICROS}) AND p.time < make_timestamp($2::BIGINT)
-  WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+  ${NUMBER_WINDOW}
 )
 SELECT series_ref, time_bucket(INTERVAL 1 MINUTE, time) AS minute,
        count(*), sum(value), min(value), max(value), arg_max(value, time),
@@ -31,12 +37,12 @@ GROUP BY ALL`;
 const HISTOGRAM_ROLLUP = `
 INSERT INTO rollup_histogram_1m
 WITH pts AS (
-  SELECT p.series_ref, p.time, p.count, p.sum, p.counts, p.bounds, s.temporality,
+  SELECT p.series_ref, p.start_time, p.time, p.count, p.sum, p.counts, p.bounds, s.temporality,
          lag(p.count) OVER w AS prev_count, lag(p.sum) OVER w AS prev_sum, lag(p.counts) OVER w AS prev_counts,
          lag(p.time) OVER w AS prev_time
   FROM points_histogram p JOIN series s USING (series_ref)
   WHERE p.time >= make_timestamp($1::BIGINT - ${MAX_GAP_MICROS}) AND p.time < make_timestamp($2::BIGINT)
-  WINDOW w AS (PARTITION BY p.series_ref ORDER BY p.time)
+  ${HISTOGRAM_WINDOW}
 ), deltas AS (
   SELECT series_ref, time, bounds, ${HISTOGRAM_INCREASES}
   FROM pts
