@@ -36,7 +36,7 @@ export function startMaintenance(
     new PeriodicTask({
       name: 'rollup',
       intervalMillis: 60_000,
-      run: () => store.rollUp(),
+      run: () => store.rollUp(now()),
       scheduler,
       logger,
     }),

@@ -28,6 +28,8 @@ describe('a real Alertmanager receiving perfwatch alerts', () => {
   let perfwatch: PerfWatch;
   let alertmanager: ChildProcess;
   let alertmanagerUrl: string;
+  /** Alertmanager's clock minus ours, from its `Date` header (whole seconds). */
+  let clockSkewMillis = 0;
   let depth = 0;
 
   beforeAll(async () => {
@@ -61,6 +63,7 @@ describe('a real Alertmanager receiving perfwatch alerts', () => {
           throw new Error(`alertmanager exited with ${alertmanager.exitCode}`);
         const response = await fetch(`${alertmanagerUrl}/-/ready`);
         expect(response.status).toBe(200);
+        clockSkewMillis = Date.parse(response.headers.get('date') ?? '') - Date.now();
       },
       { timeout: 15_000, interval: 100 },
     );
@@ -118,7 +121,14 @@ describe('a real Alertmanager receiving perfwatch alerts', () => {
     return (await response.json()) as AmAlert[];
   }
 
-  it('shows a firing rule with its labels and annotations, then resolves it', async () => {
+  it('shows a firing rule with its labels and annotations, then resolves it', async (context) => {
+    // Alertmanager judges perfwatch's startsAt/endsAt by its own clock. Under faketime (.ci/test-faketime)
+    // the clocks differ by a year: libfaketime reaches node, but not a Go program, which reads the
+    // time through the vDSO.
+    context.skip(
+      Math.abs(clockSkewMillis) > 60_000,
+      `Alertmanager's clock is ${Math.round(clockSkewMillis / 1000)} s from ours (faketime?)`,
+    );
     depth = 250;
     await perfwatch.forceFlush();
     expect(perfwatch.alerts?.statuses()).toMatchObject([

@@ -9,6 +9,8 @@ import { tempDir } from '../helpers/tempDir.js';
 const T0 = 1_790_006_400; // a whole hour
 const HOURS = 3;
 const at = (seconds: number) => new Date((T0 + seconds) * 1000);
+/** The tests' wall clock, an hour after the fixture's last point: rollups never pass the clock. */
+const NOW = at((HOURS + 1) * 3600).getTime();
 
 /** 3 h at 10 s: a wavy gauge on two hosts, a counter with a reset, a histogram. */
 function fixture(): FixturePoint[] {
@@ -66,11 +68,11 @@ const run = (query: Partial<TimeSeriesQuery>) =>
 
 describe('1-minute rollups', () => {
   it('roll up every complete minute and report how far they are complete', async () => {
-    const summary = await store.rollUp();
+    const summary = await store.rollUp(NOW);
     // The newest point is at 2:59:50; minutes settle one minute after, so 2:58 is the last complete.
     expect(summary.completeUntil).toEqual(at(HOURS * 3600 - 120));
     expect(summary.rows).toBeGreaterThan(0);
-    expect((await store.rollUp()).rows).toBe(0); // nothing new
+    expect((await store.rollUp(NOW)).rows).toBe(0); // nothing new
   });
 
   const cases: [string, TimeSeriesQuery['aggregation'], string[]][] = [
@@ -184,7 +186,7 @@ describe('rollups and queries at the edges', () => {
       histogram: { bounds: [1, 2], counts: counts as number[], sum: 0 },
     }));
     for (const collection of fixtureCollections(points)) await edge.writeCollection(collection);
-    await edge.rollUp(Date.now());
+    await edge.rollUp(NOW);
     const query = {
       metric: 'reset.latency',
       from: at(0),
@@ -219,7 +221,7 @@ describe('rollups and queries at the edges', () => {
         value: i,
       }));
       for (const collection of fixtureCollections(points)) await race.writeCollection(collection);
-      await Promise.all([race.rollUp(Date.now()), race.rollUp(Date.now())]);
+      await Promise.all([race.rollUp(NOW), race.rollUp(NOW)]);
       const [row] = await race.query(
         'SELECT count(*) AS rows, count(DISTINCT minute) AS minutes FROM rollup_number_1m',
       );
