@@ -1,6 +1,7 @@
 /**
  * perfwatch benchmarks: prints figures, asserts nothing. `npm run bench` (builds first, since the
- * RSS figure runs the compiled CLI as users do).
+ * RSS figure runs the compiled CLI as users do). The soak runs only when named:
+ * `npm run bench:soak -- <minutes>` (or SOAK_MINUTES; default 60).
  */
 import { benchAlertEvaluation } from './alertEvaluation.bench.js';
 import { benchApi } from './api.bench.js';
@@ -11,6 +12,7 @@ import { benchReceiver } from './receiver.bench.js';
 import { benchReceiverStages } from './receiverStages.bench.js';
 import { benchRegressionCycle } from './regressionCycle.bench.js';
 import { benchRss } from './rss.bench.js';
+import { benchSoak } from './soak.bench.js';
 import { benchStoreWrites } from './storeWrite.bench.js';
 
 const only = process.argv[2];
@@ -25,8 +27,11 @@ const sections: [string, () => Promise<void>][] = [
   ['alerts', benchAlertEvaluation],
   ['api', benchApi],
   ['rss', benchRss],
+  ['soak', () => benchSoak(Number(process.argv[3] ?? process.env.SOAK_MINUTES ?? 60))],
 ];
+/** Sections too long for a full run, run when named. */
+const onlyWhenNamed = new Set(['soak']);
 for (const [name, run] of sections) {
-  if (only !== undefined && only !== name) continue;
+  if (only === undefined ? onlyWhenNamed.has(name) : only !== name) continue;
   await run();
 }

@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
+import type { MetricStore } from '../../store/MetricStore.js';
 import { PERFWATCH_VERSION } from '../../version.js';
 import { HttpError } from '../HttpError.js';
 import { ok, type ServerContext } from '../ServerContext.js';
@@ -22,7 +24,8 @@ export function adminRoutes(app: FastifyInstance, context: ServerContext): void 
         description:
           '`status` is ok, starting (no collection, and no received write, yet), or degraded (collections waiting after write errors, none for 3 ' +
           'intervals, or — under `perfwatch serve` — the last write of received points failed). `pointsWritten` and ' +
-          "`writeErrors` count both sources; `receiver` (null without one) has the OTLP receiver's own counts.",
+          "`writeErrors` count both sources; `receiver` (null without one) has the OTLP receiver's own counts. " +
+          "`memory` is this process' now: RSS and JS heap (bytes), DuckDB's buffer manager by tag, its `memory_limit` and the WAL's size.",
         tags: ['service'],
       },
     },
@@ -68,6 +71,7 @@ export function adminRoutes(app: FastifyInstance, context: ServerContext): void 
                 lastWrite: received.lastWriteAt ?? null,
                 lastWriteError: received.lastErrorAt ?? null,
               },
+        memory: await memoryNow(perfwatch.store),
         uptimeSeconds: process.uptime(),
       });
     },
@@ -157,4 +161,33 @@ export function adminRoutes(app: FastifyInstance, context: ServerContext): void 
       return ok(result);
     },
   );
+}
+
+/**
+ * Where this process' memory is: V8's figures, and the live DuckDB instance's buffer manager
+ * (`duckdb_memory()`, by tag, non-zero tags only) with its limit; plus the WAL's size on disk.
+ */
+async function memoryNow(store: MetricStore): Promise<Record<string, unknown>> {
+  const usage = process.memoryUsage();
+  const [tags, [limit], walBytes] = await Promise.all([
+    store.query(
+      'SELECT tag, memory_usage_bytes AS bytes FROM duckdb_memory() WHERE memory_usage_bytes > 0 ORDER BY tag',
+    ),
+    store.query("SELECT current_setting('memory_limit') AS value"),
+    stat(`${store.path}.wal`).then(
+      (s) => s.size,
+      () => 0,
+    ),
+  ]);
+  const duckdbByTag = Object.fromEntries(tags.map((row) => [String(row.tag), Number(row.bytes)]));
+  return {
+    rssBytes: usage.rss,
+    heapUsedBytes: usage.heapUsed,
+    heapTotalBytes: usage.heapTotal,
+    externalBytes: usage.external,
+    duckdbBytes: Object.values(duckdbByTag).reduce((a, b) => a + b, 0),
+    duckdbByTag,
+    duckdbMemoryLimit: String(limit?.value ?? ''),
+    walBytes,
+  };
 }
