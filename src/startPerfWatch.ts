@@ -124,7 +124,11 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   // Before the file is opened: an invalid rules file stops start-up with nothing to undo.
   let alertRules: readonly AlertRule[] = await loadConfiguredRules(config);
   const regressionRules = await configuredRegressionRules(config);
-  const store = await MetricStore.open(config.dbPath, { logger });
+  const store = await MetricStore.open(config.dbPath, {
+    logger,
+    maxSeries: config.maxSeries,
+    maxSeriesPerMetric: config.maxSeriesPerMetric,
+  });
 
   // Stop order matters: the receiver goes first (its accepted points are written), then the
   // MeterProvider, so its last collection still calls the collectors, /proc sources and runtime

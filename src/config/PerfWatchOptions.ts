@@ -52,6 +52,14 @@ export interface PerfWatchOptions {
   cardinalityLimit?: number;
   /** Collections kept in memory while DuckDB writes fail; the oldest is dropped beyond it. Env `PERFWATCH_WRITE_BUFFER_COLLECTIONS`. @default 20 */
   writeBufferCollections?: number;
+  /**
+   * Most series the history takes; points of new series past it are refused (counted, logged,
+   * and in an OTLP answer's partial success), known series keep being written.
+   * Env `PERFWATCH_MAX_SERIES`. @default 100000
+   */
+  maxSeries?: number;
+  /** Most series of one metric name, as `maxSeries`. Env `PERFWATCH_MAX_SERIES_PER_METRIC`. @default 10000 */
+  maxSeriesPerMetric?: number;
   /** Days of raw points kept; older ones are deleted hourly. Env `PERFWATCH_RETENTION_DAYS` (1–365). @default 30 */
   retentionDays?: number;
   /** Days of 1-minute rollups kept (≥ retentionDays). Env `PERFWATCH_ROLLUP_RETENTION_DAYS` (1–3650). @default 365 */
@@ -116,6 +124,8 @@ export interface PerfWatchConfig {
   readonly eventLoopDelayResolutionMillis: number;
   readonly cardinalityLimit: number;
   readonly writeBufferCollections: number;
+  readonly maxSeries: number;
+  readonly maxSeriesPerMetric: number;
   readonly retentionDays: number;
   readonly rollupRetentionDays: number;
   readonly snapshotPath: string | undefined;

@@ -95,6 +95,17 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       20,
       { min: 0, max: 100_000 },
     ),
+    maxSeries: read.integer('maxSeries', 'PERFWATCH_MAX_SERIES', options.maxSeries, 100_000, {
+      min: 1,
+      max: 100_000_000,
+    }),
+    maxSeriesPerMetric: read.integer(
+      'maxSeriesPerMetric',
+      'PERFWATCH_MAX_SERIES_PER_METRIC',
+      options.maxSeriesPerMetric,
+      10_000,
+      { min: 1, max: 100_000_000 },
+    ),
     retentionDays: read.integer('retentionDays', 'PERFWATCH_RETENTION_DAYS', options.retentionDays, 30, {
       min: 1,
       max: 365,

@@ -256,11 +256,19 @@ export class OtlpReceiver {
       // Refuse before reading the body: a full queue answers in microseconds, not after an upload.
       if (this.queue.isFull) throw this.busy();
       const converted = await this.receive(req, encoding, contentEncoding === 'gzip');
+      let rejected = converted.rejected;
+      let errorMessage = converted.errorMessage;
       if (converted.points > 0) {
         const written = this.queue.offer(converted.resourceMetrics, converted.points);
         if (written === undefined) throw this.busy();
         try {
-          await written;
+          const { refused, refusal } = await written;
+          if (refused > 0) {
+            // Counted with the invalid points: a client must not resend them (they would be refused again).
+            rejected += refused;
+            const limitMessage = `${refused} data point(s) of new series refused: ${refusal}`;
+            errorMessage = errorMessage === '' ? limitMessage : `${errorMessage}; ${limitMessage}`;
+          }
         } catch (error) {
           if (error instanceof InvalidCollectionError) {
             // Retrying cannot help: the client must not resend it.
@@ -278,13 +286,8 @@ export class OtlpReceiver {
           );
         }
       }
-      if (converted.rejected > 0) {
-        this.logger.debug(
-          { rejected: converted.rejected, reason: converted.errorMessage },
-          'rejected OTLP points',
-        );
-      }
-      this.send(res, 200, encoding, exportResponseBody(encoding, converted.rejected, converted.errorMessage));
+      if (rejected > 0) this.logger.debug({ rejected, reason: errorMessage }, 'rejected OTLP points');
+      this.send(res, 200, encoding, exportResponseBody(encoding, rejected, errorMessage));
     } catch (error) {
       const failure =
         error instanceof RequestError

@@ -1,14 +1,27 @@
 import type { StoredResourceMetrics } from '../store/StoredResourceMetrics.js';
 
+/** What the store refused of a write: points of new series past a series limit (see WriteSummary). */
+export interface Refusals {
+  readonly refusedByCollection?: readonly number[];
+  readonly refusal?: string;
+}
+
 /** The part of MetricStore the receiver writes through (tests inject a slow one). */
 export interface BatchWriter {
+  /** Resolves with Refusals (MetricStore's WriteSummary is one) or anything else when none. */
   writeCollections(batch: readonly StoredResourceMetrics[]): Promise<unknown>;
+}
+
+/** What one request's points came to once written: how many the store refused, and why. */
+export interface Written {
+  readonly refused: number;
+  readonly refusal: string | undefined;
 }
 
 interface Entry {
   readonly batch: readonly StoredResourceMetrics[];
   readonly points: number;
-  readonly resolve: () => void;
+  readonly resolve: (written: Written) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -45,10 +58,10 @@ export class WriteQueue {
    * Returns undefined when they do not fit: the caller answers 429. A request larger than the
    * whole queue is still taken when the queue is empty, or it could never be stored.
    */
-  offer(batch: readonly StoredResourceMetrics[], points: number): Promise<void> | undefined {
+  offer(batch: readonly StoredResourceMetrics[], points: number): Promise<Written> | undefined {
     if (this.queuedPoints > 0 && this.queuedPoints + points > this.maxPendingPoints) return undefined;
     this.queuedPoints += points;
-    const done = new Promise<void>((resolve, reject) => {
+    const done = new Promise<Written>((resolve, reject) => {
       this.entries.push({ batch, points, resolve, reject });
     });
     this.writing ??= this.drain();
@@ -67,8 +80,12 @@ export class WriteQueue {
    */
   private async writeTogether(taken: readonly Entry[]): Promise<void> {
     try {
-      await this.writer.writeCollections(taken.flatMap((entry) => entry.batch));
-      for (const entry of taken) this.settle(entry, undefined);
+      const refusals = await this.writer.writeCollections(taken.flatMap((entry) => entry.batch));
+      let offset = 0;
+      for (const entry of taken) {
+        this.settle(entry, writtenOf(refusals, offset, entry.batch.length));
+        offset += entry.batch.length;
+      }
       return;
     } catch (error) {
       if (taken.length === 1) {
@@ -78,8 +95,8 @@ export class WriteQueue {
     }
     for (const entry of taken) {
       try {
-        await this.writer.writeCollections(entry.batch);
-        this.settle(entry, undefined);
+        const refusals = await this.writer.writeCollections(entry.batch);
+        this.settle(entry, writtenOf(refusals, 0, entry.batch.length));
       } catch (error) {
         this.settle(entry, { error });
       }
@@ -87,10 +104,10 @@ export class WriteQueue {
   }
 
   /** Frees the entry's room before its sender hears back, so it may send again at once. */
-  private settle(entry: Entry, failure: { error: unknown } | undefined): void {
+  private settle(entry: Entry, outcome: Written | { error: unknown }): void {
     this.queuedPoints -= entry.points;
-    if (failure === undefined) entry.resolve();
-    else entry.reject(failure.error);
+    if ('error' in outcome) entry.reject(outcome.error);
+    else entry.resolve(outcome);
   }
 
   private async drain(): Promise<void> {
@@ -112,4 +129,13 @@ export class WriteQueue {
       this.writing = undefined;
     }
   }
+}
+
+/** The refusals of one request's collections, at `offset` in the batch written together. */
+function writtenOf(result: unknown, offset: number, length: number): Written {
+  const refusals = (typeof result === 'object' && result !== null ? result : {}) as Refusals;
+  let refused = 0;
+  const counts = refusals.refusedByCollection;
+  if (counts !== undefined) for (let i = offset; i < offset + length; i++) refused += counts[i] ?? 0;
+  return { refused, refusal: refused > 0 ? refusals.refusal : undefined };
 }

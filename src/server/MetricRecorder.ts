@@ -26,7 +26,14 @@ type Instrument =
 export class MetricRecorder {
   private readonly instruments = new Map<string, Instrument>();
 
-  constructor(private readonly meter: Meter) {}
+  constructor(
+    private readonly meter: Meter,
+    /**
+     * Metric names it records at most: each is an SDK instrument for the life of the process,
+     * so new names past it are refused (the SDK's cardinality limit bounds each one's series).
+     */
+    private readonly maxNames = 1000,
+  ) {}
 
   record(request: RecordRequest): void {
     const instrument = this.instrumentFor(request);
@@ -69,6 +76,14 @@ export class MetricRecorder {
         );
       }
       return known;
+    }
+    if (this.instruments.size >= this.maxNames) {
+      throw new HttpError(
+        403,
+        'PERFWATCH_METRIC_LIMIT',
+        `POST metrics records at most ${this.maxNames} metric names and has them all; values of the names it has are still recorded`,
+        { field: 'name', limit: this.maxNames },
+      );
     }
     const options = { unit, ...(request.description ? { description: request.description } : {}) };
     const created: Instrument =

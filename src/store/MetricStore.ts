@@ -28,6 +28,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
+import { RateLimitedWarning } from '../logging/RateLimitedWarning.js';
 import { type CollectionRows, collectionRows } from './collectionRows.js';
 import { dropRepeatedPoints } from './dropRepeatedPoints.js';
 import { type ExportOptions, type ExportSummary, exportParquet } from './exportParquet.js';
@@ -36,7 +37,7 @@ import type { QueryRunner } from './QueryRunner.js';
 import { type LoadedPoints, RecentPoints } from './RecentPoints.js';
 import { type NumberColumns, readNumberColumns } from './readNumberColumns.js';
 import { type RollupSummary, rollUp } from './rollUp.js';
-import { SeriesCatalog, type SeriesEntry } from './SeriesCatalog.js';
+import { SeriesCatalog, type SeriesEntry, type SeriesLimits } from './SeriesCatalog.js';
 import { StallBudget } from './StallBudget.js';
 import type { StoredResourceMetrics } from './StoredResourceMetrics.js';
 import {
@@ -70,6 +71,15 @@ export interface MetricStoreOptions {
    * @default 67108864 (64 MiB)
    */
   checkpointThresholdBytes?: number;
+  /**
+   * Most series the history takes; points of a new series past it are refused (counted in the
+   * write's summary and logged), series already known keep being written. Sized for the
+   * 2-core/1-GiB budget: each known series costs about 1 KiB of memory.
+   * @default 100000
+   */
+  maxSeries?: number;
+  /** Most series of one metric name (across services), as `maxSeries`. @default 10000 */
+  maxSeriesPerMetric?: number;
 }
 
 /** One SQL statement with positional parameters, for MetricStore.execute. */
@@ -123,6 +133,12 @@ export interface WriteSummary {
   readonly points: number;
   /** Series first seen in this write. */
   readonly newSeries: number;
+  /** Points not stored because their series was new and a series limit was reached. */
+  readonly refusedPoints: number;
+  /** refusedPoints per collection of the batch, in batch order. */
+  readonly refusedByCollection: readonly number[];
+  /** Which limit refused them, when some were. */
+  readonly refusal?: string;
 }
 
 /** DuckDB lets one process hold a file; within one process a second instance would corrupt it. */
@@ -194,6 +210,9 @@ export class MetricStore implements QueryRunner {
   private readonly inflightReads = new Set<Promise<unknown>>();
   private closed = false;
   private recent: RecentPoints | undefined;
+  /** Points refused by a series limit since the store was opened. */
+  refusedPointsTotal = 0;
+  private readonly limitWarning: RateLimitedWarning;
 
   private constructor(
     readonly path: string,
@@ -203,7 +222,9 @@ export class MetricStore implements QueryRunner {
     private readonly catalog: SeriesCatalog,
     private readonly logger: Logger,
     private readonly lastSeenGranularityMicros: bigint,
-  ) {}
+  ) {
+    this.limitWarning = new RateLimitedWarning(logger, 60_000);
+  }
 
   /**
    * Opens (creating or upgrading) a history file. Fails with ConfigError when the folder cannot
@@ -233,7 +254,7 @@ export class MetricStore implements QueryRunner {
       });
       const writer = await instance.connect();
       await migrate(writer, absolutePath, logger);
-      const catalog = new SeriesCatalog(await loadSeries(writer));
+      const catalog = new SeriesCatalog(await loadSeries(writer), seriesLimitsOf(options));
       const reader = await instance.connect();
       logger.debug({ path: absolutePath, series: catalog.size }, 'history file opened');
       return new MetricStore(
@@ -658,7 +679,19 @@ export class MetricStore implements QueryRunner {
       });
     }
     const staleLastSeen = this.staleLastSeen(rows);
-    if (rows.pointCount === 0 && newSeriesCount === 0) return { points: 0, newSeries: 0 };
+    const refused = {
+      refusedPoints: rows.refusedPoints,
+      refusedByCollection: rows.refusedByCollection,
+      ...(rows.refusal === undefined ? {} : { refusal: rows.refusal }),
+    };
+    if (rows.refusedPoints > 0) {
+      this.refusedPointsTotal += rows.refusedPoints;
+      this.limitWarning.warn(
+        { path: this.path, refusedPoints: rows.refusedPoints, refusedPointsTotal: this.refusedPointsTotal },
+        `points of new series refused: ${rows.refusal}`,
+      );
+    }
+    if (rows.pointCount === 0 && newSeriesCount === 0) return { points: 0, newSeries: 0, ...refused };
 
     try {
       await this.writer.run('BEGIN TRANSACTION');
@@ -691,7 +724,7 @@ export class MetricStore implements QueryRunner {
     for (const entry of rows.seen) entry.newestMicros = entry.writeNewestMicros;
     this.recent?.add(rows.numbers, rows.seen, rows.newestMicros, rows.histograms);
     for (const entry of staleLastSeen.entries) entry.lastSeenPersistedMicros = staleLastSeen.time;
-    return { points: rows.pointCount, newSeries: newSeriesCount };
+    return { points: rows.pointCount, newSeries: newSeriesCount, ...refused };
   }
 
   /**
@@ -823,6 +856,17 @@ async function ensureWritableFolder(absolutePath: string): Promise<void> {
       },
     );
   }
+}
+
+function seriesLimitsOf(options: MetricStoreOptions): SeriesLimits {
+  const limit = (name: 'maxSeries' | 'maxSeriesPerMetric', fallback: number) => {
+    const value = options[name] ?? fallback;
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ConfigError(name, `must be a positive integer, got ${String(value)}`);
+    }
+    return value;
+  };
+  return { maxSeries: limit('maxSeries', 100_000), maxSeriesPerMetric: limit('maxSeriesPerMetric', 10_000) };
 }
 
 function messageOf(error: unknown): string {

@@ -172,6 +172,23 @@ function seriesIdOf(metricKeyText: string, attrsText: string): bigint {
 }
 
 /**
+ * How many series the history takes, as Prometheus' `sample_limit`/`label_limit` and the
+ * Collector's limits bound what one source can add: past a limit a new series is refused and
+ * its points are not stored; series already known keep being written.
+ */
+export interface SeriesLimits {
+  /** Series in the whole history. */
+  readonly maxSeries: number;
+  /** Series of one metric name, across services. */
+  readonly maxSeriesPerMetric: number;
+}
+
+export const NO_SERIES_LIMITS: SeriesLimits = Object.freeze({
+  maxSeries: Number.POSITIVE_INFINITY,
+  maxSeriesPerMetric: Number.POSITIVE_INFINITY,
+});
+
+/**
  * In-memory index of the series table. Lookups on the write path cost one short key and two Map
  * gets per point: the metric key is built once per metric.
  * New series stay pending until the transaction that inserts them commits.
@@ -179,14 +196,22 @@ function seriesIdOf(metricKeyText: string, attrsText: string): bigint {
 export class SeriesCatalog {
   private readonly byMetric = new Map<string, Map<string, SeriesEntry>>();
   private readonly byId = new Map<bigint, SeriesEntry>();
+  /** Series per metric name, for maxSeriesPerMetric. */
+  private readonly perName = new Map<string, number>();
   private pending: SeriesEntry[] = [];
   private changes = 0;
   private nextRef: number;
+  /** Why the last refused series was refused, for the write's message; undefined before any. */
+  lastRefusal: string | undefined;
 
-  constructor(existing: readonly SeriesEntry[] = []) {
+  constructor(
+    existing: readonly SeriesEntry[] = [],
+    private readonly limits: SeriesLimits = NO_SERIES_LIMITS,
+  ) {
     let maxRef = 0;
     for (const entry of existing) {
       this.byId.set(entry.id, entry);
+      this.countName(entry, 1);
       if (entry.ref > maxRef) maxRef = entry.ref;
     }
     this.nextRef = maxRef + 1;
@@ -207,14 +232,18 @@ export class SeriesCatalog {
     return { key, identity, series };
   }
 
-  resolve(metric: MetricSeries, attributes: Attributes, seenMicros: bigint): SeriesEntry {
+  resolve(metric: MetricSeries, attributes: Attributes, seenMicros: bigint): SeriesEntry | undefined {
     // No per-object cache: observable callbacks build new attribute objects every collection,
     // and a WeakMap entry per point cost more in GC than building the key.
     return this.resolveKey(metric, attributesKey(attributes), seenMicros);
   }
 
-  /** resolve() by the attribute set's lookup key (see attributesKey). */
-  resolveKey(metric: MetricSeries, lookupKey: string, seenMicros: bigint): SeriesEntry {
+  /**
+   * resolve() by the attribute set's lookup key (see attributesKey). Undefined when the series
+   * is new and a limit is reached (`lastRefusal` says which); the refusal is not remembered, so
+   * the series is taken once retention has made room.
+   */
+  resolveKey(metric: MetricSeries, lookupKey: string, seenMicros: bigint): SeriesEntry | undefined {
     const known = metric.series.get(lookupKey);
     if (known !== undefined) return known;
 
@@ -223,6 +252,11 @@ export class SeriesCatalog {
     const id = seriesIdOf(metric.key, canonicalText(attrs));
     let entry = this.byId.get(id);
     if (entry === undefined) {
+      const refusal = this.limitReached(metric.identity.metricName);
+      if (refusal !== undefined) {
+        this.lastRefusal = refusal;
+        return undefined;
+      }
       entry = {
         ref: this.nextRef++,
         id,
@@ -234,10 +268,30 @@ export class SeriesCatalog {
         writeNewestMicros: NO_POINT,
       };
       this.byId.set(id, entry);
+      this.countName(entry, 1);
       this.pending.push(entry);
     }
     metric.series.set(lookupKey, entry);
     return entry;
+  }
+
+  private limitReached(metricName: string): string | undefined {
+    const { maxSeries, maxSeriesPerMetric } = this.limits;
+    if (this.byId.size >= maxSeries) {
+      return `the history holds ${this.byId.size} series, its limit (maxSeries, env PERFWATCH_MAX_SERIES); new series are refused`;
+    }
+    const ofName = this.perName.get(metricName) ?? 0;
+    if (ofName >= maxSeriesPerMetric) {
+      return `metric ${JSON.stringify(metricName)} has ${ofName} series, its limit (maxSeriesPerMetric, env PERFWATCH_MAX_SERIES_PER_METRIC); new series of it are refused`;
+    }
+    return undefined;
+  }
+
+  private countName(entry: SeriesEntry, change: 1 | -1): void {
+    const name = entry.identity.metricName;
+    const count = (this.perName.get(name) ?? 0) + change;
+    if (count > 0) this.perName.set(name, count);
+    else this.perName.delete(name);
   }
 
   /**
@@ -247,7 +301,11 @@ export class SeriesCatalog {
   forget(refs: ReadonlySet<number>): void {
     if (refs.size === 0) return;
     this.changes++;
-    for (const [id, entry] of this.byId) if (refs.has(entry.ref)) this.byId.delete(id);
+    for (const [id, entry] of this.byId) {
+      if (!refs.has(entry.ref)) continue;
+      this.byId.delete(id);
+      this.countName(entry, -1);
+    }
     for (const series of this.byMetric.values()) {
       for (const [key, entry] of series) if (refs.has(entry.ref)) series.delete(key);
     }
@@ -273,7 +331,10 @@ export class SeriesCatalog {
     if (this.pending.length === 0) return;
     const dropped = new Set(this.pending);
     // (no spread over pending: it can hold hundreds of thousands of entries)
-    for (const entry of this.pending) this.byId.delete(entry.id);
+    for (const entry of this.pending) {
+      this.byId.delete(entry.id);
+      this.countName(entry, -1);
+    }
     for (const series of this.byMetric.values()) {
       for (const [text, entry] of series) if (dropped.has(entry)) series.delete(text);
     }

@@ -30,6 +30,12 @@ export interface CollectionRows {
   /** The newest point time of the collection (µs); 0n when it has no point. */
   newestMicros: bigint;
   pointCount: number;
+  /** Points not stored because their series was new and a series limit was reached. */
+  refusedPoints: number;
+  /** refusedPoints per collection of the batch, in batch order. */
+  readonly refusedByCollection: number[];
+  /** Why the last point was refused; undefined when none was. */
+  refusal: string | undefined;
 }
 
 export interface PointColumns {
@@ -171,9 +177,15 @@ export function collectionRows(
     seen: [],
     newestMicros: 0n,
     pointCount: 0,
+    refusedPoints: 0,
+    refusedByCollection: batch.map(() => 0),
+    refusal: undefined,
   };
   const points = new PointAdder(rows, catalog);
-  for (const resourceMetrics of batch) addResourceRows(rows, resourceMetrics, catalog, points);
+  for (let i = 0; i < batch.length; i++) {
+    points.collection = i;
+    addResourceRows(rows, batch[i]!, catalog, points);
+  }
   return rows;
 }
 
@@ -188,13 +200,13 @@ function eachPoint<T>(
   if ('columns' in metric) {
     const c = metric.columns;
     for (let i = 0; i < c.values.length; i++) {
-      points.addKeyed(columns, series, c.attributeKeys[i]!, c.startMicros[i]!, c.timeMicros[i]!);
-      addValue(c.values[i]!);
+      if (points.addKeyed(columns, series, c.attributeKeys[i]!, c.startMicros[i]!, c.timeMicros[i]!)) {
+        addValue(c.values[i]!);
+      }
     }
   } else {
     for (const point of metric.dataPoints) {
-      points.add(columns, series, point);
-      addValue(point.value);
+      if (points.add(columns, series, point)) addValue(point.value);
     }
   }
 }
@@ -204,24 +216,25 @@ class PointAdder {
   private readonly startTimes = new MicrosCache();
   private readonly endTimes = new MicrosCache();
   private readonly stamp = ++writeStamp;
+  /** The index in the batch of the collection being added, for refusedByCollection. */
+  collection = 0;
 
   constructor(
     private readonly rows: CollectionRows,
     private readonly catalog: SeriesCatalog,
   ) {}
 
+  /** Adds a point's series and times; false when its series was refused (a series limit). */
   add(
     columns: PointColumns,
     series: MetricSeries,
     point: { startTime: HrTime; endTime: HrTime; attributes: Attributes },
-  ): void {
+  ): boolean {
     const time = this.endTimes.of(point.endTime);
-    this.addEntry(
-      columns,
-      this.catalog.resolve(series, point.attributes, time),
-      this.startTimes.of(point.startTime),
-      time,
-    );
+    const entry = this.catalog.resolve(series, point.attributes, time);
+    if (entry === undefined) return this.refuse();
+    this.addEntry(columns, entry, this.startTimes.of(point.startTime), time);
+    return true;
   }
 
   /** add() for a point given column-wise (PointColumns), its attributes by their lookup key. */
@@ -231,8 +244,18 @@ class PointAdder {
     attributesKey: string,
     startMicros: bigint | null,
     time: bigint,
-  ): void {
-    this.addEntry(columns, this.catalog.resolveKey(series, attributesKey, time), startMicros, time);
+  ): boolean {
+    const entry = this.catalog.resolveKey(series, attributesKey, time);
+    if (entry === undefined) return this.refuse();
+    this.addEntry(columns, entry, startMicros, time);
+    return true;
+  }
+
+  private refuse(): false {
+    this.rows.refusedPoints++;
+    this.rows.refusedByCollection[this.collection]!++;
+    this.rows.refusal = this.catalog.lastRefusal;
+    return false;
   }
 
   private addEntry(
@@ -302,13 +325,15 @@ function addResourceRows(
             // The receiver's hot path: no callback per point.
             const c = metric.columns;
             for (let i = 0; i < c.values.length; i++) {
-              points.addKeyed(n, metricSeries, c.attributeKeys[i]!, c.startMicros[i]!, c.timeMicros[i]!);
-              n.values.push(c.values[i]!);
+              if (
+                points.addKeyed(n, metricSeries, c.attributeKeys[i]!, c.startMicros[i]!, c.timeMicros[i]!)
+              ) {
+                n.values.push(c.values[i]!);
+              }
             }
           } else {
             for (const point of metric.dataPoints) {
-              points.add(n, metricSeries, point);
-              n.values.push(point.value);
+              if (points.add(n, metricSeries, point)) n.values.push(point.value);
             }
           }
           break;

@@ -10,13 +10,18 @@ describe('ReceivedWrites', () => {
       {
         writeCollections: async (batch) => {
           if (fail) throw new Error('disk full');
-          return { points: batch.length * 10, newSeries: 0 };
+          return { points: batch.length * 10, newSeries: 0, refusedPoints: 0, refusedByCollection: [0, 0] };
         },
       },
       () => now,
       () => announced++,
     );
-    expect(await writes.writeCollections([{} as never, {} as never])).toEqual({ points: 20, newSeries: 0 });
+    expect(await writes.writeCollections([{} as never, {} as never])).toEqual({
+      points: 20,
+      newSeries: 0,
+      refusedPoints: 0,
+      refusedByCollection: [0, 0],
+    });
     fail = true;
     now = 2_000;
     await expect(writes.writeCollections([{} as never])).rejects.toThrow('disk full');

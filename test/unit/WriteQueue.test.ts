@@ -39,6 +39,29 @@ describe('WriteQueue', () => {
     expect(queue.pendingPoints).toBe(0);
   });
 
+  it('gives each request of a group commit the points the store refused of its own collections', async () => {
+    const writer = gatedWriter();
+    const refusing = {
+      async writeCollections(batch: readonly StoredResourceMetrics[]) {
+        await writer.writeCollections(batch);
+        // One refused point per collection named with an r.
+        const refusedByCollection = batch.map((entry) =>
+          (entry as unknown as { name: string }).name.startsWith('r') ? 1 : 0,
+        );
+        return { refusedByCollection, refusal: 'a series limit' };
+      },
+    };
+    const queue = new WriteQueue(refusing, 100, 100);
+    const first = queue.offer([request('a')], 1);
+    const second = queue.offer([request('r1'), request('b'), request('r2')], 3);
+    const third = queue.offer([request('c')], 1);
+    writer.release();
+    expect(await first).toEqual({ refused: 0, refusal: undefined });
+    expect(await second).toEqual({ refused: 2, refusal: 'a series limit' });
+    expect(await third).toEqual({ refused: 0, refusal: undefined });
+    expect(writer.transactions).toEqual([['a'], ['r1', 'b', 'r2', 'c']]);
+  });
+
   it('refuses what does not fit while points wait, but always takes a request into an empty queue', async () => {
     const writer = gatedWriter();
     const queue = new WriteQueue(writer, 10, 100);
@@ -49,7 +72,7 @@ describe('WriteQueue', () => {
     writer.release();
     await big;
     expect(queue.isFull).toBe(false);
-    await expect(queue.offer([request('later')], 1)).resolves.toBeUndefined();
+    await expect(queue.offer([request('later')], 1)).resolves.toEqual({ refused: 0, refusal: undefined });
   });
 
   it('splits a failed group commit so only the request that cannot be stored fails', async () => {
@@ -60,7 +83,7 @@ describe('WriteQueue', () => {
     const bad = queue.offer([request('bad')], 1);
     writer.release();
     await first;
-    await expect(good).resolves.toBeUndefined();
+    await expect(good).resolves.toEqual({ refused: 0, refusal: undefined });
     await expect(bad).rejects.toThrow('cannot store bad');
     expect(writer.transactions).toEqual([['a'], ['b', 'bad'], ['b'], ['bad']]);
     await queue.flush();

@@ -22,6 +22,8 @@ describe('resolveConfig', () => {
       eventLoopDelayResolutionMillis: 20,
       cardinalityLimit: 2000,
       writeBufferCollections: 20,
+      maxSeries: 100_000,
+      maxSeriesPerMetric: 10_000,
       retentionDays: 30,
       rollupRetentionDays: 365,
       snapshotPath: undefined,
