@@ -98,6 +98,16 @@ export class SqlTimeoutError extends PerfWatchError {
   }
 }
 
+/**
+ * A sandboxed query went over one of its resource limits (the query process's memory, the spill
+ * folder's size, the result's size) and was stopped.
+ */
+export class SqlMemoryLimitError extends PerfWatchError {
+  constructor(reason: string) {
+    super('PERFWATCH_SQL_MEMORY_LIMIT', `sql: ${reason}`);
+  }
+}
+
 /** A sandboxed query failed in DuckDB (syntax error, unknown column, permission error, …). */
 export class SqlError extends PerfWatchError {
   constructor(message: string, options?: { cause?: unknown }) {

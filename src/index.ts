@@ -44,6 +44,7 @@ export {
   SchemaVersionError,
   ShutdownError,
   SqlError,
+  SqlMemoryLimitError,
   SqlRefusedError,
   SqlTimeoutError,
   StoreError,
@@ -100,7 +101,7 @@ export {
   type WindowStats,
 } from './store/regressionRecords.js';
 export type { RollupSummary } from './store/rollUp.js';
-export { type SqlOptions, type SqlResult, SqlSandbox } from './store/SqlSandbox.js';
+export { type SqlOptions, type SqlResult, SqlSandbox, type SqlSandboxOptions } from './store/SqlSandbox.js';
 export type {
   ColumnarMetricData,
   PointColumns,

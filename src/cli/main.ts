@@ -18,11 +18,15 @@ import { registerSnapshotCommand } from './snapshotCommand.js';
 import { registerSqlCommand } from './sqlCommand.js';
 import { registerStartCommand } from './startCommand.js';
 
-/** Exit codes: 0 ok, 1 failure (unexpected error, query timeout, a failed benchmark gate), 2 invalid usage, configuration or input. */
+/** Exit codes: 0 ok, 1 failure (unexpected error, query timeout or resource limit, a failed benchmark gate), 2 invalid usage, configuration or input. */
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
 /** Errors that are outcomes rather than bad input. */
-const FAILURE_CODES = new Set(['PERFWATCH_SQL_TIMEOUT', 'PERFWATCH_BENCHMARK_GATE_FAILED']);
+const FAILURE_CODES = new Set([
+  'PERFWATCH_SQL_TIMEOUT',
+  'PERFWATCH_SQL_MEMORY_LIMIT',
+  'PERFWATCH_BENCHMARK_GATE_FAILED',
+]);
 
 async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()

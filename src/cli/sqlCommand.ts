@@ -11,6 +11,7 @@ interface SqlFlags {
   format: OutputFormat;
   json?: boolean;
   timeout: string;
+  memoryLimit: string;
   maxRows: string;
   api?: string;
 }
@@ -24,23 +25,31 @@ export function registerSqlCommand(program: Command): void {
     .option('--db <path>', `history file (env PERFWATCH_DB_PATH, default ${DEFAULT_DB_PATH})`)
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .option('--json', 'same as --format json')
-    .option('--timeout <seconds>', 'interrupt the query after this many seconds', '10')
+    .option('--timeout <seconds>', 'stop the query after this many seconds', '10')
+    .option(
+      '--memory-limit <mib>',
+      'stop the query when its process uses more than this many MiB (a running service applies its own limit)',
+      '512',
+    )
     .option('--max-rows <n>', 'return at most this many rows (the output says when it cut)', '10000')
     .option(
       '--api <url>',
       'when a running perfwatch holds the file, ask it through its HTTP API here (env PERFWATCH_API_URL, default http://127.0.0.1:9465)',
     )
     .action(async (statement: string, flags: SqlFlags) => {
+      // The timeout counts from here: starting the query process and opening the file use it too.
+      const arrivedAt = performance.now();
       const timeoutMillis = positiveNumber('--timeout', flags.timeout) * 1000;
       const rowLimit = positiveInteger('--max-rows', flags.maxRows);
+      const memoryLimitBytes = positiveInteger('--memory-limit', flags.memoryLimit) * 2 ** 20;
       const path = historyPath(flags.db);
       let result: SqlResult;
       try {
-        const sandbox = await openForReading(path, (file) => SqlSandbox.open(file));
+        const sandbox = await openForReading(path, (file) => SqlSandbox.open(file, { memoryLimitBytes }));
         try {
-          result = await sandbox.run(statement, { timeoutMillis, rowLimit });
+          result = await sandbox.run(statement, { timeoutMillis, rowLimit, arrivedAt });
         } finally {
-          sandbox.close();
+          await sandbox.close();
         }
       } catch (error) {
         if (!(error instanceof StoreLockedError)) throw error;

@@ -7,6 +7,7 @@ import {
   RuleError,
   ShutdownError,
   SqlError,
+  SqlMemoryLimitError,
   SqlRefusedError,
   SqlTimeoutError,
   StoreLockedError,
@@ -107,7 +108,7 @@ function perfwatchError(error: PerfWatchError): { status: number; envelope: Erro
     return { status, envelope: body(error.code, error.message, { field: error.field }) };
   }
   if (error instanceof SqlRefusedError) return { status: 403, envelope: body(error.code, error.message, {}) };
-  if (error instanceof SqlError || error instanceof SqlTimeoutError)
+  if (error instanceof SqlError || error instanceof SqlTimeoutError || error instanceof SqlMemoryLimitError)
     return { status: 400, envelope: body(error.code, error.message, {}) };
   if (error instanceof StoreLockedError || error instanceof ShutdownError)
     return { status: 503, envelope: body(error.code, error.message, {}) };
