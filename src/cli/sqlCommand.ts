@@ -25,7 +25,7 @@ export function registerSqlCommand(program: Command): void {
     .option('--db <path>', `history file (env PERFWATCH_DB_PATH, default ${DEFAULT_DB_PATH})`)
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .option('--json', 'same as --format json')
-    .option('--timeout <seconds>', 'stop the query after this many seconds', '10')
+    .option('--timeout <seconds>', 'stop the query this many seconds after the command starts', '10')
     .option(
       '--memory-limit <mib>',
       'stop the query when its process uses more than this many MiB (a running service applies its own limit)',

@@ -100,7 +100,10 @@ let spillFolders = 0;
  * second process while perfwatch writes it).
  */
 export class SqlSandbox {
+  /** The process the next query runs in. */
   private process: QueryProcess | undefined;
+  /** Every process not yet gone, ended ones included: close waits for their spill folders. */
+  private readonly processes = new Set<QueryProcess>();
   private readonly queue: Job[] = [];
   private running: Job | undefined;
   private closed = false;
@@ -164,19 +167,20 @@ export class SqlSandbox {
     });
   }
 
-  /** Answers waiting queries with ShutdownError, ends the query process and removes its spill folder. */
+  /** Answers waiting queries with ShutdownError, ends the query process and removes its spill folders. */
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) this.settle(job, new ShutdownError('SqlSandbox'));
     if (this.running !== undefined) this.settle(this.running, new ShutdownError('SqlSandbox'));
-    const running = this.process;
+    const current = this.process;
     this.process = undefined;
-    if (running === undefined) return;
-    // Read-only, so ending it cannot damage the file; disconnecting lets an idle one close DuckDB.
-    if (this.running === undefined && running.child.connected) running.child.disconnect();
-    else running.child.kill('SIGKILL');
-    const killer = setTimeout(() => running.child.kill('SIGKILL'), 2_000);
-    await running.gone;
+    if (current !== undefined) {
+      // Read-only, so ending it cannot damage the file; disconnecting lets an idle one close DuckDB.
+      if (this.running === undefined && current.child.connected) current.child.disconnect();
+      else current.child.kill('SIGKILL');
+    }
+    const killer = setTimeout(() => current?.child.kill('SIGKILL'), 2_000);
+    await Promise.all([...this.processes].map((queryProcess) => queryProcess.gone));
     clearTimeout(killer);
   }
 
@@ -207,7 +211,10 @@ export class SqlSandbox {
       this.answered(queryProcess, undefined);
       void rm(tempDirectory, { recursive: true, force: true })
         .catch(() => undefined)
-        .then(exited);
+        .then(() => {
+          this.processes.delete(queryProcess);
+          exited();
+        });
     };
     // 'error' when it could not start (then there is no 'exit') or could not be signalled.
     child.once('error', () => {
@@ -226,6 +233,7 @@ export class SqlSandbox {
       },
     );
     this.process = queryProcess;
+    this.processes.add(queryProcess);
     return queryProcess;
   }
 
