@@ -35,16 +35,21 @@ export class LiveSql {
   private refreshing: Promise<void> | undefined;
   private readonly releasing = new Set<Promise<void>>();
   private closed = false;
+  /** Deadlines' clock (the sandboxes'), apart from `now`, which dates snapshots. */
+  private readonly clock: () => number;
 
+  /** `sandboxOptions` are every snapshot's SqlSandbox's: limits, and the clock deadlines count on. */
   constructor(
     private readonly store: MetricStore,
     private readonly maxAgeMillis: number,
     private readonly now: () => number = Date.now,
     private readonly sandboxOptions: SqlSandboxOptions = {},
-  ) {}
+  ) {
+    this.clock = sandboxOptions.now ?? (() => performance.now());
+  }
 
   async run(sql: string, options: SqlOptions): Promise<LiveSqlResult> {
-    const arrivedAt = options.arrivedAt ?? this.now();
+    const arrivedAt = options.arrivedAt ?? this.clock();
     const timeoutMillis = options.timeoutMillis ?? 10_000;
     const snapshot = await this.freshBy(arrivedAt + timeoutMillis, timeoutMillis);
     snapshot.users++;
@@ -67,13 +72,13 @@ export class LiveSql {
     if (this.folder !== undefined) await rm(this.folder, { recursive: true, force: true });
   }
 
-  /** A fresh snapshot, or SqlTimeoutError when none is ready by `deadline` (on `now`). */
+  /** A fresh snapshot, or SqlTimeoutError when none is ready by `deadline` (on `clock`). */
   private async freshBy(deadline: number, timeoutMillis: number): Promise<Snapshot> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new SqlTimeoutError(timeoutMillis)),
-        Math.max(0, deadline - this.now()),
+        Math.max(0, deadline - this.clock()),
       );
     });
     const fresh = this.fresh();
@@ -106,7 +111,7 @@ export class LiveSql {
     const path = join(this.folder, `snapshot-${this.now()}-${Math.random().toString(36).slice(2)}.duckdb`);
     const takenAt = this.now();
     await this.store.snapshot(path);
-    const sandbox = await SqlSandbox.open(path, { ...this.sandboxOptions, now: this.now });
+    const sandbox = await SqlSandbox.open(path, this.sandboxOptions);
     this.retire();
     this.current = { sandbox, path, takenAt, users: 0, retired: false };
   }
