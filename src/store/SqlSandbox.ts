@@ -229,7 +229,11 @@ export class SqlSandbox {
     };
     queryProcess.ready = this.request(queryProcess, { type: 'open', path: this.path, settings }).then(
       (reply) => {
-        if (reply?.type !== 'opened') throw reply?.type === 'failed' ? fromReply(reply) : processEnded(child);
+        if (reply?.type === 'opened') return;
+        // Not kept: the next query tries again in a new process (the file may be free by then).
+        if (this.process === queryProcess) this.process = undefined;
+        if (child.connected) child.disconnect();
+        throw reply?.type === 'failed' ? fromReply(reply) : processEnded(child);
       },
     );
     this.process = queryProcess;
