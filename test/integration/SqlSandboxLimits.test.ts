@@ -63,7 +63,7 @@ async function diskBytes(folder: string): Promise<number> {
 describe('SqlSandbox limits', () => {
   it('stops a query DuckDB cannot interrupt at its deadline, without the parent growing; the next query runs', async () => {
     // A memory limit far above what repeat() reaches in 2 s, so the deadline is what stops it.
-    const sandbox = await SqlSandbox.open(path, { memoryLimitBytes: 8192 * MIB });
+    const sandbox = await SqlSandbox.open(path, { memoryLimitBytes: 4096 * MIB });
     try {
       const peak = watchRss();
       const before = process.memoryUsage.rss();
@@ -169,7 +169,8 @@ describe('SqlSandbox limits', () => {
 describe('LiveSql (POST sql)', () => {
   it('answers a query queued behind a long one at its own deadline, and the huge-string query at its deadline', async () => {
     const store = await MetricStore.open(dir.file('live.duckdb'));
-    const sql = new LiveSql(store, 60_000);
+    // As above, the deadline rather than the memory limit is what stops repeat() here.
+    const sql = new LiveSql(store, 60_000, Date.now, { memoryLimitBytes: 4096 * MIB });
     try {
       expect((await sql.run('SELECT 1 AS one', { timeoutMillis: 20_000 })).rows).toEqual([{ one: 1 }]);
       const peak = watchRss();
