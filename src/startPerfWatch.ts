@@ -126,6 +126,7 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
   const regressionRules = await configuredRegressionRules(config);
   const store = await MetricStore.open(config.dbPath, {
     logger,
+    memoryLimitBytes: config.duckdbMemoryLimitMiB * 1024 * 1024,
     maxSeries: config.maxSeries,
     maxSeriesPerMetric: config.maxSeriesPerMetric,
   });

@@ -8,6 +8,7 @@ export interface HistoryFlags {
   snapshotPath?: string;
   snapshotInterval?: string;
   logLevel?: string;
+  duckdbMemoryLimit?: string;
 }
 
 export function addHistoryFlags(command: Command): Command {
@@ -25,6 +26,10 @@ export function addHistoryFlags(command: Command): Command {
       'minutes between snapshots (env PERFWATCH_SNAPSHOT_INTERVAL_MINUTES, default 15)',
     )
     .option(
+      '--duckdb-memory-limit <MiB>',
+      "DuckDB's memory limit, 16–1048576 MiB (env PERFWATCH_DUCKDB_MEMORY_LIMIT_MIB, default 256)",
+    )
+    .option(
       '--log-level <level>',
       'fatal|error|warn|info|debug|trace|silent (env PERFWATCH_LOG_LEVEL, default info)',
     );
@@ -37,6 +42,8 @@ export function applyHistoryFlags(flags: HistoryFlags, options: PerfWatchOptions
   if (flags.snapshotPath !== undefined) options.snapshotPath = flags.snapshotPath;
   if (flags.snapshotInterval !== undefined)
     options.snapshotIntervalMinutes = integerFlag('--snapshot-interval', flags.snapshotInterval);
+  if (flags.duckdbMemoryLimit !== undefined)
+    options.duckdbMemoryLimitMiB = integerFlag('--duckdb-memory-limit', flags.duckdbMemoryLimit);
   if (flags.logLevel !== undefined) options.logLevel = flags.logLevel as PerfWatchOptions['logLevel'];
 }
 

@@ -13,6 +13,12 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface PerfWatchOptions {
   /** Path of the DuckDB history file; its folder is created. Env `PERFWATCH_DB_PATH`. @default './data/perfwatch.duckdb' */
   dbPath?: string;
+  /**
+   * MiB DuckDB's buffer manager may hold (its `memory_limit`; past it, queries spill to
+   * `<dbPath>.tmp`). DuckDB's own default, 80 % of RAM, is no limit for a service sharing a host.
+   * Env `PERFWATCH_DUCKDB_MEMORY_LIMIT_MIB` (16–1048576). @default 256
+   */
+  duckdbMemoryLimitMiB?: number;
   /** Milliseconds between two collections written to DuckDB. Env `OTEL_METRIC_EXPORT_INTERVAL`. @default 30000 */
   collectionIntervalMillis?: number;
   /** Milliseconds the instruments' callbacks may take in one collection (the SDK's collection timeout). Env `OTEL_METRIC_EXPORT_TIMEOUT`. @default 10000 */
@@ -108,6 +114,7 @@ export interface PerfWatchOptions {
 /** The validated, fully defaulted, frozen configuration. */
 export interface PerfWatchConfig {
   readonly dbPath: string;
+  readonly duckdbMemoryLimitMiB: number;
   readonly collectionIntervalMillis: number;
   readonly collectionTimeoutMillis: number;
   readonly serviceName: string | undefined;

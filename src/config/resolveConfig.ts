@@ -31,6 +31,13 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
   );
   const config: PerfWatchConfig = {
     dbPath: read.nonEmptyString('dbPath', 'PERFWATCH_DB_PATH', options.dbPath, DEFAULT_DB_PATH),
+    duckdbMemoryLimitMiB: read.integer(
+      'duckdbMemoryLimitMiB',
+      'PERFWATCH_DUCKDB_MEMORY_LIMIT_MIB',
+      options.duckdbMemoryLimitMiB,
+      256,
+      { min: 16, max: 1_048_576 },
+    ),
     collectionIntervalMillis,
     collectionTimeoutMillis: read.integer(
       'collectionTimeoutMillis',

@@ -52,6 +52,10 @@ import { type Row, toJs } from './toJs.js';
 import { translateOpenError } from './translateOpenError.js';
 import { type SnapshotSummary, writeSnapshot } from './writeSnapshot.js';
 
+const DEFAULT_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024;
+/** Below this DuckDB cannot hold a checkpoint's or a rollup's working set. */
+const MIN_MEMORY_LIMIT_BYTES = 16 * 1024 * 1024;
+
 export interface MetricStoreOptions {
   /** @default silentLogger */
   logger?: Logger;
@@ -63,6 +67,13 @@ export interface MetricStoreOptions {
    * @default 300000
    */
   lastSeenGranularityMillis?: number;
+  /**
+   * DuckDB's `memory_limit` in bytes: its buffer manager (cached blocks of the file, indexes,
+   * query state) stays under it, spilling to `<file>.tmp` past it. DuckDB's own default is 80 %
+   * of the machine's RAM, far beyond a 1-GiB service budget on a large host.
+   * @default 268435456 (256 MiB)
+   */
+  memoryLimitBytes?: number;
   /**
    * WAL size at which a commit folds the WAL into the database file (DuckDB's
    * `checkpoint_threshold`). Each checkpoint has a cost beyond the data it moves, and writes
@@ -247,8 +258,16 @@ export class MetricStore implements QueryRunner {
           `must be a positive integer, got ${String(checkpointThreshold)}`,
         );
       }
+      const memoryLimit = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
+      if (!Number.isSafeInteger(memoryLimit) || memoryLimit < MIN_MEMORY_LIMIT_BYTES) {
+        throw new ConfigError(
+          'memoryLimitBytes',
+          `must be an integer of at least ${MIN_MEMORY_LIMIT_BYTES} (16 MiB), got ${String(memoryLimit)}`,
+        );
+      }
       instance = await DuckDBInstance.create(absolutePath, {
         checkpoint_threshold: `${checkpointThreshold}b`,
+        memory_limit: `${memoryLimit}b`,
       }).catch((error: unknown) => {
         throw translateOpenError(absolutePath, error);
       });

@@ -91,6 +91,23 @@ describe('MetricStore across restarts', () => {
     );
   });
 
+  it("caps DuckDB's memory at 256 MiB, or at the memoryLimitBytes given", async () => {
+    const limitOf = async (store: MetricStore) => {
+      const [row] = await store.query("SELECT current_setting('memory_limit') AS value");
+      await store.close();
+      return row?.value;
+    };
+    expect(await limitOf(await MetricStore.open(dir.file('default.duckdb')))).toBe('256.0 MiB');
+    expect(
+      await limitOf(await MetricStore.open(dir.file('set.duckdb'), { memoryLimitBytes: 64 * 1024 * 1024 })),
+    ).toBe('64.0 MiB');
+    const error = await MetricStore.open(dir.file('tiny.duckdb'), { memoryLimitBytes: 1024 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/^memoryLimitBytes: must be an integer of at least 16777216/);
+  });
+
   it('rejects a garbage file with a StoreError, not a crash', async () => {
     const path = dir.file('garbage.duckdb');
     await writeFile(path, 'this is not a database file at all, just text that is long enough'.repeat(100));

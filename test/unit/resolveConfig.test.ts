@@ -7,6 +7,7 @@ describe('resolveConfig', () => {
     const config = resolveConfig({}, {});
     expect(config).toEqual({
       dbPath: './data/perfwatch.duckdb',
+      duckdbMemoryLimitMiB: 256,
       collectionIntervalMillis: 30_000,
       collectionTimeoutMillis: 10_000,
       serviceName: undefined,
@@ -47,6 +48,12 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ eventLoopDelayResolutionMillis: 10 }, env).eventLoopDelayResolutionMillis).toBe(
       10,
     );
+  });
+
+  it("takes DuckDB's memory limit from the option over the environment", () => {
+    const env = { PERFWATCH_DUCKDB_MEMORY_LIMIT_MIB: '512' };
+    expect(resolveConfig({}, env).duckdbMemoryLimitMiB).toBe(512);
+    expect(resolveConfig({ duckdbMemoryLimitMiB: 128 }, env).duckdbMemoryLimitMiB).toBe(128);
   });
 
   it('reads the alert settings from the environment', () => {
@@ -150,6 +157,11 @@ describe('resolveConfig', () => {
       'prometheusEnabled (PERFWATCH_PROMETHEUS_ENABLED): must be true or false, got "yes"',
     ],
     [{ dbPath: '' }, {}, 'dbPath (PERFWATCH_DB_PATH): must be a non-empty string'],
+    [
+      {},
+      { PERFWATCH_DUCKDB_MEMORY_LIMIT_MIB: '8' },
+      'duckdbMemoryLimitMiB (PERFWATCH_DUCKDB_MEMORY_LIMIT_MIB): must be between 16 and 1048576, got 8',
+    ],
     [
       {},
       { PERFWATCH_REGRESSION_LOOKBACK_HOURS: '0' },
