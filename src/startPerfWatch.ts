@@ -333,8 +333,10 @@ export async function startPerfWatch(options: PerfWatchOptions = {}): Promise<Pe
             `must be an integer between 1 and 365, got ${String(retentionDays)}`,
           );
         }
-        return store.deleteBefore(new Date(now() - retentionDays * DAY_MILLIS), {
-          rollupCutoff: new Date(now() - config.rollupRetentionDays * DAY_MILLIS),
+        const at = now();
+        return store.deleteBefore(new Date(at - retentionDays * DAY_MILLIS), {
+          rollupCutoff: new Date(at - config.rollupRetentionDays * DAY_MILLIS),
+          nowMillis: at,
         });
       },
       snapshot: (outPath = config.snapshotPath) => {

@@ -408,16 +408,17 @@ export class MetricStore implements QueryRunner {
    * Deletes every point older than `cutoff`, oldest first, one time slice per transaction
    * (`sliceMillis`, default 1 h), so a collection waits at most for one slice; then the series left
    * without points, and a checkpoint. DuckDB reuses the freed blocks but does not shrink the file.
+   * `nowMillis` is the clock of the rollup run first (see `rollUp`), default `Date.now()`.
    */
   async deleteBefore(
     cutoff: Date,
-    options: { sliceMillis?: number; rollupCutoff?: Date } = {},
+    options: { sliceMillis?: number; rollupCutoff?: Date; nowMillis?: number } = {},
   ): Promise<RetentionSummary> {
     this.assertOpen();
     const sliceUs = BigInt(options.sliceMillis ?? 3_600_000) * 1000n;
     // Never delete raw points that are not rolled up yet: roll up first, then stop at the first
     // minute that is still incomplete.
-    const rolled = await this.rollUp();
+    const rolled = await this.rollUp(options.nowMillis);
     let cutoffUs = BigInt(cutoff.getTime()) * 1000n;
     const [state] = await this.query(
       `SELECT epoch_us(min(complete_until)) AS complete_until,
@@ -877,6 +878,10 @@ async function ensureWritableFolder(absolutePath: string): Promise<void> {
   }
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function seriesLimitsOf(options: MetricStoreOptions): SeriesLimits {
   const limit = (name: 'maxSeries' | 'maxSeriesPerMetric', fallback: number) => {
     const value = options[name] ?? fallback;
@@ -886,8 +891,4 @@ function seriesLimitsOf(options: MetricStoreOptions): SeriesLimits {
     return value;
   };
   return { maxSeries: limit('maxSeries', 100_000), maxSeriesPerMetric: limit('maxSeriesPerMetric', 10_000) };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

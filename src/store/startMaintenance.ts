@@ -26,10 +26,13 @@ export function startMaintenance(
     new PeriodicTask({
       name: 'retention',
       intervalMillis: 3_600_000,
-      run: () =>
-        store.deleteBefore(new Date(now() - settings.retentionDays * DAY_MILLIS), {
-          rollupCutoff: new Date(now() - settings.rollupRetentionDays * DAY_MILLIS),
-        }),
+      run: () => {
+        const at = now();
+        return store.deleteBefore(new Date(at - settings.retentionDays * DAY_MILLIS), {
+          rollupCutoff: new Date(at - settings.rollupRetentionDays * DAY_MILLIS),
+          nowMillis: at,
+        });
+      },
       scheduler,
       logger,
     }),

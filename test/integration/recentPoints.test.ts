@@ -296,7 +296,7 @@ describe('alert windows answered from the points held in memory', () => {
     const watched = recent.seriesCount;
     expect(watched).toBe(11);
     // Deleting points a series holds unwatches it: what it holds is no longer all the store has.
-    await store.deleteBefore(new Date((T0 + 1_190) * 1000));
+    await store.deleteBefore(new Date((T0 + 1_190) * 1000), { nowMillis: time * 1000 });
     expect(recent.seriesCount).toBeLessThan(watched);
     await store.writeCollection(collectionOf(pointsAt(time, next, counters)));
     const after = windows(time * 1000);

@@ -19,6 +19,8 @@ import { tempDir } from '../helpers/tempDir.js';
 
 const DAY = 86_400;
 const T0 = 1_790_000_000;
+/** The tests' wall clock, a day after the fixture's last point: rollups never pass the clock. */
+const NOW = (T0 + 5 * DAY) * 1000;
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let store: MetricStore;
@@ -60,7 +62,11 @@ describe('MetricStore.deleteBefore', () => {
       4 + // all of old.gauge
       8 * 2; // live.counter and live.latency at hours 0, 6, …, 42
     // Rollups outlive raw points; here they go too, so old.gauge is left with nothing.
-    const summary = await store.deleteBefore(cutoff, { sliceMillis: 6 * 3_600_000, rollupCutoff: cutoff });
+    const summary = await store.deleteBefore(cutoff, {
+      sliceMillis: 6 * 3_600_000,
+      rollupCutoff: cutoff,
+      nowMillis: NOW,
+    });
     expect(summary.deletedPoints).toBe(expectedPoints);
     expect(summary.deletedRollups).toBeGreaterThan(0);
     expect(summary.deletedSeries).toBe(1);
@@ -80,6 +86,7 @@ describe('MetricStore.deleteBefore', () => {
     const [before] = await store.query(`SELECT series_id FROM series WHERE metric_name = 'old.gauge'`);
     await store.deleteBefore(new Date((T0 + 2 * DAY) * 1000), {
       rollupCutoff: new Date((T0 + 2 * DAY) * 1000),
+      nowMillis: NOW,
     });
     for (const collection of fixtureCollections([
       { metric: 'old.gauge', kind: 'gauge', time: T0 + 4 * DAY, value: 1 },
@@ -93,7 +100,7 @@ describe('MetricStore.deleteBefore', () => {
   });
 
   it('does nothing on an empty history or when everything is newer', async () => {
-    const summary = await store.deleteBefore(new Date((T0 - DAY) * 1000));
+    const summary = await store.deleteBefore(new Date((T0 - DAY) * 1000), { nowMillis: NOW });
     expect(summary).toMatchObject({ deletedPoints: 0, deletedRollups: 0, deletedSeries: 0, batches: 0 });
   });
 });
@@ -185,7 +192,7 @@ describe('retention of analysis records', () => {
       regression('recent-resolved', 'resolved', 2.5),
       regression('old-open', 'open', null),
     ]);
-    const summary = await store.deleteBefore(new Date(at(2)));
+    const summary = await store.deleteBefore(new Date(at(2)), { nowMillis: NOW });
     expect(summary).toMatchObject({ deletedAlertEvents: 4, deletedRegressions: 1 });
     const left = await store.query('SELECT series_key, state FROM alert_events ORDER BY event_id');
     expect(left).toEqual([
@@ -207,7 +214,7 @@ describe('retention of analysis records', () => {
 
 describe('retention and rollups', () => {
   it('rolls up before deleting, so no raw minute is lost from the rollup history', async () => {
-    const summary = await store.deleteBefore(new Date((T0 + 2 * DAY) * 1000));
+    const summary = await store.deleteBefore(new Date((T0 + 2 * DAY) * 1000), { nowMillis: NOW });
     expect(summary.rolledUp).toBeGreaterThan(0);
     const rollups = await store.query(
       `SELECT count(*) AS n FROM rollup_number_1m r JOIN series s USING (series_ref) WHERE s.metric_name = 'old.gauge'`,
@@ -222,7 +229,7 @@ describe('retention and rollups', () => {
     ])) {
       await store.writeCollection(collection);
     }
-    const summary = await store.deleteBefore(new Date((T0 + DAY) * 1000));
+    const summary = await store.deleteBefore(new Date((T0 + DAY) * 1000), { nowMillis: NOW });
     expect(summary.batches).toBeLessThan(20); // not the ~220,000 hours since 2001
     expect(await count(`SELECT count(*) AS n FROM points_number WHERE time < to_timestamp(${T0})`)).toBe(0);
   });
@@ -236,7 +243,7 @@ describe('scheduled retention', () => {
     const task = new PeriodicTask({
       name: 'retention',
       intervalMillis: 3_600_000,
-      run: () => store.deleteBefore(new Date(now() - 2 * DAY * 1000)),
+      run: () => store.deleteBefore(new Date(now() - 2 * DAY * 1000), { nowMillis: now() }),
       scheduler,
       logger,
     });

@@ -129,7 +129,7 @@ describe('1-minute rollups', () => {
       from: at(0),
       to: at(7200),
     });
-    await store.deleteBefore(at(3 * 3600 - 600)); // raw retention: only the last 10 minutes remain
+    await store.deleteBefore(at(3 * 3600 - 600), { nowMillis: NOW }); // raw retention: only the last 10 minutes remain
     const after = await run({
       metric: 'app.requests',
       aggregation: 'increase',
