@@ -10,13 +10,12 @@ import {
   AggregationTemporality,
   AggregationType,
   MeterProvider,
-  MetricReader,
-  type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MetricStore } from '../../src/store/MetricStore.js';
 import { expectedRows, type WireEncoding } from '../helpers/expectedStoredRows.js';
+import { exportWith, ManualReader } from '../helpers/manualExport.js';
 import { spawnCli, stderrContaining, stopCli } from '../helpers/runCli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -25,18 +24,6 @@ import { tempDir } from '../helpers/tempDir.js';
  * http/json and http/protobuf, with either temporality, is what the history holds — every stored
  * field compared exactly with the SDK's own data. A new field or point kind joins this suite.
  */
-
-/** A reader the test collects from by hand, so the exact SDK output is what gets compared. */
-class ManualReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
-
-function exportWith(exporter: PushMetricExporter, metrics: ResourceMetrics) {
-  return new Promise<{ code: ExportResultCode; error?: Error }>((resolve) =>
-    exporter.export(metrics, resolve),
-  );
-}
 
 /** Every attribute value type OTel allows, and the values a naive presence test loses. */
 const EVERY_ATTRIBUTE_TYPE = {

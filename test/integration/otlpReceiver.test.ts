@@ -6,14 +6,7 @@ import { OTLPMetricExporter as OtlpHttpJsonExporter } from '@opentelemetry/expor
 import { OTLPMetricExporter as OtlpProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  AggregationType,
-  MeterProvider,
-  MetricReader,
-  type PushMetricExporter,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OtlpReceiver } from '../../src/receiver/OtlpReceiver.js';
 import {
@@ -22,19 +15,8 @@ import {
   RpcStatus,
 } from '../../src/receiver/otlpMetricsSchema.js';
 import { MetricStore } from '../../src/store/MetricStore.js';
+import { exportWith, ManualReader } from '../helpers/manualExport.js';
 import { tempDir } from '../helpers/tempDir.js';
-
-/** A reader the test collects from by hand, so the exact SDK output can be compared with the file. */
-class ManualReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
-
-function exportWith(exporter: PushMetricExporter, metrics: ResourceMetrics) {
-  return new Promise<{ code: ExportResultCode; error?: Error }>((resolve) =>
-    exporter.export(metrics, resolve),
-  );
-}
 
 function micros(time: readonly [number, number]): bigint {
   return BigInt(time[0]) * 1_000_000n + BigInt(Math.trunc(time[1] / 1000));
