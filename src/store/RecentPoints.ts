@@ -3,6 +3,13 @@ import { MAX_GAP_MICROS } from './increaseSql.js';
 const MAX_GAP = Number(MAX_GAP_MICROS);
 
 /**
+ * A held histogram point (its bucket counts and bounds, with the SDK's default 16 buckets) takes
+ * about as much memory as 16 number points, so it counts as that many against `maxPoints`:
+ * counting it as one let the default rules' latency histograms hold several hundred MiB.
+ */
+const HISTOGRAM_POINT_WEIGHT = 16;
+
+/**
  * The newest points of one watched series, oldest first, from `start` on. Times are µs. For a
  * histogram series `values` are the points' counts and `histogram` holds the rest.
  */
@@ -22,6 +29,8 @@ export interface HeldSeries {
   delta: boolean;
   /** Newest store time when a reader last asked for this series, for forgetting unread ones. */
   readAt: number;
+  /** What one held point costs against `maxPoints`: 1, or HISTOGRAM_POINT_WEIGHT. */
+  readonly weight: number;
 }
 
 /** The histogram parts of a series' held points, index by index with its times. */
@@ -35,7 +44,10 @@ export interface HeldHistograms {
 export interface RecentPointsOptions {
   /** How far back from a series' newest point its points are kept. */
   horizonMillis: number;
-  /** No new series is watched while this many points are held. @default 2,000,000 (≈ 32 MB) */
+  /**
+   * No new series is watched while this many points are held, a histogram point counting as
+   * HISTOGRAM_POINT_WEIGHT. @default 2,000,000 (≈ 32 MB of number points)
+   */
   maxPoints?: number;
   /** No new series is watched while this many are. @default 100,000 */
   maxSeries?: number;
@@ -115,6 +127,8 @@ export class RecentPoints {
   private readonly byRef: (HeldSeries | undefined)[] = [];
   private watched = 0;
   private held = 0;
+  /** `held` with each point weighted (HeldSeries.weight), for `maxPoints`. */
+  private heldWeight = 0;
   private horizonMicros: number;
   private nextSweepMicros: number;
   private readonly maxPoints: number;
@@ -159,7 +173,7 @@ export class RecentPoints {
       series.readAt = this.newestMicros;
       return series;
     }
-    if (this.watched < this.maxSeries && this.held < this.maxPoints) {
+    if (this.watched < this.maxSeries && this.heldWeight < this.maxPoints) {
       this.byRef[ref] = {
         times: [],
         starts: [],
@@ -170,6 +184,7 @@ export class RecentPoints {
         completeAfter: this.newestMicros,
         delta: false,
         readAt: this.newestMicros,
+        weight: histogram ? HISTOGRAM_POINT_WEIGHT : 1,
       };
       this.watched++;
       this.unfilled.push(ref);
@@ -225,7 +240,7 @@ export class RecentPoints {
       // Rows at or before `since`: at most the newest (the predecessor); then all later ones.
       const predecessor = row < end && t[row]! <= since ? t[row]! : undefined;
       const floor = predecessor === undefined ? since - MAX_GAP - 1 : predecessor - 1;
-      this.held -= series.times.length - series.start;
+      this.count(series, -(series.times.length - series.start));
       for (const column of columnsOf(series)) column.length = 0;
       series.start = 0;
       const histogram = series.histogram;
@@ -239,7 +254,7 @@ export class RecentPoints {
           histogram.bounds.push(bounds![i]!);
         }
       }
-      this.held += end - row;
+      this.count(series, end - row);
       if (row < end) series.delta = delta[row] === 1;
       series.watchedAfter = floor;
       series.completeAfter = floor;
@@ -319,7 +334,7 @@ export class RecentPoints {
   }
 
   private unwatch(ref: number, series: HeldSeries): void {
-    this.held -= series.times.length - series.start;
+    this.count(series, -(series.times.length - series.start));
     this.byRef[ref] = undefined;
     this.watched--;
   }
@@ -352,8 +367,14 @@ export class RecentPoints {
       starts.splice(at, 0, startMicros);
       values.splice(at, 0, value);
     }
-    this.held++;
+    this.count(series, 1);
     return at;
+  }
+
+  /** Counts `points` more (or fewer, when negative) held points of `series`. */
+  private count(series: HeldSeries, points: number): void {
+    this.held += points;
+    this.heldWeight += points * series.weight;
   }
 
   /** Drops the points older than the horizon but the newest of them (a counter's predecessor). */
@@ -363,7 +384,7 @@ export class RecentPoints {
     let start = series.start;
     while (start + 1 < times.length && times[start + 1]! <= cutoff) start++;
     if (start === series.start) return;
-    this.held -= start - series.start;
+    this.count(series, -(start - series.start));
     series.start = start;
     // The point kept at `start` is only a predecessor: its own predecessor is gone.
     if (times[start]! > series.completeAfter) series.completeAfter = times[start]!;

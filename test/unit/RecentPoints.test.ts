@@ -53,6 +53,34 @@ describe('RecentPoints', () => {
     expect(late.pointCount).toBe(0);
   });
 
+  it('counts a held histogram point as 16 number points against maxPoints', () => {
+    const histogram = (ref: number) => ({ ref, identity: { temporality: 'cumulative' as const } });
+    const writeHistogram = (recent: RecentPoints, seconds: number, ref: number) =>
+      recent.add({ refs: [], times: [], values: [] }, [histogram(ref)], BigInt(seconds * SECOND), {
+        refs: [ref],
+        times: [BigInt(seconds * SECOND)],
+        counts: [1],
+        sums: [1],
+        bounds: [[1, 2, 3]],
+        bucketCounts: [[1, 0, 0, 0]],
+      });
+    const histograms = new RecentPoints(0, { horizonMillis: 600_000, maxPoints: 32 });
+    histograms.read(1, true);
+    writeHistogram(histograms, 10, 1);
+    writeHistogram(histograms, 20, 1);
+    expect(histograms.pointCount).toBe(2);
+    // 2 histogram points weigh 32: no new series is watched.
+    histograms.read(2);
+    expect(histograms.seriesCount).toBe(1);
+
+    const numbers = new RecentPoints(0, { horizonMillis: 600_000, maxPoints: 32 });
+    numbers.read(1);
+    write(numbers, 10, { 1: 1 });
+    write(numbers, 20, { 1: 2 });
+    numbers.read(2);
+    expect(numbers.seriesCount).toBe(2);
+  });
+
   it('watches no new series past its limits, and forgets series unread for long', () => {
     const recent = new RecentPoints(0, { horizonMillis: 60_000, maxSeries: 2 });
     recent.read(1);
