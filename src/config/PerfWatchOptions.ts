@@ -64,7 +64,7 @@ export interface PerfWatchOptions {
    * Env `PERFWATCH_MAX_SERIES`. @default 100000
    */
   maxSeries?: number;
-  /** Most series of one metric name, as `maxSeries`. Env `PERFWATCH_MAX_SERIES_PER_METRIC`. @default 10000 */
+  /** Most series of one metric name, as `maxSeries`. Env `PERFWATCH_MAX_SERIES_PER_METRIC`. @default 50000 */
   maxSeriesPerMetric?: number;
   /** Days of raw points kept; older ones are deleted hourly. Env `PERFWATCH_RETENTION_DAYS` (1–365). @default 30 */
   retentionDays?: number;

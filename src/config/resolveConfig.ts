@@ -110,7 +110,7 @@ export function resolveConfig(options: PerfWatchOptions = {}, env: Env = process
       'maxSeriesPerMetric',
       'PERFWATCH_MAX_SERIES_PER_METRIC',
       options.maxSeriesPerMetric,
-      10_000,
+      50_000,
       { min: 1, max: 100_000_000 },
     ),
     retentionDays: read.integer('retentionDays', 'PERFWATCH_RETENTION_DAYS', options.retentionDays, 30, {

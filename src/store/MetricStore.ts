@@ -89,7 +89,7 @@ export interface MetricStoreOptions {
    * @default 100000
    */
   maxSeries?: number;
-  /** Most series of one metric name (across services), as `maxSeries`. @default 10000 */
+  /** Most series of one metric name (across services), as `maxSeries`. @default 50000 */
   maxSeriesPerMetric?: number;
 }
 
@@ -890,5 +890,5 @@ function seriesLimitsOf(options: MetricStoreOptions): SeriesLimits {
     }
     return value;
   };
-  return { maxSeries: limit('maxSeries', 100_000), maxSeriesPerMetric: limit('maxSeriesPerMetric', 10_000) };
+  return { maxSeries: limit('maxSeries', 100_000), maxSeriesPerMetric: limit('maxSeriesPerMetric', 50_000) };
 }

@@ -183,6 +183,9 @@ export interface SeriesLimits {
   readonly maxSeriesPerMetric: number;
 }
 
+/** Refused series remembered at most (about 100 bytes each). */
+const MAX_REMEMBERED_REFUSALS = 100_000;
+
 export const NO_SERIES_LIMITS: SeriesLimits = Object.freeze({
   maxSeries: Number.POSITIVE_INFINITY,
   maxSeriesPerMetric: Number.POSITIVE_INFINITY,
@@ -203,6 +206,12 @@ export class SeriesCatalog {
   private nextRef: number;
   /** Why the last refused series was refused, for the write's message; undefined before any. */
   lastRefusal: string | undefined;
+  /**
+   * Series refused since room was last made (metric key and lookup key), so a refused series'
+   * later points cost one Set lookup instead of a hash each. Emptied when `forget` makes room,
+   * and when it reaches MAX_REMEMBERED_REFUSALS (refusals must not grow without bound either).
+   */
+  private readonly refusedKeys = new Set<string>();
 
   constructor(
     existing: readonly SeriesEntry[] = [],
@@ -247,6 +256,8 @@ export class SeriesCatalog {
     const known = metric.series.get(lookupKey);
     if (known !== undefined) return known;
 
+    const refusedKey = this.lastRefusal === undefined ? '' : `${metric.key}\u0003${lookupKey}`;
+    if (refusedKey !== '' && this.refusedKeys.has(refusedKey)) return undefined;
     // First sight of this attribute set in this process: compute the stable identity.
     const attrs = attrsOfKey(lookupKey);
     const id = seriesIdOf(metric.key, canonicalText(attrs));
@@ -255,6 +266,8 @@ export class SeriesCatalog {
       const refusal = this.limitReached(metric.identity.metricName);
       if (refusal !== undefined) {
         this.lastRefusal = refusal;
+        if (this.refusedKeys.size >= MAX_REMEMBERED_REFUSALS) this.refusedKeys.clear();
+        this.refusedKeys.add(`${metric.key}\u0003${lookupKey}`);
         return undefined;
       }
       entry = {
@@ -301,6 +314,7 @@ export class SeriesCatalog {
   forget(refs: ReadonlySet<number>): void {
     if (refs.size === 0) return;
     this.changes++;
+    this.refusedKeys.clear();
     for (const [id, entry] of this.byId) {
       if (!refs.has(entry.ref)) continue;
       this.byId.delete(id);

@@ -53,6 +53,19 @@ describe('SeriesCatalog', () => {
     expect(reopened.resolve(reopened.seriesOf(identity), { route: '/b' }, 5n)!.ref).toBe(entry.ref + 1);
   });
 
+  it('refuses new series past its limits, the same one again without a hash, and takes it once room is made', () => {
+    const catalog = new SeriesCatalog([], { maxSeries: 1, maxSeriesPerMetric: 1 });
+    const metric = catalog.seriesOf(identity);
+    const first = catalog.resolve(metric, { route: '/a' }, 1n)!;
+    catalog.commit();
+    expect(catalog.resolve(metric, { route: '/b' }, 1n)).toBeUndefined();
+    expect(catalog.lastRefusal).toContain('its limit (maxSeries');
+    expect(catalog.resolve(metric, { route: '/b' }, 2n)).toBeUndefined();
+    expect(catalog.resolve(metric, { route: '/a' }, 2n)).toBe(first);
+    catalog.forget(new Set([first.ref]));
+    expect(catalog.resolve(metric, { route: '/b' }, 3n)).toBeDefined();
+  });
+
   it('forgets uncommitted series on rollback so the next write inserts them again', () => {
     const catalog = new SeriesCatalog();
     const metric = catalog.seriesOf(identity);

@@ -24,7 +24,7 @@ describe('resolveConfig', () => {
       cardinalityLimit: 2000,
       writeBufferCollections: 20,
       maxSeries: 100_000,
-      maxSeriesPerMetric: 10_000,
+      maxSeriesPerMetric: 50_000,
       retentionDays: 30,
       rollupRetentionDays: 365,
       snapshotPath: undefined,
