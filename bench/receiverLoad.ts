@@ -4,7 +4,7 @@
  * protobuf requests for `seconds`, then reports counts and request latencies to its parent over IPC.
  */
 import { Agent, request } from 'node:http';
-import { receiverRequestBody } from './receiverRequestBody.js';
+import { atRound, receiverRequestBody } from './receiverRequestBody.js';
 
 const [url, clientsText, secondsText, pointsText] = process.argv.slice(2);
 const clients = Number(clientsText);
@@ -50,7 +50,10 @@ const deadline = performance.now() + seconds * 1000;
 async function client(c: number): Promise<void> {
   for (let r = 0; performance.now() < deadline; r++) {
     const started = performance.now();
-    const status = await send(bodies[c]![r % BODIES_PER_CLIENT]!);
+    // Each request a new collection: the pre-encoded body of round r % BODIES_PER_CLIENT + 1
+    // moved to round r + 2 (the warm-up was round 1).
+    const template = r % BODIES_PER_CLIENT;
+    const status = await send(atRound(bodies[c]![template]!, template + 1, r + 2));
     latencies.push(performance.now() - started);
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
   }
