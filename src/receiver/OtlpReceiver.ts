@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
+import { isLoopbackName } from '../config/isLoopbackName.js';
 import { ConfigError, InvalidCollectionError, ShutdownError } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { silentLogger } from '../logging/Logger.js';
@@ -86,7 +87,7 @@ export class OtlpReceiver {
     this.port = checkedInteger('port', options.port ?? 4318, 0, 65_535);
     const token = options.token;
     if (token !== undefined && token.length === 0) throw new ConfigError('token', 'must not be empty');
-    if (token === undefined && !isLoopback(this.host)) {
+    if (token === undefined && !isLoopbackName(this.host)) {
       throw new ConfigError(
         'host',
         `${JSON.stringify(this.host)} is not a loopback interface: set a token (--token or PERFWATCH_API_TOKEN) before accepting metrics from the network`,
@@ -377,10 +378,6 @@ export class OtlpReceiver {
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 function checkedInteger(option: string, value: number, min: number, max: number): number {

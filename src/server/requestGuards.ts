@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isLoopbackName } from '../config/isLoopbackName.js';
 import type { ApiServerConfig } from './ApiServerOptions.js';
 import { body } from './errorEnvelope.js';
-import { isLoopbackName } from './isLoopbackName.js';
 
 /**
  * What keeps a web page in the user's browser from driving the API, the protections Prometheus'

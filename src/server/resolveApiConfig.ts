@@ -1,3 +1,4 @@
+import { isLoopbackName } from '../config/isLoopbackName.js';
 import { ConfigError } from '../errors.js';
 import {
   type ApiServerConfig,
@@ -5,7 +6,6 @@ import {
   DEFAULT_API_HOST,
   DEFAULT_API_PORT,
 } from './ApiServerOptions.js';
-import { isLoopbackName } from './isLoopbackName.js';
 
 /**
  * One frozen, fully defaulted config: option → environment variable → default (empty variables
