@@ -3,7 +3,8 @@
  * warm-up request per client, keeps `clients` keep-alive connections busy sending pre-encoded
  * protobuf requests for `seconds`, then reports counts and request latencies to its parent over IPC.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { postProtobuf } from './postProtobuf.js';
 import { atRound, receiverRequestBody } from './receiverRequestBody.js';
 
 const [url, clientsText, secondsText, pointsText] = process.argv.slice(2);
@@ -16,24 +17,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: clients });
 const target = new URL(url!);
 
 function send(payload: Uint8Array): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': payload.byteLength },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return postProtobuf(target, payload, agent);
 }
 
 const bodies = Array.from({ length: clients }, (_, c) =>

@@ -7,6 +7,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExportMetricsServiceRequest } from '../src/receiver/otlpMetricsSchema.js';
+import { postProtobuf } from './postProtobuf.js';
 import { median } from './stats.js';
 
 /** The compiled CLI; `SOAK_CLI` points at another build (e.g. a copy, to compare before and after). */
@@ -111,7 +112,7 @@ export async function benchSoak(minutes: number): Promise<void> {
         const instance = sent % INSTANCES;
         const body = requestBody(instance, startNanos, BigInt(Date.now()) * 1_000_000n);
         const sentAt = Date.now();
-        const done = post(receiverUrl, body, agent).then(
+        const done = postProtobuf(new URL(receiverUrl), body, agent).then(
           (status) => {
             const minute = minuteOf(sentAt);
             minute.latencies.push(Date.now() - sentAt);
@@ -169,30 +170,6 @@ async function rssOf(pid: number): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function post(url: string, payload: Uint8Array, agent: Agent): Promise<number> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        timeout: 60_000,
-        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': payload.byteLength },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 async function health(apiUrl: string, agent: Agent): Promise<HealthMemory> {
